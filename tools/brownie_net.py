@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Brownie network plumbing for the project's make targets.
+
+    brownie_net.py configure
+        Make ~/.brownie's `ganache-cli` network launch Ganache with the hardfork the contracts are
+        compiled for (shanghai) and a mainnet-sized block gas limit. Idempotent.
+
+    brownie_net.py run [--backend ganache|anvil] -- COMMAND ...
+        Register a throw-away development network on a free 127.0.0.1 port, run
+        `COMMAND ... --network <that network>`, and remove the entry afterwards. Brownie launches the
+        node itself and stops it when COMMAND ends, so parallel runs never share a chain or a port.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+EVM_VERSION = "shanghai"
+BLOCK_GAS_LIMIT = 30_000_000
+ACCOUNTS = 20
+MNEMONIC = "brownie"  # brownie's default: the same ten funded test accounts every time
+
+
+def _config_path() -> Path:
+    import brownie._config  # noqa: F401  (creates ~/.brownie/network-config.yaml on first import)
+
+    return Path.home() / ".brownie" / "network-config.yaml"
+
+
+@contextlib.contextmanager
+def _locked_config():
+    """Yield the parsed network config under an exclusive lock; write it back if changed."""
+    path = _config_path()
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        before = path.read_text()
+        data = yaml.safe_load(before)
+        yield data
+        after = yaml.safe_dump(data, sort_keys=False)
+        if yaml.safe_load(after) != yaml.safe_load(before):
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(after)
+            os.replace(tmp, path)
+
+
+def configure() -> None:
+    with _locked_config() as data:
+        for net in data["development"]:
+            if net["id"] == "ganache-cli":
+                net["cmd_settings"].update(
+                    evm_version=EVM_VERSION, gas_limit=BLOCK_GAS_LIMIT, accounts=ACCOUNTS
+                )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _entry(backend: str, port: int) -> dict:
+    settings = {"port": port, "gas_limit": BLOCK_GAS_LIMIT, "accounts": ACCOUNTS,
+                "evm_version": EVM_VERSION, "mnemonic": MNEMONIC}
+    if backend == "ganache":
+        cmd = "ganache-cli"
+    else:
+        cmd = "anvil"
+    return {"name": f"throw-away {backend} :{port}", "id": f"cl-{backend}-{port}", "cmd": cmd,
+            "host": "http://127.0.0.1", "timeout": 120, "cmd_settings": settings}
+
+
+def run(backend: str, command: list[str]) -> int:
+    entry = _entry(backend, free_port())
+    with _locked_config() as data:
+        data["development"].append(entry)
+    try:
+        return subprocess.call(command + ["--network", entry["id"]])
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        with _locked_config() as data:
+            data["development"] = [n for n in data["development"] if n["id"] != entry["id"]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("configure")
+    p_run = sub.add_parser("run")
+    p_run.add_argument("--backend", choices=["ganache", "anvil"], default="ganache")
+    p_run.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.action == "configure":
+        configure()
+        return 0
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("run: give the command to run after --")
+    return run(args.backend, command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Idempotent, offline-safe set-up: node toolchain, Python virtualenv, the solc shim, Brownie networks.
+# Every step is skipped when its inputs have not changed since the last successful run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+STAMPS=.setup
+mkdir -p "$STAMPS"
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' not found; install $2" >&2; exit 1; }; }
+need node "Node.js 20"
+need npm "npm (comes with Node.js)"
+PY=${PYTHON:-python3}
+need "$PY" "Python 3.11"
+
+fresh() { # fresh NAME FILE... : true when the files' hash matches the stamp NAME
+  local sum; sum=$(cat "${@:2}" | sha256sum | cut -d' ' -f1)
+  [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$sum" ]
+}
+stamp() { cat "${@:2}" | sha256sum | cut -d' ' -f1 > "$STAMPS/$1"; }
+
+# 1. Node packages: ganache, solc-js, OpenZeppelin, anvil (package-lock.json pins them).
+if ! fresh npm package-lock.json || [ ! -d node_modules ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  stamp npm package-lock.json
+fi
+
+# 2. Python virtualenv with the project (editable) and its dev tools.
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+if ! fresh pip pyproject.toml || ! .venv/bin/python -c "import cl_client, brownie" 2>/dev/null; then
+  echo "setup: pip install -e .[dev] (first time takes a few minutes)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+  stamp pip pyproject.toml
+fi
+
+# 3. solc for py-solc-x / Brownie, without downloads: a launcher for tools/solc-shim.js.
+SOLC_VERSION=$(node -p "require('./node_modules/solc/package.json').version")
+SOLCX_DIR=${SOLCX_BINARY_PATH:-$HOME/.solcx}
+LAUNCHER="$SOLCX_DIR/solc-v$SOLC_VERSION"
+WANT=$(printf '#!/bin/sh\n# installed by %s/tools/setup.sh\nexec "%s" "%s/tools/solc-shim.js" "$@"\n' \
+  "$ROOT" "$(command -v node)" "$ROOT")
+if [ ! -x "$LAUNCHER" ] || [ "$(cat "$LAUNCHER")" != "$WANT" ]; then
+  echo "setup: installing solc $SOLC_VERSION shim at $LAUNCHER"
+  mkdir -p "$SOLCX_DIR"
+  printf '%s\n' "$WANT" > "$LAUNCHER"
+  chmod 755 "$LAUNCHER"
+fi
+
+# 4. Brownie's ganache-cli network on the hardfork the contracts are compiled for.
+PATH="$ROOT/.venv/bin:$ROOT/node_modules/.bin:$PATH" .venv/bin/python tools/brownie_net.py configure
