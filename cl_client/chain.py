@@ -1,0 +1,525 @@
+"""Chain access: a web3.py gateway to a deployed ConsensusLearning contract.
+
+Everything that talks JSON-RPC lives here: connecting, checking the chain and the contract code, nonces,
+EIP-1559 fees, gas estimation, retries with backoff on transient RPC errors, receipts with confirmations,
+custom-error decoding, and waiting on block timestamps. Works with any node; Brownie is not needed.
+"""
+from __future__ import annotations
+
+import enum
+import json
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Callable
+
+import requests
+from eth_abi import decode as abi_decode
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound
+
+GWEI = 10**9
+
+
+class ChainError(Exception):
+    """A problem reaching or using the node (the message is one line, fit for a user)."""
+
+
+class ContractError(ChainError):
+    """The contract reverted with one of its custom errors."""
+
+    def __init__(self, name: str, args: tuple, fn: str = ""):
+        self.name, self.args_, self.fn = name, tuple(args), fn
+        shown = ", ".join(_fmt(a) for a in args)
+        super().__init__(f"{fn + ': ' if fn else ''}contract reverted with {name}({shown})")
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, (bytes, bytearray)):
+        return "0x" + bytes(v).hex()
+    return str(v)
+
+
+class Phase(enum.IntEnum):
+    NONE = 0
+    COMMIT = 1
+    REVEAL = 2
+    FINALIZABLE = 3
+    FINALIZED = 4
+    FAILED = 5
+
+
+class Status(enum.IntEnum):
+    NONE = 0
+    COMMITTED = 1
+    REVEALED = 2
+    AGREED = 3
+    DEVIATED = 4
+
+
+@dataclass(frozen=True)
+class Params:
+    quorum_bps: int
+    min_revealers: int
+    agreement_bps: int
+    deviator_slash_bps: int
+    non_reveal_slash_bps: int
+    equal_weights: bool
+    min_stake: int
+
+    def as_tuple(self) -> tuple:
+        return (self.quorum_bps, self.min_revealers, self.agreement_bps, self.deviator_slash_bps,
+                self.non_reveal_slash_bps, self.equal_weights, self.min_stake)
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    round_id: int
+    requester: str
+    reward: int
+    bonus: int
+    queries_hash: bytes
+    num_queries: int
+    num_classes: int
+    commit_deadline: int
+    reveal_deadline: int
+    phase: Phase
+    commit_count: int
+    reveal_count: int
+    committed_stake: int
+    revealed_stake: int
+    pool: int
+    agreed_weight: int
+    params: Params
+
+
+@dataclass(frozen=True)
+class Submission:
+    hash: bytes
+    stake: int
+    matches: int
+    status: Status
+    claimed: bool
+
+
+@dataclass(frozen=True)
+class Account:
+    free: int
+    locked: int
+    unbonding: int
+    unbonding_ready_at: int
+
+
+@lru_cache(maxsize=1)
+def artifact() -> dict:
+    """ABI, creation bytecode and runtime-code hash packaged with cl_client (tools/export_abi.py)."""
+    text = resources.files("cl_client").joinpath("abi/ConsensusLearning.json").read_text()
+    return json.loads(text)
+
+
+@lru_cache(maxsize=1)
+def _error_table() -> dict[bytes, tuple[str, list[str]]]:
+    table = {}
+    for item in artifact()["abi"]:
+        if item["type"] == "error":
+            types = [i["type"] if i["type"] != "tuple" else _tuple_type(i) for i in item["inputs"]]
+            table[keccak(text=f"{item['name']}({','.join(types)})")[:4]] = (item["name"], types)
+    # OpenZeppelin errors not in our ABI's own list are still in the compiled ABI (inherited).
+    table[bytes.fromhex("08c379a0")] = ("Error", ["string"])
+    table[bytes.fromhex("4e487b71")] = ("Panic", ["uint256"])
+    return table
+
+
+def _tuple_type(item: dict) -> str:
+    return "(" + ",".join(c["type"] for c in item["components"]) + ")"
+
+
+def decode_revert(data: bytes | str | None) -> tuple[str, tuple] | None:
+    """(error name, args) for revert data of one of the contract's errors, else None."""
+    if data is None:
+        return None
+    if isinstance(data, str):
+        data = bytes.fromhex(data.removeprefix("0x")) if data.startswith("0x") else None
+        if data is None:
+            return None
+    if len(data) < 4:
+        return None
+    entry = _error_table().get(bytes(data[:4]))
+    if entry is None:
+        return None
+    name, types = entry
+    try:
+        return name, tuple(abi_decode(types, bytes(data[4:])))
+    except Exception:  # malformed payload: report the name at least
+        return name, ()
+
+
+def _revert_data(exc: BaseException) -> str | bytes | None:
+    """Find the revert payload in whatever shape the node / web3 put it (geth, ganache, anvil differ)."""
+
+    def search(obj: Any, depth: int = 0) -> str | bytes | None:
+        if depth > 4:
+            return None
+        if isinstance(obj, bytes) and len(obj) >= 4:
+            return obj
+        if isinstance(obj, str):
+            return obj if obj.startswith("0x") and len(obj) >= 10 else None
+        if isinstance(obj, dict):
+            for key in ("data", "result", "return", "error"):
+                if key in obj and (found := search(obj[key], depth + 1)) is not None:
+                    return found
+            for value in obj.values():
+                if isinstance(value, dict) and (found := search(value, depth + 1)) is not None:
+                    return found
+        if isinstance(obj, (tuple, list)):
+            for item in obj:
+                if (found := search(item, depth + 1)) is not None:
+                    return found
+        return None
+
+    return search(getattr(exc, "data", None)) or search(getattr(exc, "args", ()))
+
+
+TRANSIENT = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, TimeoutError, ConnectionError)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TRANSIENT):
+        return True
+    if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
+        return exc.response.status_code in (429, 502, 503, 504)
+    msg = str(exc).lower()
+    return any(s in msg for s in ("timed out", "connection reset", "too many requests", "header not found"))
+
+
+def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
+    """A Web3 for `rpc_url` (http(s) or ws(s)); raises ChainError if nothing answers there."""
+    if rpc_url.startswith(("ws://", "wss://")):
+        w3 = Web3(Web3.LegacyWebSocketProvider(rpc_url, websocket_timeout=timeout))
+    elif rpc_url.startswith(("http://", "https://")):
+        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    else:
+        raise ChainError(f"RPC URL must start with http(s):// or ws(s)://, got {rpc_url!r}")
+    try:
+        w3.eth.chain_id
+    except Exception as exc:  # noqa: BLE001 - any failure here means "unreachable"
+        raise ChainError(f"cannot reach an Ethereum node at {rpc_url} ({type(exc).__name__})") from None
+    return w3
+
+
+class Gateway:
+    """The ConsensusLearning contract at `address`, used by `account` (None for read-only use).
+
+    Parameters follow web3 conventions: amounts in wei, timestamps in seconds, labels as bytes.
+    `confirmations` blocks must be mined on top of a transaction's block before it counts.
+    `retries`/`backoff` govern transient RPC failures (connection errors, timeouts, HTTP 429/5xx).
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        account: LocalAccount | None = None,
+        *,
+        expected_chain_id: int | None = None,
+        confirmations: int = 1,
+        retries: int = 5,
+        backoff: float = 0.5,
+        poll_interval: float = 0.5,
+        tx_timeout: float = 300.0,
+        from_block: int = 0,
+        check_code: bool = True,
+    ):
+        self.w3 = w3
+        self.account = account
+        self.confirmations = max(1, int(confirmations))
+        self.retries = int(retries)
+        self.backoff = float(backoff)
+        self.poll_interval = float(poll_interval)
+        self.tx_timeout = float(tx_timeout)
+        self.from_block = int(from_block)
+        self.chain_id = self._rpc(lambda: w3.eth.chain_id)
+        if expected_chain_id is not None and int(expected_chain_id) != self.chain_id:
+            raise ChainError(f"wrong chain: the node is on chain id {self.chain_id}, expected {expected_chain_id}")
+        try:
+            self.address = to_checksum_address(address)
+        except ValueError:
+            raise ChainError(f"not an address: {address!r}") from None
+        if check_code:
+            code = bytes(self._rpc(lambda: w3.eth.get_code(self.address)))
+            if not code:
+                raise ChainError(f"no contract code at {self.address} on chain {self.chain_id}")
+            if "0x" + keccak(code).hex() != artifact()["deployedBytecodeHash"]:
+                raise ChainError(f"the code at {self.address} is not this version of ConsensusLearning")
+        self.contract = w3.eth.contract(address=self.address, abi=artifact()["abi"])
+        self._nonce: int | None = None
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _rpc(self, call: Callable[[], Any]) -> Any:
+        """Run a read-only RPC call, retrying transient failures with exponential backoff."""
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            try:
+                return call()
+            except (ContractCustomError, ContractLogicError):
+                raise
+            except Exception as exc:  # noqa: BLE001
+                if attempt == self.retries or not _is_transient(exc):
+                    if _is_transient(exc):
+                        raise ChainError(f"node did not answer after {self.retries + 1} tries: {exc}") from None
+                    raise
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def _call(self, fn_name: str, *args) -> Any:
+        fn = getattr(self.contract.functions, fn_name)(*args)
+        try:
+            return self._rpc(lambda: fn.call())
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise self._as_contract_error(exc, fn_name) from None
+
+    def _as_contract_error(self, exc: BaseException, fn_name: str) -> ChainError:
+        decoded = decode_revert(_revert_data(exc))
+        if decoded:
+            return ContractError(decoded[0], decoded[1], fn_name)
+        return ChainError(f"{fn_name}: transaction would revert ({exc})")
+
+    @property
+    def sender(self) -> str:
+        if self.account is None:
+            raise ChainError("this action sends a transaction: give a key (CL_PRIVATE_KEY or --keystore)")
+        return self.account.address
+
+    def _fees(self) -> dict:
+        block = self._rpc(lambda: self.w3.eth.get_block("latest"))
+        base = block.get("baseFeePerGas")
+        if base is None:  # pre-london chain
+            return {"gasPrice": self._rpc(lambda: self.w3.eth.gas_price)}
+        try:
+            tip = int(self._rpc(lambda: self.w3.eth.max_priority_fee))
+        except Exception:  # noqa: BLE001 - some nodes lack eth_maxPriorityFeePerGas
+            tip = GWEI
+        tip = max(tip, 1)
+        return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base) + tip}
+
+    def transact(self, fn_name: str, *args, value: int = 0) -> dict:
+        """Send `fn_name(*args)` from the account and return the receipt after `confirmations` blocks.
+
+        Reverts are found by gas estimation before anything is sent and raised as ContractError.
+        """
+        sender = self.sender
+        fn = getattr(self.contract.functions, fn_name)(*args)
+        try:
+            gas = self._rpc(lambda: fn.estimate_gas({"from": sender, "value": value}))
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise self._as_contract_error(exc, fn_name) from None
+        except ValueError as exc:  # some nodes report reverts as plain RPC errors
+            decoded = decode_revert(_revert_data(exc))
+            if decoded:
+                raise ContractError(decoded[0], decoded[1], fn_name) from None
+            raise ChainError(f"{fn_name}: {exc}") from None
+        fees = self._fees()
+        if self._nonce is None:
+            self._nonce = self._rpc(lambda: self.w3.eth.get_transaction_count(sender, "pending"))
+        tx = fn.build_transaction({
+            "from": sender, "value": value, "gas": int(gas * 1.2) + 10_000, "nonce": self._nonce,
+            "chainId": self.chain_id, **fees,
+        })
+        tx_hash = self._send_signed(tx)
+        self._nonce = tx["nonce"] + 1
+        receipt = self._wait_receipt(tx_hash)
+        if receipt["status"] != 1:
+            raise ChainError(f"{fn_name}: transaction {tx_hash.hex()} reverted on chain (state changed since "
+                             "estimation); retry")
+        return receipt
+
+    def _send_signed(self, tx: dict) -> bytes:
+        """Sign and send; handle 'nonce too low', 'replacement underpriced', 'already known', timeouts."""
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            signed = self.account.sign_transaction(tx)
+            try:
+                return bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+            except Exception as exc:  # noqa: BLE001
+                msg = str(exc).lower()
+                if "already known" in msg or "known transaction" in msg:
+                    return bytes(signed.hash)
+                if "nonce too low" in msg or "nonce has already been used" in msg:
+                    # Either this very transaction got in (a retried send) or another one used the nonce.
+                    try:
+                        self.w3.eth.get_transaction(signed.hash)
+                        return bytes(signed.hash)
+                    except TransactionNotFound:
+                        tx["nonce"] = self._rpc(lambda: self.w3.eth.get_transaction_count(tx["from"], "pending"))
+                elif "underpriced" in msg or "fee too low" in msg:
+                    for key in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
+                        if key in tx:
+                            tx[key] = tx[key] * 1125 // 1000 + 1  # +12.5 %: the usual replacement rule
+                elif not _is_transient(exc) or attempt == self.retries:
+                    raise ChainError(f"sending {tx.get('to')} tx failed: {exc}") from None
+                if attempt == self.retries:
+                    raise ChainError(f"could not send the transaction after {attempt + 1} tries: {exc}") from None
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def _wait_receipt(self, tx_hash: bytes) -> dict:
+        deadline = time.monotonic() + self.tx_timeout
+        while True:
+            try:
+                receipt = self._rpc(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
+            except (TransactionNotFound, TimeExhausted):
+                receipt = None
+            if receipt is not None:
+                head = self._rpc(lambda: self.w3.eth.block_number)
+                if head - receipt["blockNumber"] + 1 >= self.confirmations:
+                    return dict(receipt)
+            if time.monotonic() > deadline:
+                raise ChainError(f"transaction 0x{tx_hash.hex()} not confirmed within {self.tx_timeout:.0f} s")
+            time.sleep(self.poll_interval)
+
+    # ------------------------------------------------------------------ time
+
+    def latest_timestamp(self) -> int:
+        return int(self._rpc(lambda: self.w3.eth.get_block("latest"))["timestamp"])
+
+    def wait_for_timestamp(self, target: int, on_tick: Callable[[int], None] | None = None,
+                           timeout: float | None = None) -> int:
+        """Block until the latest block's timestamp is >= `target` (block time, not wall clock)."""
+        start = time.monotonic()
+        while True:
+            now = self.latest_timestamp()
+            if on_tick:
+                on_tick(now)
+            if now >= target:
+                return now
+            if timeout is not None and time.monotonic() - start > timeout:
+                raise ChainError(f"chain time {now} did not reach {target} within {timeout:.0f} s "
+                                 "(is the node mining blocks?)")
+            time.sleep(self.poll_interval)
+
+    # ------------------------------------------------------------------ reads
+
+    def round(self, round_id: int) -> RoundInfo:
+        r = self._call("getRound", int(round_id))
+        return RoundInfo(
+            round_id=int(round_id), requester=r[0], reward=r[1], bonus=r[2], queries_hash=bytes(r[3]),
+            num_queries=r[4], num_classes=r[5], commit_deadline=r[6], reveal_deadline=r[7], phase=Phase(r[8]),
+            commit_count=r[9], reveal_count=r[10], committed_stake=r[11], revealed_stake=r[12], pool=r[13],
+            agreed_weight=r[14], params=Params(*r[15]),
+        )
+
+    def phase(self, round_id: int) -> Phase:
+        return Phase(self._call("phase", int(round_id)))
+
+    def submission(self, round_id: int, participant: str | None = None) -> Submission:
+        s = self._call("getSubmission", int(round_id), to_checksum_address(participant or self.sender))
+        return Submission(hash=bytes(s[0]), stake=s[1], matches=s[2], status=Status(s[3]), claimed=s[4])
+
+    def account_info(self, participant: str | None = None) -> Account:
+        a = self._call("getAccount", to_checksum_address(participant or self.sender))
+        return Account(*a)
+
+    def defaults(self) -> Params:
+        return Params(*self._call("defaults"))
+
+    def consensus(self, round_id: int) -> bytes:
+        return bytes(self._call("consensus", int(round_id)))
+
+    def claimable(self, round_id: int, participant: str | None = None) -> tuple[int, int]:
+        return tuple(self._call("claimable", int(round_id), to_checksum_address(participant or self.sender)))
+
+    def round_count(self) -> int:
+        return int(self._call("roundCount"))
+
+    def accounting(self) -> tuple[int, int, int, int]:
+        return tuple(self._call("accounting"))
+
+    def balance(self, address: str | None = None) -> int:
+        return int(self._rpc(lambda: self.w3.eth.get_balance(to_checksum_address(address or self.sender))))
+
+    def events(self, name: str, round_id: int | None = None, from_block: int | None = None) -> list:
+        """Decoded logs of event `name` (optionally for one round), oldest first."""
+        event = getattr(self.contract.events, name)
+        filters = {"roundId": int(round_id)} if round_id is not None else None
+        start = self.from_block if from_block is None else from_block
+        logs = self._rpc(lambda: event.get_logs(from_block=start, to_block="latest", argument_filters=filters))
+        return sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))
+
+    def revealed(self, round_id: int) -> dict[str, bytes]:
+        """participant -> revealed labels, from the round's Revealed events."""
+        return {e["args"]["participant"]: bytes(e["args"]["labels"]) for e in self.events("Revealed", round_id)}
+
+    def queries_uri(self, round_id: int) -> str:
+        opened = self.events("RoundOpened", round_id)
+        if not opened:
+            raise ChainError(f"round {round_id} has no RoundOpened event since block {self.from_block}")
+        return opened[0]["args"]["queriesURI"]
+
+    # ------------------------------------------------------------------ writes
+
+    def deposit(self, amount_wei: int) -> dict:
+        return self.transact("deposit", value=int(amount_wei))
+
+    def request_withdrawal(self, amount_wei: int) -> dict:
+        return self.transact("requestWithdrawal", int(amount_wei))
+
+    def withdraw(self) -> dict:
+        return self.transact("withdraw")
+
+    def open_round(self, queries_hash: bytes, queries_uri: str, num_queries: int, num_classes: int,
+                   commit_duration: int, reveal_duration: int, reward_wei: int = 0) -> int:
+        receipt = self.transact("openRound", bytes(queries_hash), queries_uri, int(num_queries), int(num_classes),
+                                int(commit_duration), int(reveal_duration), value=int(reward_wei))
+        (event,) = self.contract.events.RoundOpened().process_receipt(receipt)
+        return int(event["args"]["roundId"])
+
+    def commit(self, round_id: int, commitment: bytes) -> dict:
+        return self.transact("commit", int(round_id), bytes(commitment))
+
+    def reveal(self, round_id: int, labels: bytes, salt: bytes) -> dict:
+        return self.transact("reveal", int(round_id), bytes(labels), bytes(salt))
+
+    def finalize(self, round_id: int) -> dict:
+        """Finalize with every revealer's labels, read from the Revealed events and sorted by address."""
+        revealed = self.revealed(round_id)
+        order = sorted(revealed, key=lambda a: int(a, 16))
+        return self.transact("finalize", int(round_id), order, [revealed[a] for a in order])
+
+    def claim(self, round_id: int) -> dict:
+        return self.transact("claim", int(round_id))
+
+    def claim_refund(self, round_id: int) -> dict:
+        return self.transact("claimRefund", int(round_id))
+
+    def set_defaults(self, params: Params) -> dict:
+        return self.transact("setDefaults", params.as_tuple())
+
+    def set_unbonding_delay(self, seconds: int) -> dict:
+        return self.transact("setUnbondingDelay", int(seconds))
+
+
+def deploy(w3: Web3, account: LocalAccount, *, confirmations: int = 1, tx_timeout: float = 300.0) -> tuple[str, int]:
+    """Deploy ConsensusLearning from the packaged bytecode; returns (address, block number)."""
+    art = artifact()
+    factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+    chain_id = w3.eth.chain_id
+    tx = factory.constructor().build_transaction({
+        "from": account.address, "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+        "chainId": chain_id,
+    })
+    signed = account.sign_transaction(tx)
+    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=tx_timeout)
+    if receipt["status"] != 1:
+        raise ChainError("deployment transaction reverted")
+    head = w3.eth.block_number
+    while head - receipt["blockNumber"] + 1 < confirmations:
+        time.sleep(0.5)
+        head = w3.eth.block_number
+    return receipt["contractAddress"], receipt["blockNumber"]
