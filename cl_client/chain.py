@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, Callable
 
 import requests
@@ -116,8 +116,7 @@ class Account:
 @lru_cache(maxsize=1)
 def artifact() -> dict:
     """ABI, creation bytecode and runtime-code hash packaged with cl_client (tools/export_abi.py)."""
-    text = resources.files("cl_client").joinpath("abi/ConsensusLearning.json").read_text()
-    return json.loads(text)
+    return json.loads((Path(__file__).resolve().parent / "abi" / "ConsensusLearning.json").read_text())
 
 
 @lru_cache(maxsize=1)
