@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `make test`: the whole suite, after set-up.
+#   1. contract tests (Brownie) on a private Ganache on a free port
+#   2. client, simulation and live-path tests (plain pytest; they start their own local nodes)
+#   3. static analysis (slither)
+# Prints one closing line "N passed, N failed" over all of it. Exits non-zero if any part fails,
+# including pytest's exit 5 (no tests collected).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PWD/node_modules/.bin:$PATH"
+OUT=reports/tests
+mkdir -p "$OUT"
+rm -f "$OUT"/*.xml
+status=0
+step() { echo; echo "=== $1"; }
+
+step "packaged ABI matches the build"
+brownie compile >/dev/null || status=1
+python tools/export_abi.py --check || status=1
+
+step "contract tests (Brownie on Ganache)"
+python tools/brownie_net.py run -- brownie test tests/contract --junitxml="$OUT/contract.xml" -p no:cacheprovider
+rc=$?; [ $rc -eq 0 ] || { echo "contract tests: exit $rc"; status=1; }
+
+step "client, simulation and live-path tests (pytest)"
+python -m pytest -p no:pytest-brownie -p no:cacheprovider tests/client tests/sim tests/live tests/tools \
+  --junitxml="$OUT/python.xml"
+rc=$?; [ $rc -eq 0 ] || { echo "python tests: exit $rc"; status=1; }
+
+if [ -x tools/lint.sh ]; then
+  step "static analysis (slither)"
+  tools/lint.sh || { echo "lint: failed"; status=1; }
+fi
+
+python - "$OUT" <<'PY'
+import sys, glob, xml.etree.ElementTree as ET
+passed = failed = skipped = 0
+for path in glob.glob(sys.argv[1] + "/*.xml"):
+    for suite in ET.parse(path).getroot().iter("testsuite"):
+        t, f, e, s = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
+        passed += t - f - e - s; failed += f + e; skipped += s
+print(f"\nmake test: {passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status
