@@ -590,32 +590,79 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     }
 
     /// @dev Weighted plurality per query over label vectors already checked to be Q bytes < K (at reveal,
-    /// and by hash in _loadRevealers). Ties go to the smallest label. Linear in N x Q; K words of memory.
+    /// and by hash in _loadRevealers). Ties go to the smallest label. Linear in N x Q.
+    /// Queries are taken 32 at a time, so each revealer's labels are read one calldata word per chunk.
+    /// Memory: tally[label][j] for the 32 queries j of the chunk (K x 32 words), leader[j] (32 words).
     function _plurality(uint256[] memory rows, uint256 q, uint256 k) private pure returns (bytes memory result) {
         result = new bytes(q);
-        uint256[] memory tally = new uint256[](k);
+        uint256[] memory tally = new uint256[](k << 5);
+        uint256[] memory leader = new uint256[](32);
         assembly ("memory-safe") {
             let tallyData := add(tally, 0x20)
-            let tallyBytes := shl(5, k)
+            let tallyBytes := shl(10, k)
+            let leaderData := add(leader, 0x20)
             let rowsStart := add(rows, 0x20)
             let rowsEnd := add(rowsStart, shl(5, mload(rows)))
             let out := add(result, 0x20)
-            for { let j := 0 } lt(j, q) { j := add(j, 1) } {
-                // A tally word is (weight sum << 8). The key (sum << 8) | (255 - label) orders labels by
-                // weight, then by smaller label, so one comparison keeps the leader.
-                let bestKey := 0
+            for { let c := 0 } lt(c, q) { c := add(c, 0x20) } {
+                // Labels past Q in the last chunk read as 0 (a valid label) and their results are dropped.
+                let keep := not(0)
+                if lt(sub(q, c), 0x20) { keep := not(shr(shl(3, sub(q, c)), not(0))) }
                 for { let row := rowsStart } lt(row, rowsEnd) { row := add(row, 0x40) } {
-                    let label := shr(248, calldataload(add(mload(row), j)))
-                    let slot := add(tallyData, shl(5, label))
-                    let t := add(mload(slot), mload(add(row, 0x20)))
-                    mstore(slot, t)
-                    let key := or(t, xor(label, 0xff))
-                    if gt(key, bestKey) { bestKey := key }
+                    let word := and(calldataload(add(mload(row), c)), keep)
+                    let w := mload(add(row, 0x20)) // weight << 8
+                    // Unrolled by 4 (the loop overhead is most of the cost of a 1-label body). For each label:
+                    //   tally[label][j] += weight; key = (sum << 8) | (255 - label);
+                    //   leader[j] = max(leader[j], key)  -- more weight wins, then the smaller label.
+                    for { let j := 0 } lt(j, 32) { j := add(j, 4) } {
+                        let off := shl(5, j)
+                        {
+                            let label := byte(add(j, 0), word)
+                            let slot := add(add(tallyData, shl(10, label)), add(off, 0x0))
+                            let t := add(mload(slot), w)
+                            mstore(slot, t)
+                            let key := or(t, xor(label, 0xff))
+                            let lslot := add(leaderData, add(off, 0x0))
+                            if gt(key, mload(lslot)) { mstore(lslot, key) }
+                        }
+                        {
+                            let label := byte(add(j, 1), word)
+                            let slot := add(add(tallyData, shl(10, label)), add(off, 0x20))
+                            let t := add(mload(slot), w)
+                            mstore(slot, t)
+                            let key := or(t, xor(label, 0xff))
+                            let lslot := add(leaderData, add(off, 0x20))
+                            if gt(key, mload(lslot)) { mstore(lslot, key) }
+                        }
+                        {
+                            let label := byte(add(j, 2), word)
+                            let slot := add(add(tallyData, shl(10, label)), add(off, 0x40))
+                            let t := add(mload(slot), w)
+                            mstore(slot, t)
+                            let key := or(t, xor(label, 0xff))
+                            let lslot := add(leaderData, add(off, 0x40))
+                            if gt(key, mload(lslot)) { mstore(lslot, key) }
+                        }
+                        {
+                            let label := byte(add(j, 3), word)
+                            let slot := add(add(tallyData, shl(10, label)), add(off, 0x60))
+                            let t := add(mload(slot), w)
+                            mstore(slot, t)
+                            let key := or(t, xor(label, 0xff))
+                            let lslot := add(leaderData, add(off, 0x60))
+                            if gt(key, mload(lslot)) { mstore(lslot, key) }
+                        }
+                    }
                 }
-                mstore8(add(out, j), xor(and(bestKey, 0xff), 0xff))
-                // Zero the K tally words for the next query: copying from past the end of calldata
-                // yields zeros for 3 gas a word (no memory expansion: the words are allocated).
+                let n := sub(q, c)
+                if gt(n, 0x20) { n := 0x20 }
+                for { let j := 0 } lt(j, n) { j := add(j, 1) } {
+                    mstore8(add(out, add(c, j)), xor(and(mload(add(leaderData, shl(5, j))), 0xff), 0xff))
+                }
+                // Zero tally and leaders for the next chunk: copying from past the end of calldata yields
+                // zeros for 3 gas a word (no memory expansion: the words are allocated).
                 calldatacopy(tallyData, calldatasize(), tallyBytes)
+                calldatacopy(leaderData, calldatasize(), 0x400)
             }
         }
     }
