@@ -1,0 +1,417 @@
+"""Participant: one address's lifecycle in a round -- commit, reveal, finalize, claim.
+
+`step` is non-blocking: it looks at the chain (at its block time) and the journal, does the one action
+possible now, and returns the resulting state. `run_round` loops over `step`, waiting on block time
+between actions. Everything needed to resume is in the journal and on chain, so a participant restarted
+after a crash at any point carries on: it never commits twice, never loses its salt, and still reveals
+while the reveal window is open.
+
+    p = Participant(gateway, Learner("knn").fit(X, y))
+    summary = p.run_round(round_id)      # {"state": "claimed", "status": "agreed", "reward": ..., ...}
+
+States returned by `step`:
+    committed         committed; waiting for the reveal phase (or, for a late revealer, its moment)
+    revealed          revealed; waiting for the reveal deadline
+    not-revealed      committed but will not reveal (strategy) or could not (the contract refused it)
+    waiting-finalize  the round is finalizable, but this participant leaves finalization to others
+    finalized         the round is finalized (or failed) on chain; claiming is next
+    claimed           this step claimed the stake (and reward, if any)
+    done              already claimed: nothing more to do
+    missed            the commit phase ended before this address committed
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from web3.logs import DISCARD
+
+from .chain import ChainError, ContractError, Gateway, Phase, RoundInfo, Status
+from .commitment import commitment, encode_labels, new_salt
+from .data import fetch_queries
+from .journal import Journal
+from .strategies import Honest, Strategy, make_strategy
+
+DEFAULT_JOURNAL_DIR = Path(os.environ.get("CL_JOURNAL_DIR", "~/.cl-client/journal")).expanduser()
+
+TERMINAL_STATES = frozenset({"claimed", "done", "missed"})
+
+
+class ParticipantError(RuntimeError):
+    """The participant cannot go on safely (the message is one line, fit for a user)."""
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What a participant just did; `str(event)` is a one-line message (so `progress=print` works)."""
+
+    round_id: int
+    address: str
+    state: str
+    message: str
+    tx_hash: str | None = None
+    gas_used: int | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Participant:
+    """Drive one account (the gateway's) through rounds of the ConsensusLearning contract.
+
+    Parameters
+    ----------
+    gateway : Gateway with an account (the participant's key).
+    learner : fitted model with ``predict(X)`` (e.g. a fitted `Learner`); may be None if the strategy
+        does not use a model (``strategy.uses_model`` is False).
+    strategy : Strategy or strategy name, default Honest().
+    journal_dir : where the per-round journals live (default $CL_JOURNAL_DIR or ~/.cl-client/journal).
+    finalize : finalize the round itself once it is finalizable (else wait for someone else to).
+    progress : callable receiving a ProgressEvent after each action.
+    rng : numpy Generator or seed for strategies that draw random labels.
+    """
+
+    def __init__(self, gateway: Gateway, learner: Any = None, strategy: Strategy | str | None = None,
+                 journal_dir: str | os.PathLike | None = None, *, finalize: bool = True,
+                 progress: Callable[[ProgressEvent], None] | None = None, rng=None, poll_seconds: int = 2):
+        self.gateway = gateway
+        self.learner = learner
+        self.strategy = make_strategy(strategy) if isinstance(strategy, str) else (strategy or Honest())
+        self.journal_dir = Path(journal_dir if journal_dir is not None else DEFAULT_JOURNAL_DIR).expanduser()
+        self.finalize = bool(finalize)
+        self.progress = progress
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.poll_seconds = max(1, int(poll_seconds))
+        self.address = gateway.sender
+        self._info: dict[int, RoundInfo] = {}
+        self._last_state: dict[int, str] = {}
+
+    def __repr__(self) -> str:
+        return f"Participant({self.address}, {self.strategy.name})"
+
+    # ------------------------------------------------------------------ public API
+
+    def journal(self, round_id: int) -> Journal:
+        """This participant's journal for `round_id` (read from disk each time)."""
+        gw = self.gateway
+        return Journal.open(self.journal_dir, gw.chain_id, gw.address, round_id, self.address)
+
+    def step(self, round_id: int, queries=None) -> str:
+        """Do the next action possible now (at the chain's block time) and return the state (see module doc).
+
+        `queries`: the query matrix (its row count is checked), a local path / URI of the query file (its
+        hash is checked), or None to fetch the file from the round's URI and check its on-chain hash.
+        """
+        state = self._step(int(round_id), queries)
+        self._last_state[int(round_id)] = state
+        return state
+
+    def run_round(self, round_id: int, queries=None, timeout: float | None = None) -> dict:
+        """Step until the round is over for this participant, waiting on block time between actions.
+
+        Returns `summary(round_id)`. Raises ChainError if `timeout` seconds (wall clock) pass first.
+        """
+        round_id = int(round_id)
+        start = time.monotonic()
+        while True:
+            state = self.step(round_id, queries)
+            if state in TERMINAL_STATES:
+                return self.summary(round_id)
+            target = self.wake_at(round_id, state)
+            if target is None:
+                continue
+            remaining = None if timeout is None else timeout - (time.monotonic() - start)
+            if remaining is not None and remaining <= 0:
+                raise ChainError(f"round {round_id}: still {state!r} after {timeout:.0f} s")
+            self.gateway.wait_for_timestamp(target, timeout=remaining)
+
+    def summary(self, round_id: int) -> dict:
+        """Where this participant stands in `round_id`, from the chain and the journal."""
+        gw, round_id = self.gateway, int(round_id)
+        info = gw.round(round_id)
+        sub = gw.submission(round_id, self.address)
+        j = self.journal(round_id)
+        reward, penalty = j.get("reward"), j.get("penalty")
+        if sub.claimed and reward is None:
+            for e in gw.events("Claimed", round_id):
+                if e["args"]["participant"].lower() == self.address.lower():
+                    reward, penalty = int(e["args"]["reward"]), int(e["args"]["penalty"])
+        elif not sub.claimed and sub.status != Status.NONE:
+            reward, penalty = gw.claimable(round_id, self.address)
+        labels = j.labels
+        return {
+            "round_id": round_id,
+            "address": self.address,
+            "strategy": self.strategy.name,
+            "state": self._last_state.get(round_id, j.state),
+            "phase": info.phase.name.lower(),
+            "status": sub.status.name.lower(),
+            "stake": int(sub.stake),
+            "num_queries": int(info.num_queries),
+            "matches": int(sub.matches),
+            "labels": None if labels is None else list(labels),
+            "reveal_error": j.get("reveal_error"),
+            "claimed": bool(sub.claimed),
+            "reward": int(reward or 0),
+            "penalty": int(penalty or 0),
+            "gas": dict(j.get("gas", {})),
+            "fees": dict(j.get("fees", {})),
+            "tx": dict(j.get("tx", {})),
+        }
+
+    # ------------------------------------------------------------------ the state machine
+
+    def _round(self, round_id: int) -> RoundInfo:
+        info = self.gateway.round(round_id)
+        if info.phase == Phase.NONE:
+            raise ParticipantError(f"round {round_id} does not exist on contract {self.gateway.address}")
+        self._info[round_id] = info
+        return info
+
+    def _step(self, round_id: int, queries) -> str:
+        gw = self.gateway
+        info = self._round(round_id)
+        j = self.journal(round_id)
+        sub = gw.submission(round_id, self.address)
+        phase = info.phase
+
+        if sub.claimed:
+            if j.state != "claimed":
+                j.record("claimed")
+            return "done"
+        if sub.status == Status.NONE:
+            if phase == Phase.COMMIT:
+                return self._commit(info, j, queries)
+            if j.state != "missed":
+                j.record("missed")
+                self._emit(round_id, "missed", f"round {round_id}: commit phase over before "
+                                               f"{self.address} committed (phase {phase.name.lower()})")
+            return "missed"
+
+        self._check_commitment(info, j, sub)
+        if j.state == "prepared":  # the commit landed, but we stopped before journaling it
+            j.record("committed")
+        if sub.status == Status.REVEALED and j.state == "committed":  # likewise for the reveal
+            j.record("revealed")
+        if sub.status == Status.COMMITTED:
+            if phase == Phase.COMMIT:
+                return "committed"
+            if phase == Phase.REVEAL:
+                return self._reveal(info, j)
+            if j.state == "committed":  # reveal window closed without a reveal
+                j.record("not-revealed", reveal_error=j.get("reveal_error") or "reveal window closed")
+        if phase == Phase.REVEAL:
+            return "revealed"
+        if phase == Phase.FINALIZABLE:
+            return self._finalize(info, j)
+        return self._claim(info, j)  # FINALIZED or FAILED
+
+    def _check_commitment(self, info: RoundInfo, j: Journal, sub) -> None:
+        """The chain's commitment must be the journal's while a reveal is still possible."""
+        if sub.status != Status.COMMITTED or info.phase not in (Phase.COMMIT, Phase.REVEAL):
+            return
+        if j.salt is None or j.commitment is None:
+            raise ParticipantError(
+                f"round {info.round_id}: {self.address} committed on chain but journal {j.path} has no salt "
+                "for it, so it cannot reveal (was the journal deleted, or is the key used by another client?)")
+        if sub.hash != j.commitment:
+            raise ParticipantError(
+                f"round {info.round_id}: the on-chain commitment 0x{sub.hash.hex()} of {self.address} is not "
+                f"the one in journal {j.path} (0x{j.commitment.hex()}); is the key used by another client?")
+
+    def _commit(self, info: RoundInfo, j: Journal, queries) -> str:
+        gw, round_id = self.gateway, info.round_id
+        if j.labels is None:
+            labels = self._choose_labels(info, queries)
+            salt = new_salt()
+            c = commitment(gw.chain_id, gw.address, round_id, self.address, labels, salt)
+            # Durable BEFORE the transaction is sent: a crash from here on never loses the salt.
+            j.record("prepared", labels=labels, salt=salt, commitment=c, strategy=self.strategy.name)
+        else:  # a previous attempt chose them (and may have sent them): reuse, never re-draw
+            c = commitment(gw.chain_id, gw.address, round_id, self.address, j.labels, j.salt)
+            if c != j.commitment:
+                raise ParticipantError(f"journal {j.path}: labels and salt do not match its commitment")
+        failure: ChainError | None = None
+        try:
+            receipt = gw.commit(round_id, c)
+        except ContractError as exc:
+            if exc.name not in ("AlreadyCommitted", "WrongPhase"):
+                raise
+            receipt, failure = None, exc
+        except ChainError as exc:  # maybe it got in anyway: ask the chain
+            receipt, failure = None, exc
+        if receipt is None:
+            sub = gw.submission(round_id, self.address)
+            if sub.status == Status.NONE:
+                if gw.phase(round_id) == Phase.COMMIT:
+                    raise failure
+                j.record("missed")
+                self._emit(round_id, "missed", f"round {round_id}: commit phase ended before the commit landed")
+                return "missed"
+            self._check_commitment(self._round(round_id), j, sub)
+            j.record("committed")
+        else:
+            self._record_tx(j, "committed", "commit", receipt)
+        self._emit(round_id, "committed", f"round {round_id}: {self.address} committed "
+                                          f"{info.num_queries} labels ({self.strategy.name})", receipt)
+        return "committed"
+
+    def _choose_labels(self, info: RoundInfo, queries) -> bytes:
+        q, k = info.num_queries, info.num_classes
+        if self.strategy.uses_model:
+            if self.learner is None:
+                raise ParticipantError(f"strategy {self.strategy.name!r} needs a fitted model (learner=None)")
+            X = self._queries(info, queries)
+            predictions = np.asarray(self.learner.predict(X)).reshape(-1)
+        else:
+            predictions = np.zeros(q, dtype=np.int64)
+        if len(predictions) != q:
+            raise ParticipantError(f"round {info.round_id}: the model gave {len(predictions)} predictions for {q} queries")
+        labels = np.asarray(self.strategy.labels(predictions, k, round_id=info.round_id, rng=self.rng)).reshape(-1)
+        if len(labels) != q:
+            raise ParticipantError(f"strategy {self.strategy.name!r} gave {len(labels)} labels for {q} queries")
+        if labels.size and (labels.min() < 0 or labels.max() >= k):
+            bad = int(labels[(labels < 0) | (labels >= k)][0])
+            raise ParticipantError(f"round {info.round_id}: label {bad} is not in 0..{k - 1} "
+                                   f"(the round has K={k} classes; was the model trained on other labels?)")
+        return encode_labels(labels.astype(np.int64), num_classes=k)
+
+    def _queries(self, info: RoundInfo, queries) -> np.ndarray:
+        if queries is None:
+            X = fetch_queries(self.gateway.queries_uri(info.round_id), info.queries_hash)
+        elif isinstance(queries, (str, os.PathLike)):
+            X = fetch_queries(os.fspath(queries), info.queries_hash)
+        else:
+            X = np.asarray(queries)
+        if X.ndim != 2 or len(X) != info.num_queries:
+            raise ParticipantError(f"round {info.round_id} has {info.num_queries} queries, but the query "
+                                   f"matrix has shape {X.shape}")
+        return X
+
+    def _reveal_at(self, info: RoundInfo) -> int:
+        start = info.commit_deadline + 1
+        window = info.reveal_deadline - start
+        delay = min(max(float(self.strategy.reveal_delay), 0.0), 1.0)
+        return start + int(delay * window)
+
+    def _reveal(self, info: RoundInfo, j: Journal) -> str:
+        gw, round_id = self.gateway, info.round_id
+        if j.state == "not-revealed":
+            return "not-revealed"
+        if not self.strategy.reveals:
+            j.record("not-revealed", reveal_error=f"strategy {self.strategy.name!r} does not reveal")
+            self._emit(round_id, "not-revealed", f"round {round_id}: {self.address} withholds its reveal "
+                                                 f"({self.strategy.name})")
+            return "not-revealed"
+        if gw.latest_timestamp() < self._reveal_at(info):
+            return "committed"
+        committed = np.frombuffer(j.labels, dtype=np.uint8).astype(np.int64)
+        others = {}
+        if self.strategy.needs_others:
+            others = {a: v for a, v in gw.revealed(round_id).items() if a.lower() != self.address.lower()}
+        labels = encode_labels(np.asarray(self.strategy.reveal_labels(committed, others)).reshape(-1),
+                               num_classes=info.num_classes)
+        try:
+            receipt = gw.reveal(round_id, labels, j.salt)
+        except ContractError as exc:
+            if exc.name == "AlreadyRevealed":
+                receipt = None
+            elif exc.name in ("CommitmentMismatch", "WrongLabelCount", "LabelOutOfRange", "WrongPhase"):
+                j.record("not-revealed", reveal_error=str(exc))
+                self._emit(round_id, "not-revealed", f"round {round_id}: reveal refused: {exc}")
+                return "not-revealed"
+            else:
+                raise
+        except ChainError:
+            if gw.submission(round_id, self.address).status != Status.REVEALED:
+                raise
+            receipt = None
+        if receipt is None:
+            j.record("revealed")
+        else:
+            self._record_tx(j, "revealed", "reveal", receipt)
+        self._emit(round_id, "revealed", f"round {round_id}: {self.address} revealed", receipt)
+        return "revealed"
+
+    def _finalize(self, info: RoundInfo, j: Journal) -> str:
+        gw, round_id = self.gateway, info.round_id
+        if not self.finalize:
+            return "waiting-finalize"
+        try:
+            receipt = gw.finalize(round_id)
+        except ChainError:  # someone else may have finalized first (WrongPhase, or reverted on chain)
+            if gw.phase(round_id) not in (Phase.FINALIZED, Phase.FAILED):
+                raise
+            return "finalized"
+        outcome = gw.phase(round_id)
+        j.record("finalized", outcome=outcome.name.lower(), **self._tx_fields(j, "finalize", receipt))
+        self._emit(round_id, "finalized", f"round {round_id}: finalized by {self.address} "
+                                          f"({outcome.name.lower()})", receipt)
+        return "finalized"
+
+    def _claim(self, info: RoundInfo, j: Journal) -> str:
+        gw, round_id = self.gateway, info.round_id
+        try:
+            receipt = gw.claim(round_id)
+        except ContractError as exc:
+            if exc.name != "AlreadyClaimed":
+                raise
+            j.record("claimed")
+            return "done"
+        except ChainError:
+            if not gw.submission(round_id, self.address).claimed:
+                raise
+            j.record("claimed")
+            return "done"
+        reward = penalty = 0
+        for event in gw.contract.events.Claimed().process_receipt(receipt, errors=DISCARD):
+            reward, penalty = int(event["args"]["reward"]), int(event["args"]["penalty"])
+        j.record("claimed", reward=reward, penalty=penalty, **self._tx_fields(j, "claim", receipt))
+        self._emit(round_id, "claimed", f"round {round_id}: {self.address} claimed: reward {reward} wei, "
+                                        f"penalty {penalty} wei", receipt)
+        return "claimed"
+
+    # ------------------------------------------------------------------ helpers
+
+    def wake_at(self, round_id: int, state: str) -> int | None:
+        """Block timestamp at which a participant in `state` (as returned by `step`) can act next
+        (None: at once, or never for a terminal state). Simulations use it to jump chain time."""
+        if state in TERMINAL_STATES:
+            return None
+        info = self._info.get(round_id) or self._round(round_id)
+        if state == "committed":
+            return max(info.commit_deadline + 1, self._reveal_at(info))
+        if state in ("revealed", "not-revealed"):
+            return info.reveal_deadline + 1
+        if state == "waiting-finalize":
+            return self.gateway.latest_timestamp() + self.poll_seconds
+        return None
+
+    @staticmethod
+    def _tx_fields(j: Journal, op: str, receipt: dict) -> dict:
+        tx_hash = receipt["transactionHash"]
+        tx_hash = tx_hash.hex() if isinstance(tx_hash, (bytes, bytearray)) else str(tx_hash)
+        gas = int(receipt["gasUsed"])
+        price = int(receipt.get("effectiveGasPrice", 0) or 0)
+        return {
+            "gas": dict(j.get("gas", {}), **{op: gas}),
+            "fees": dict(j.get("fees", {}), **{op: gas * price}),
+            "tx": dict(j.get("tx", {}), **{op: "0x" + tx_hash.removeprefix("0x")}),
+        }
+
+    def _record_tx(self, j: Journal, state: str, op: str, receipt: dict) -> None:
+        j.record(state, **self._tx_fields(j, op, receipt))
+
+    def _emit(self, round_id: int, state: str, message: str, receipt: dict | None = None) -> None:
+        if self.progress is None:
+            return
+        tx_hash = gas = None
+        if receipt is not None:
+            h = receipt["transactionHash"]
+            tx_hash = "0x" + (h.hex() if isinstance(h, (bytes, bytearray)) else str(h)).removeprefix("0x")
+            gas = int(receipt["gasUsed"])
+        self.progress(ProgressEvent(round_id, self.address, state, message, tx_hash, gas))

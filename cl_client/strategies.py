@@ -1,0 +1,194 @@
+"""Strategies: what a participant commits and reveals, given its model's predictions.
+
+One small class each; honest participants use `Honest`, the others model Byzantine behaviour for
+experiments. Plug in your own by subclassing `Strategy`.
+
+    s = make_strategy("flip")
+    committed = s.labels(predictions, num_classes=10, round_id=7, rng=np.random.default_rng(0))
+    revealed = s.reveal_labels(committed, others_revealed={})   # what reveal() is called with
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _check_k(num_classes: int) -> int:
+    k = int(num_classes)
+    if not 2 <= k <= 256:
+        raise ValueError(f"num_classes must be 2..256, got {num_classes}")
+    return k
+
+
+class Strategy:
+    """Base class: commit the model's predictions and reveal what was committed.
+
+    Class attributes a subclass may change:
+        name            short name used by make_strategy and in reports
+        reveals         False: never reveal (the stake is slashed as a non-revealer)
+        uses_model      False: only len(predictions) matters (the participant needs no trained model;
+                        it then passes zeros)
+        needs_others    True: reveal_labels wants the labels others revealed so far
+        reveal_delay    fraction (0..1) of the reveal window to wait before revealing
+    """
+
+    name = "strategy"
+    reveals: bool = True
+    uses_model: bool = True
+    needs_others: bool = False
+    reveal_delay: float = 0.0
+
+    def labels(self, predictions: np.ndarray, num_classes: int, *, round_id: int,
+               rng: np.random.Generator) -> np.ndarray:
+        """The labels to commit: Q ints in 0..num_classes-1."""
+        return np.asarray(predictions, dtype=np.int64).copy()
+
+    def reveal_labels(self, committed: np.ndarray, others_revealed: dict[str, bytes]) -> np.ndarray:
+        """The labels to reveal (the contract only accepts the committed ones)."""
+        return np.asarray(committed, dtype=np.int64)
+
+    def __repr__(self) -> str:
+        params = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+
+
+class Honest(Strategy):
+    """Commit and reveal the model's predictions."""
+
+    name = "honest"
+
+
+class RandomLabels(Strategy):
+    """Commit uniformly random labels (a lazy participant with no model)."""
+
+    name = "random"
+    uses_model = False
+
+    def labels(self, predictions, num_classes, *, round_id, rng):
+        k = _check_k(num_classes)
+        return rng.integers(0, k, size=len(predictions), dtype=np.int64)
+
+
+class LabelFlip(Strategy):
+    """Commit a fixed permutation of the predictions: label c becomes permutation[c].
+
+    The default permutation is c -> (c + shift) mod K, which changes every label.
+    """
+
+    name = "flip"
+
+    def __init__(self, permutation=None, shift: int = 1):
+        self.permutation = None if permutation is None else [int(c) for c in permutation]
+        self.shift = int(shift)
+
+    def mapping(self, num_classes: int) -> np.ndarray:
+        k = _check_k(num_classes)
+        if self.permutation is None:
+            return (np.arange(k) + self.shift) % k
+        perm = np.asarray(self.permutation, dtype=np.int64)
+        if sorted(perm.tolist()) != list(range(k)):
+            raise ValueError(f"permutation must rearrange 0..{k - 1}, got {self.permutation}")
+        return perm
+
+    def labels(self, predictions, num_classes, *, round_id, rng):
+        preds = np.asarray(predictions, dtype=np.int64)
+        return self.mapping(num_classes)[preds]
+
+
+class ConstantLabel(Strategy):
+    """Commit the same label for every query."""
+
+    name = "constant"
+    uses_model = False
+
+    def __init__(self, label: int = 0):
+        self.label = int(label)
+
+    def labels(self, predictions, num_classes, *, round_id, rng):
+        k = _check_k(num_classes)
+        if not 0 <= self.label < k:
+            raise ValueError(f"constant label {self.label} is not in 0..{k - 1}")
+        return np.full(len(predictions), self.label, dtype=np.int64)
+
+
+class Colluding(Strategy):
+    """Members of a group all commit one shared target labelling, derived from the group seed and round id.
+
+    Every member with the same `group_seed` computes the same labels without talking to the others,
+    and the target changes from round to round.
+    """
+
+    name = "collude"
+    uses_model = False
+
+    def __init__(self, group_seed: int = 0):
+        self.group_seed = int(group_seed)
+
+    def target(self, num_queries: int, num_classes: int, round_id: int) -> np.ndarray:
+        k = _check_k(num_classes)
+        shared = np.random.default_rng([self.group_seed, int(round_id)])
+        return shared.integers(0, k, size=int(num_queries), dtype=np.int64)
+
+    def labels(self, predictions, num_classes, *, round_id, rng):
+        return self.target(len(predictions), num_classes, round_id)
+
+
+class NonRevealer(Strategy):
+    """Commit honestly, then never reveal (e.g. a participant that went offline)."""
+
+    name = "nonreveal"
+    reveals = False
+
+
+class Copier(Strategy):
+    """Commit random labels, then try to reveal the plurality of what others revealed.
+
+    The contract refuses labels that do not match the commitment (CommitmentMismatch), so a copier ends
+    the round as a non-revealer and is slashed: copying gains nothing.
+    """
+
+    name = "copier"
+    uses_model = False
+    needs_others = True
+    reveal_delay = 0.5  # wait for others to reveal first
+
+    def labels(self, predictions, num_classes, *, round_id, rng):
+        k = _check_k(num_classes)
+        return rng.integers(0, k, size=len(predictions), dtype=np.int64)
+
+    def reveal_labels(self, committed, others_revealed):
+        committed = np.asarray(committed, dtype=np.int64)
+        if not others_revealed:
+            return committed
+        rows = np.stack([np.frombuffer(bytes(v), dtype=np.uint8) for v in others_revealed.values()])
+        if rows.shape[1] != len(committed):
+            return committed
+        k = int(max(rows.max(), committed.max())) + 1
+        counts = np.zeros((len(committed), k), dtype=np.int64)
+        for row in rows:
+            counts[np.arange(len(committed)), row] += 1
+        return counts.argmax(axis=1).astype(np.int64)  # ties -> smallest label, as on chain
+
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    "honest": Honest,
+    "random": RandomLabels,
+    "flip": LabelFlip,
+    "constant": ConstantLabel,
+    "collude": Colluding,
+    "nonreveal": NonRevealer,
+    "copier": Copier,
+}
+
+
+def make_strategy(name: str = "honest", **kwargs) -> Strategy:
+    """A strategy by name (see STRATEGIES); keyword arguments go to its constructor."""
+    if isinstance(name, Strategy):
+        return name
+    try:
+        cls = STRATEGIES[str(name).lower()]
+    except KeyError:
+        raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}") from None
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"bad options for strategy {name!r}: {exc}") from None
