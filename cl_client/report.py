@@ -1,0 +1,453 @@
+"""Reports of a simulation run: report.json (every figure, the configuration, the seed), report.md, PNG plots,
+and the tables printed on the console. Plots use matplotlib's Agg backend (no screen needed).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ETHER = 10**18
+# Figures that legitimately differ between two runs with the same seed (clock, gas, node-dependent timing).
+VOLATILE_KEYS = frozenset({"started_at", "finished_at", "wall_time_s", "seconds", "train_seconds", "gas",
+                           "gas_summary"})
+GROUP_ORDER = ("honest", "random", "flip", "constant", "collude", "nonreveal", "copier")
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, bytes):
+        return "0x" + obj.hex()
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def stable_figures(report: dict) -> Any:
+    """The report without the items that change from run to run with the same seed (see VOLATILE_KEYS)."""
+
+    def strip(obj):
+        if isinstance(obj, dict):
+            return {k: strip(v) for k, v in obj.items() if k not in VOLATILE_KEYS}
+        if isinstance(obj, list):
+            return [strip(v) for v in obj]
+        return obj
+
+    return strip(_jsonable(report))
+
+
+def _groups(report_rounds: list[dict]) -> list[str]:
+    seen = {g for r in report_rounds for g in r["groups"]}
+    return [g for g in GROUP_ORDER if g in seen] + sorted(seen - set(GROUP_ORDER))
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _eth(wei) -> str:
+    return "-" if wei is None else f"{wei / ETHER:.4f}"
+
+
+def gas_summary(rounds: list[dict]) -> dict:
+    """Mean gas per operation over all rounds."""
+    ops: dict[str, list] = {}
+    for r in rounds:
+        for op, g in r.get("gas", {}).items():
+            ops.setdefault(op, []).extend([g["mean"]] * g["count"])
+    return {op: float(np.mean(v)) for op, v in ops.items()}
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+def write_report(report: dict, out_dir: Path, plots: bool = True) -> dict:
+    """Write report.json, report.md and the plots into out_dir; returns their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if report.get("rounds"):
+        report["gas_summary"] = gas_summary(report["rounds"])
+    images = []
+    if plots:
+        images = make_plots(report, out_dir)
+    report["plots"] = [p.name for p in images]
+    paths = {"json": out_dir / "report.json", "md": out_dir / "report.md", "plots": images}
+    paths["json"].write_text(json.dumps(_jsonable(report), indent=1))
+    paths["md"].write_text(render_markdown(report))
+    return paths
+
+
+def write_threshold_report(report: dict, out_dir: Path, plots: bool = True) -> dict:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    images = [plot_agreement(report["threshold"], out_dir / "agreement.png")] if plots else []
+    report["plots"] = [p.name for p in images]
+    paths = {"json": out_dir / "report.json", "md": out_dir / "report.md", "plots": images}
+    paths["json"].write_text(json.dumps(_jsonable(report), indent=1))
+    paths["md"].write_text(threshold_markdown(report["threshold"]))
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------- plots
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def make_plots(report: dict, out_dir: Path) -> list[Path]:
+    out = []
+    if report.get("rounds"):
+        out.append(plot_accuracy(report, out_dir / "accuracy.png"))
+        out.append(plot_stake(report, out_dir / "stake.png"))
+    if report.get("sweep"):
+        out.append(plot_sweep(report["sweep"], out_dir / "sweep.png"))
+    if report.get("theory"):
+        out.append(plot_theory(report["theory"], out_dir / "theory.png"))
+    return out
+
+
+def plot_accuracy(report: dict, path: Path) -> Path:
+    plt = _plt()
+    rounds = report["rounds"]
+    x = [r["round"] for r in rounds]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for key, label, style in (("consensus_accuracy", "on-chain consensus", "o-"),
+                              ("centralised_accuracy", "off-chain plurality (same labels)", "x--"),
+                              ("honest_best_accuracy", "best honest participant", "s-"),
+                              ("honest_mean_accuracy", "mean honest participant", "v-"),
+                              ("pooled_accuracy", "one model on pooled shards", "^:")):
+        ax.plot(x, [r[key] for r in rounds], style, label=label)
+    ax.set_xlabel("round")
+    ax.set_ylabel("accuracy on the round's queries")
+    ax.set_xticks(x)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    c = report["config"]
+    ax.set_title(f"{c['dataset']}: N={c['participants']}, Q={c['queries']}, alpha={c['alpha']}, "
+                 f"{100 * c['byzantine']:.0f}% Byzantine")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_stake(report: dict, path: Path) -> Path:
+    plt = _plt()
+    rounds = report["rounds"]
+    groups = _groups(rounds)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    x = [0] + [r["round"] for r in rounds]
+    for g in groups:
+        init = report["initial_groups"].get(g)
+        if not init:
+            continue
+        ys = [init["stake_wei"] / init["participants"] / ETHER] + [
+            r["groups"][g]["stake_wei"] / r["groups"][g]["participants"] / ETHER for r in rounds]
+        ax.plot(x, ys, "o-", label=f"{g} ({init['participants']})")
+    ax.set_xlabel("after round (0 = deposits)")
+    ax.set_ylabel("mean stake per participant (ETH)")
+    ax.set_xticks(x)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("stake by strategy")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_sweep(sweep: dict, path: Path) -> Path:
+    plt = _plt()
+    key, pts = sweep["key"], sweep["points"]
+    x = [p[key] for p in pts]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for k, label, style in (("consensus_accuracy_first", "consensus, first round", "o-"),
+                            ("consensus_accuracy_last", "consensus, last round", "s-"),
+                            ("centralised_accuracy_mean", "off-chain plurality (mean)", "x--"),
+                            ("honest_mean_accuracy_mean", "mean honest participant", "v-"),
+                            ("pooled_accuracy_mean", "pooled model (mean)", "^:")):
+        ax1.plot(x, [p[k] for p in pts], style, label=label)
+    ax1.set_xlabel(key)
+    ax1.set_ylabel("accuracy")
+    ax1.set_ylim(0, 1.02)
+    ax1.grid(alpha=0.3)
+    ax1.legend(fontsize=8, loc="lower left")
+    ax2.plot(x, [p["honest_stake_share_last"] for p in pts], "o-", label="honest")
+    ax2.plot(x, [p["byzantine_stake_share_last"] for p in pts], "s-", label="Byzantine")
+    ax2.set_xlabel(key)
+    ax2.set_ylabel("share of total stake after the last round")
+    ax2.set_ylim(0, 1.02)
+    ax2.grid(alpha=0.3)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_theory(theory: dict, path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    ns = theory["ns"]
+    grid = list(range(1, max(ns) + 1))
+    from .theory import majority_accuracy
+
+    ax.plot(grid, [majority_accuracy(n, theory["mean_accuracy"]) for n in grid], "-", color="C0",
+            label=f"analytic P_N(p), p = a/(a+b) = {theory['mean_accuracy']:.3f}")
+    ax.errorbar(ns, theory["empirical"], yerr=[3 * s for s in theory["standard_error"]], fmt="o", color="C1",
+                capsize=3, label=f"simulated plurality ({theory['draws']} draws, 3 s.e.)")
+    ax.plot(ns, theory["best_individual"], "s:", color="C2", label="best learner of the committee (mean)")
+    ax.axhline(theory["mean_accuracy"], color="grey", lw=0.8, ls="--", label="mean learner")
+    ax.set_xlabel("learners N")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"Beta({theory['a']:g}, {theory['b']:g}) learners: max |sim - analytic| = "
+                 f"{theory['max_deviation']:.4f}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_agreement(threshold: dict, path: Path) -> Path:
+    plt = _plt()
+    groups = [g for g in GROUP_ORDER if g in threshold["groups"]]
+    alphas = list(threshold["by_alpha"])
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    width = 0.8 / max(1, len(groups))
+    for gi, g in enumerate(groups):
+        for ai, a in enumerate(alphas):
+            s = threshold["by_alpha"][a].get(g)
+            if not s or not s.get("n"):
+                continue
+            xpos = ai + (gi - (len(groups) - 1) / 2) * width
+            ax.plot([xpos, xpos], [s["min"], s["max"]], color=f"C{gi}", lw=1)
+            ax.plot([xpos, xpos], [s["p5"], s["p95"]], color=f"C{gi}", lw=5, alpha=0.6,
+                    label=g if ai == 0 else None)
+            ax.plot(xpos, s["median"], "k_", ms=8)
+    bps = threshold["recommended_bps"]["bps"]
+    if bps is not None:
+        ax.axhline(bps / 10000, color="red", ls="--", lw=1, label=f"threshold {bps} bps")
+    ax.set_xticks(range(len(alphas)), [f"alpha={a}" for a in alphas])
+    ax.set_ylabel("agreement with the plurality (matches / Q)")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8, loc="center right")
+    ax.set_title("agreement by group: min-max (thin), 5-95 percentile (thick), median")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- text
+
+
+def render_markdown(report: dict) -> str:
+    c = report["config"]
+    lines = [f"# Consensus-learning simulation ({c['dataset']})", "",
+             f"Started {report.get('started_at')}, wall time {report.get('wall_time_s', 0):.1f} s, seed {report['seed']}.",
+             "", "## Configuration", "", "| setting | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in c.items()]
+    if report.get("chain"):
+        ch = report["chain"]
+        lines += ["", f"Chain: {ch['backend']} (chain id {ch['chain_id']}), contract {ch['contract']}; "
+                  f"round parameters {ch['params']}."]
+    if report.get("dataset"):
+        d = report["dataset"]
+        sizes = [s["size"] for s in d["shards"]]
+        present = [s["classes_present"] for s in d["shards"]]
+        lines += ["", f"Data: {d['train_size']} training samples split over {len(sizes)} shards "
+                  f"(sizes {min(sizes)}..{max(sizes)}, classes present {min(present)}..{max(present)} of "
+                  f"{d['classes']}); held-out query pool of {d['query_pool_size']}."]
+    if report.get("participants"):
+        lines += ["", "## Participants", "", "| # | address | strategy | model |", "|---|---|---|---|"]
+        lines += [f"| {p['index']} | `{p['address']}` | {p['strategy']} | {p['model']} |" for p in report["participants"]]
+    if report.get("rounds"):
+        lines += ["", "## Accuracy per round", "",
+                  "| round | consensus | centralised vote | honest mean | honest best | pooled model | "
+                  "consensus = plurality | false slashes | caught |", "|---|---|---|---|---|---|---|---|---|"]
+        for r in report["rounds"]:
+            eq = ("yes" if r["consensus_equals_plurality"] else "NO") if r["equal_weights_round"] else \
+                f"n/a (weighted vote: {'yes' if r['consensus_equals_weighted_vote'] else 'NO'})"
+            lines.append(f"| {r['round']} | {_pct(r['consensus_accuracy'])} | {_pct(r['centralised_accuracy'])} | "
+                         f"{_pct(r['honest_mean_accuracy'])} | {_pct(r['honest_best_accuracy'])} | "
+                         f"{_pct(r['pooled_accuracy'])} ({r['pooled_best_model']}) | {eq} | "
+                         f"{r['false_slashes']} | {r['caught']}/{r['byzantine']} |")
+        groups = _groups(report["rounds"])
+        lines += ["", "## Stake by strategy (ETH, total per group, after each round's claims)", "",
+                  "| round | " + " | ".join(groups) + " |", "|---" * (len(groups) + 1) + "|"]
+        init = report["initial_groups"]
+        lines.append("| 0 | " + " | ".join(_eth(init.get(g, {}).get("stake_wei")) for g in groups) + " |")
+        for r in report["rounds"]:
+            lines.append(f"| {r['round']} | " + " | ".join(_eth(r["groups"].get(g, {}).get("stake_wei")) for g in groups)
+                         + " |")
+        lines += ["", "Rewards received (ETH, total per group over all rounds): " + ", ".join(
+            f"{g} {_eth(sum(r['groups'].get(g, {}).get('reward_wei', 0) for r in report['rounds']))}" for g in groups)]
+        if report.get("gas_summary"):
+            lines += ["", "## Gas per operation (mean)", "", "| operation | gas |", "|---|---|"]
+            lines += [f"| {op} | {g:,.0f} |" for op, g in report["gas_summary"].items()]
+    if report.get("checks"):
+        lines += ["", "## Checks", ""]
+        lines += [f"- {k.replace('_', ' ')}: {v}" for k, v in report["checks"].items()]
+    if report.get("sweep"):
+        sw = report["sweep"]
+        key = sw["key"]
+        lines += ["", f"## Sweep over {key}", "",
+                  f"| {key} | consensus first | consensus last | centralised | honest mean | pooled | honest stake share | "
+                  "false slashes | caught |", "|---|---|---|---|---|---|---|---|---|"]
+        for p in sw["points"]:
+            lines.append(f"| {p[key]:g} | {_pct(p['consensus_accuracy_first'])} | {_pct(p['consensus_accuracy_last'])} | "
+                         f"{_pct(p['centralised_accuracy_mean'])} | {_pct(p['honest_mean_accuracy_mean'])} | "
+                         f"{_pct(p['pooled_accuracy_mean'])} | {_pct(p['honest_stake_share_last'])} | "
+                         f"{p['false_slashes']} | {p['caught']} |")
+    if report.get("theory"):
+        t = report["theory"]
+        lines += ["", "## Theory check: Beta-distributed binary learners", "",
+                  f"Accuracies p_i ~ Beta({t['a']:g}, {t['b']:g}) (mean {t['mean_accuracy']:.4f}); {t['draws']} committees "
+                  f"per N, {t['queries']} queries each; plurality with ties to the smallest label.",
+                  "", "| N | simulated | s.e. | analytic | best learner |", "|---|---|---|---|---|"]
+        for i, n in enumerate(t["ns"]):
+            lines.append(f"| {n} | {t['empirical'][i]:.4f} | {t['standard_error'][i]:.4f} | {t['analytic'][i]:.4f} | "
+                         f"{t['best_individual'][i]:.4f} |")
+        lines += ["", f"Maximum |simulated - analytic| = {t['max_deviation']:.4f}."]
+    if report.get("plots"):
+        lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in report["plots"]]
+    return "\n".join(lines) + "\n"
+
+
+def threshold_markdown(t: dict) -> str:
+    lines = ["# Agreement distributions (off-chain)", "",
+             f"Seeds {t['seeds']} x alpha {t['alphas']}; base configuration {t['config']}.", "",
+             "Agreement = matches with the equal-weight plurality / Q, per participant and round.", ""]
+    lines += _dist_table(t["groups"], "all alphas")
+    for a, groups in t["by_alpha"].items():
+        lines += [""] + _dist_table(groups, f"alpha = {a}")
+    lines += ["", "Consensus (equal-weight plurality) accuracy by alpha: " + "; ".join(
+        f"alpha {a}: median {s['median']:.3f} (min {s['min']:.3f})" for a, s in t["consensus_accuracy_by_alpha"].items())]
+    lines += ["", "**Share of each group a threshold would slash** (agreement below it):", "",
+              "| threshold (bps) | alpha | " + " | ".join(g for g in GROUP_ORDER if g in t["groups"]) + " |",
+              "|---|---|" + "---|" * len([g for g in GROUP_ORDER if g in t["groups"]])]
+    for bps, by_a in t["slashed_share_by_threshold"].items():
+        for a, shares in by_a.items():
+            lines.append(f"| {bps} | {a} | " + " | ".join(f"{100 * shares[g]:.0f}%" for g in GROUP_ORDER
+                                                          if g in t["groups"]) + " |")
+    lines += ["", recommendation_text(t["recommended_bps"]), "", "Lowest honest agreements:", ""]
+    lines += [f"- seed {w['seed']}, alpha {w['alpha']}, round {w['round']}, participant {w['participant']} "
+              f"({w['model']}, {w['classes_in_shard']} classes in shard): agreement {w['agreement']:.3f}, "
+              f"accuracy {w['accuracy']:.3f}" for w in t["worst_honest"]]
+    return "\n".join(lines) + "\n"
+
+
+def recommendation_text(rec: dict) -> str:
+    sep = ", ".join(rec["separable_alphas"]) or "none"
+    nosep = ", ".join(rec["not_separable_alphas"]) or "none"
+    if rec.get("bps") is None:
+        return f"No single threshold separates honest from random/flip participants (separable alphas: {sep})."
+    return (f"Over the alphas where every honest participant agreed more than every random/flip one ({sep}): "
+            f"lowest honest agreement {rec['honest_min']:.3f}, highest random/flip agreement "
+            f"{rec['random_flip_max']:.3f}; midpoint: **{rec['bps']} bps**. Not separable: {nosep}.")
+
+
+def _dist_table(groups: dict, title: str) -> list[str]:
+    lines = [f"**{title}**", "", "| group | n | min | p1 | p5 | median | p95 | max |", "|---|---|---|---|---|---|---|---|"]
+    for g in [g for g in GROUP_ORDER if g in groups] + sorted(set(groups) - set(GROUP_ORDER)):
+        s = groups[g]
+        lines.append(f"| {g} | {s['n']} | {s['min']:.3f} | {s['p1']:.3f} | {s['p5']:.3f} | {s['median']:.3f} | "
+                     f"{s['p95']:.3f} | {s['max']:.3f} |")
+    return lines
+
+
+def print_summary(report: dict, console) -> None:
+    from rich.table import Table
+
+    if report.get("rounds"):
+        groups = _groups(report["rounds"])
+        t = Table(title="Accuracy per round (on the round's queries)")
+        for col in ("round", "consensus", "off-chain vote", "honest mean", "honest best", "pooled model",
+                    "= plurality", "false slashes", "caught"):
+            t.add_column(col, justify="right")
+        for r in report["rounds"]:
+            eq = ("yes" if r["consensus_equals_plurality"] else "NO") if r["equal_weights_round"] else \
+                ("weighted: yes" if r["consensus_equals_weighted_vote"] else "weighted: NO")
+            t.add_row(str(r["round"]), _pct(r["consensus_accuracy"]), _pct(r["centralised_accuracy"]),
+                      _pct(r["honest_mean_accuracy"]), _pct(r["honest_best_accuracy"]), _pct(r["pooled_accuracy"]),
+                      eq, str(r["false_slashes"]), f"{r['caught']}/{r['byzantine']}")
+        console.print(t)
+        t = Table(title="Stake by strategy (ETH, group total after the round's claims; rewards in brackets)")
+        t.add_column("round", justify="right")
+        for g in groups:
+            t.add_column(f"{g} ({report['initial_groups'][g]['participants']})", justify="right")
+        t.add_row("0", *[_eth(report["initial_groups"][g]["stake_wei"]) for g in groups])
+        for r in report["rounds"]:
+            t.add_row(str(r["round"]), *[f"{_eth(r['groups'][g]['stake_wei'])} (+{r['groups'][g]['reward_wei'] / ETHER:.3f})"
+                                         for g in groups])
+        console.print(t)
+        if report.get("gas_summary"):
+            g = Table(title="Gas per operation (mean)")
+            for op in report["gas_summary"]:
+                g.add_column(op, justify="right")
+            g.add_row(*[f"{v:,.0f}" for v in report["gas_summary"].values()])
+            console.print(g)
+        for k, v in report["checks"].items():
+            console.print(f"check: {k.replace('_', ' ')}: {v}", highlight=False)
+    if report.get("sweep"):
+        sw = report["sweep"]
+        key = sw["key"]
+        t = Table(title=f"Sweep over {key}")
+        for col in (key, "consensus first", "consensus last", "centralised", "honest mean", "pooled",
+                    "honest stake share", "false slash", "caught"):
+            t.add_column(col, justify="right")
+        for p in sw["points"]:
+            t.add_row(f"{p[key]:g}", _pct(p["consensus_accuracy_first"]), _pct(p["consensus_accuracy_last"]),
+                      _pct(p["centralised_accuracy_mean"]), _pct(p["honest_mean_accuracy_mean"]),
+                      _pct(p["pooled_accuracy_mean"]), _pct(p["honest_stake_share_last"]),
+                      str(p["false_slashes"]), str(p["caught"]))
+        console.print(t)
+    if report.get("theory"):
+        th = report["theory"]
+        t = Table(title=f"Theory check: Beta({th['a']:g}, {th['b']:g}) binary learners")
+        for col in ("N", "simulated", "s.e.", "analytic", "best learner"):
+            t.add_column(col, justify="right")
+        for i, n in enumerate(th["ns"]):
+            t.add_row(str(n), f"{th['empirical'][i]:.4f}", f"{th['standard_error'][i]:.4f}",
+                      f"{th['analytic'][i]:.4f}", f"{th['best_individual'][i]:.4f}")
+        console.print(t)
+        console.print(f"max |simulated - analytic| = {th['max_deviation']:.4f}", highlight=False)
+    if "wall_time_s" in report:
+        console.print(f"wall time {report['wall_time_s']:.1f} s", highlight=False)
+
+
+def print_threshold(t: dict, console) -> None:
+    from rich.table import Table
+
+    for title, groups in [("all alphas", t["groups"])] + [(f"alpha = {a}", g) for a, g in t["by_alpha"].items()]:
+        table = Table(title=f"Agreement with the plurality: {title}")
+        for col in ("group", "n", "min", "p1", "p5", "median", "p95", "max"):
+            table.add_column(col, justify="right")
+        for g in [g for g in GROUP_ORDER if g in groups]:
+            s = groups[g]
+            table.add_row(g, str(s["n"]), *[f"{s[k]:.3f}" for k in ("min", "p1", "p5", "median", "p95", "max")])
+        console.print(table)
+    console.print(recommendation_text(t["recommended_bps"]).replace("**", ""), highlight=False)

@@ -1,0 +1,144 @@
+"""The paper's theory check, off-chain: a majority of independent learners against the jury theorem.
+
+N independent binary learners; learner i answers each query correctly with probability p_i, and the
+p_i are drawn i.i.d. from Beta(a, b) (one draw of N accuracies per "committee"). For one query the
+learners' correctness indicators are then independent Bernoulli(E[p_i]) once the draws are averaged
+out, so the majority accuracy averaged over the draws is exactly the homogeneous (Condorcet) value
+
+    P_N(p) = sum_{k > N/2} C(N, k) p^k (1 - p)^(N - k),   p = a / (a + b)
+
+(plus half of the tie mass C(N, N/2) p^(N/2) (1-p)^(N/2) for even N: ties go to the smallest label, as
+on-chain, which is the truth for half of the queries when the truth is uniform over {0, 1}).
+
+`beta_check` simulates this with real label vectors and the same plurality rule the contract uses
+(`plurality`), and compares the empirical accuracy with P_N for a range of N. `plurality` is also the
+simulation's off-chain vote.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from math import comb
+
+import numpy as np
+
+
+def plurality(labels: np.ndarray, num_classes: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Weighted plurality label per query; ties go to the smallest label (the contract's rule).
+
+    labels: (n_voters, Q) integer array, each in 0..num_classes-1; weights: (n_voters,) or None (all 1).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be a (voters, queries) array, got shape {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels must be in 0..{num_classes - 1}")
+    n, q = labels.shape
+    weights = [1] * n if weights is None else [int(w) for w in weights]  # exact: wei sums overflow int64
+    if len(weights) != n:
+        raise ValueError(f"{len(weights)} weights for {n} voters")
+    tally = np.zeros((num_classes, q), dtype=object)
+    tally[:] = 0
+    cols = np.arange(q)
+    for voter in range(n):
+        tally[labels[voter], cols] += weights[voter]
+    best = np.empty(q, dtype=np.int64)
+    for j in range(q):
+        column = tally[:, j].tolist()
+        best[j] = column.index(max(column))  # the first maximum, i.e. the smallest label on ties
+    return best
+
+
+def agreement(labels: np.ndarray, consensus: np.ndarray) -> np.ndarray:
+    """Share of queries on which each voter's labels equal the consensus (the contract's matches / Q)."""
+    labels = np.asarray(labels)
+    return (labels == np.asarray(consensus)[None, :]).mean(axis=1)
+
+
+def majority_accuracy(n: int, p: float) -> float:
+    """P_N(p): probability that a plurality of n independent binary voters of accuracy p is right.
+
+    Ties (even n) count as right half of the time (smallest-label rule, uniform binary truth).
+    """
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    total = sum(comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n // 2 + 1, n + 1))
+    if n % 2 == 0:
+        total += 0.5 * comb(n, n // 2) * p ** (n // 2) * (1 - p) ** (n // 2)
+    return float(total)
+
+
+def poisson_binomial_majority(p: np.ndarray) -> np.ndarray | float:
+    """Exact plurality accuracy of independent binary voters with accuracies p (last axis = voters).
+
+    p of shape (n,) gives a float; (draws, n) gives one value per committee.
+    """
+    p = np.asarray(p, dtype=float)
+    single = p.ndim == 1
+    p = np.atleast_2d(p)
+    d, n = p.shape
+    dist = np.zeros((d, n + 1))
+    dist[:, 0] = 1.0
+    for i in range(n):  # distribution of the number of correct voters, one voter at a time
+        pi = p[:, i:i + 1]
+        dist[:, 1:] = dist[:, 1:] * (1 - pi) + dist[:, :-1] * pi
+        dist[:, 0] *= 1 - pi[:, 0]
+    right = dist[:, n // 2 + 1:].sum(axis=1)
+    if n % 2 == 0:
+        right = right + 0.5 * dist[:, n // 2]
+    return float(right[0]) if single else right
+
+
+@dataclass
+class BetaCheck:
+    a: float
+    b: float
+    draws: int
+    queries: int
+    seed: int
+    mean_accuracy: float
+    ns: list[int]
+    empirical: list[float]  # mean over draws of the committee's plurality accuracy on `queries` queries
+    analytic: list[float]  # P_N(a / (a + b))
+    standard_error: list[float]  # of `empirical`, from the spread across draws
+    exact_mean: list[float] = field(default_factory=list)  # mean over draws of the exact per-committee value
+    best_individual: list[float] = field(default_factory=list)  # mean over draws of the best learner's p
+    max_deviation: float = 0.0  # max |empirical - analytic| over ns
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def beta_check(a: float = 2.0, b: float = 1.5, ns=(1, 3, 5, 7, 9, 11, 15, 21, 31), draws: int = 2000,
+               queries: int = 200, seed: int = 0) -> BetaCheck:
+    """Simulate committees of Beta(a, b)-accurate binary learners voting on label vectors.
+
+    For each n and each of `draws` committees: draw n accuracies, a uniform binary truth for `queries`
+    queries, each learner's labels (truth with probability p_i, else the other label), the plurality
+    (smallest label on ties), and its accuracy. Returns the mean empirical accuracy per n with its
+    standard error, the analytic P_N(a/(a+b)) and the largest deviation.
+    """
+    if a <= 0 or b <= 0:
+        raise ValueError("Beta parameters a and b must be positive")
+    if draws < 2 or queries < 1:
+        raise ValueError("need at least 2 draws and 1 query")
+    rng = np.random.default_rng(seed)
+    mean_p = a / (a + b)
+    out = BetaCheck(a=a, b=b, draws=draws, queries=queries, seed=seed, mean_accuracy=mean_p, ns=[int(n) for n in ns],
+                    empirical=[], analytic=[], standard_error=[])
+    for n in out.ns:
+        p = rng.beta(a, b, size=(draws, n))
+        truth = rng.integers(0, 2, size=(draws, queries), dtype=np.int8)
+        correct = rng.random((draws, n, queries)) < p[:, :, None]
+        labels = np.where(correct, truth[:, None, :], 1 - truth[:, None, :]).astype(np.int8)
+        # binary plurality, smallest label (0) on ties -- identical to plurality() with K = 2, vectorised
+        ones = labels.sum(axis=1)
+        vote = (2 * ones > n).astype(np.int64)
+        accs = (vote == truth).mean(axis=1)
+        exact = poisson_binomial_majority(p)
+        out.empirical.append(float(accs.mean()))
+        out.standard_error.append(float(accs.std(ddof=1) / np.sqrt(draws)))
+        out.analytic.append(majority_accuracy(n, mean_p))
+        out.exact_mean.append(float(exact.mean()))
+        out.best_individual.append(float(p.max(axis=1).mean()))
+    out.max_deviation = float(max(abs(e - t) for e, t in zip(out.empirical, out.analytic)))
+    return out
