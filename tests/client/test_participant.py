@@ -1,6 +1,7 @@
 """cl_client.participant on a local Ganache: the full lifecycle, Byzantine strategies, crashes and restarts,
 transient RPC failures and bad inputs. Chain time is jumped with evm_increaseTime, never slept."""
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -180,28 +181,50 @@ def test_run_round_waits_on_block_time_and_returns_a_summary(
         accounts, local_node, open_round, fitted_learners, journal_dir, queries):
     gws = accounts.take(3)
     ps = participants(gws, ["honest"] * 3, fitted_learners(3), journal_dir)
-    rid = open_round(queries, commit=10, reveal=10)
-    assert [p.step(rid) for p in ps] == ["committed"] * 3  # commit before chain time starts racing
-    stop = threading.Event()
+    commit_s, reveal_s = 10, 30
+    rid = open_round(queries, commit=commit_s, reveal=reveal_s)
+    waiting, lock, done = set(), threading.Lock(), threading.Event()
 
-    def clock():  # chain time runs ~10x faster than the wall clock; blocks keep coming
-        while not stop.wait(0.2):
-            local_node.increase_time(2)
+    def watched(gw):  # know when a participant is blocked waiting for block time
+        real_wait = gw.wait_for_timestamp
 
+        def wait(target, on_tick=None, timeout=None):
+            with lock:
+                waiting.add(gw.sender)
+            try:
+                return real_wait(target, on_tick=on_tick, timeout=timeout)
+            finally:
+                with lock:
+                    waiting.discard(gw.sender)
+        gw.wait_for_timestamp = wait
+
+    for gw in gws:
+        watched(gw)
     results = {}
 
     def run(p):
-        results[p.address] = p.run_round(rid, timeout=60)
+        try:
+            results[p.address] = p.run_round(rid, timeout=60)
+        finally:
+            with lock:
+                running.discard(p.address)
 
-    ticker = threading.Thread(target=clock, daemon=True)
+    running = {p.address for p in ps}
     workers = [threading.Thread(target=run, args=(p,)) for p in ps]
-    ticker.start()
+    started = time.monotonic()
     for w in workers:
         w.start()
+    while running:  # chain time moves (a second per block) only while every live participant waits
+        with lock:
+            all_waiting = running and running <= waiting
+        if all_waiting:
+            local_node.increase_time(1)
+        time.sleep(0.02)
     for w in workers:
-        w.join(90)
-    stop.set()
-    ticker.join()
+        w.join()
+    elapsed = time.monotonic() - started
+
+    assert elapsed < commit_s + reveal_s  # it followed block time, not the wall clock
     assert len(results) == 3
     for p in ps:
         s = results[p.address]
@@ -209,6 +232,7 @@ def test_run_round_waits_on_block_time_and_returns_a_summary(
         assert s["round_id"] == rid and s["address"] == p.address and s["num_queries"] == len(queries)
         assert s["matches"] > 0 and s["reward"] > 0 and s["penalty"] == 0
         assert len(s["labels"]) == len(queries)
+        assert set(s["gas"]) >= {"commit", "reveal", "claim"}
 
 
 def test_run_round_times_out_in_one_line_when_the_chain_does_not_move(
