@@ -325,10 +325,10 @@ class Gateway:
         fees = self._fees()
         if self._nonce is None:
             self._nonce = self._rpc(lambda: self.w3.eth.get_transaction_count(sender, "pending"))
-        tx = fn.build_transaction({
+        tx = self._rpc(lambda: fn.build_transaction({
             "from": sender, "value": value, "gas": int(gas * 1.2) + 10_000, "nonce": self._nonce,
             "chainId": self.chain_id, **fees,
-        })
+        }))
         tx_hash = self._send_signed(tx)
         self._nonce = tx["nonce"] + 1
         receipt = self._wait_receipt(tx_hash)
