@@ -22,7 +22,7 @@ stamp() { cat "${@:2}" | sha256sum | cut -d' ' -f1 > "$STAMPS/$1"; }
 # 1. Node packages: ganache, solc-js, OpenZeppelin, anvil (package-lock.json pins them).
 if ! fresh npm package-lock.json || [ ! -d node_modules ]; then
   echo "setup: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
   stamp npm package-lock.json
 fi
 
