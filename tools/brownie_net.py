@@ -3,7 +3,8 @@
 
     brownie_net.py configure
         Make ~/.brownie's `ganache-cli` network launch Ganache with the hardfork the contracts are
-        compiled for (shanghai) and a mainnet-sized block gas limit. Idempotent.
+        compiled for (shanghai) and a mainnet-sized block gas limit, and register the live network
+        `sepolia-env` whose RPC URL is read from $CL_SEPOLIA_RPC_URL when Brownie connects. Idempotent.
 
     brownie_net.py run [--backend ganache|anvil] -- COMMAND ...
         Register a throw-away development network on a free 127.0.0.1 port, run
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import fcntl
 import os
 import socket
@@ -51,6 +53,17 @@ def _locked_config():
             os.replace(tmp, path)
 
 
+# Public testnets reached through an RPC URL taken from the environment. Brownie keeps the host string
+# as written and expands `$VAR` with os.path.expandvars when it connects (brownie/network/web3.py,
+# _expand_environment_vars), failing with "Unable to expand environment variable in host setting" if
+# the variable is unset -- so no URL (which often embeds an API key) is ever written to the config.
+LIVE_GROUP = "Ethereum"
+LIVE_NETWORKS = [
+    {"name": "Sepolia ($CL_SEPOLIA_RPC_URL)", "id": "sepolia-env", "chainid": 11155111,
+     "host": "$CL_SEPOLIA_RPC_URL", "explorer": "https://api-sepolia.etherscan.io/api"},
+]
+
+
 def configure() -> None:
     with _locked_config() as data:
         for net in data["development"]:
@@ -58,6 +71,18 @@ def configure() -> None:
                 net["cmd_settings"].update(
                     evm_version=EVM_VERSION, gas_limit=BLOCK_GAS_LIMIT, accounts=ACCOUNTS
                 )
+        groups = data.setdefault("live", [])
+        group = next((g for g in groups if g.get("name") == LIVE_GROUP), None)
+        if group is None:
+            group = {"name": LIVE_GROUP, "networks": []}
+            groups.append(group)
+        nets = group.setdefault("networks", [])
+        for want in LIVE_NETWORKS:
+            at = next((i for i, n in enumerate(nets) if n.get("id") == want["id"]), None)
+            if at is None:
+                nets.append(copy.deepcopy(want))
+            else:
+                nets[at] = copy.deepcopy(want)
 
 
 def free_port() -> int:

@@ -1,0 +1,1039 @@
+"""`cl-client`: run a consensus-learning participant, requester or local chain from the shell.
+
+    cl-client node                       # a local Ganache on 127.0.0.1 (Ctrl-C stops it)
+    eval "$(cl-client node --env 0)"     # CL_RPC_URL and test key 0 of that node, in another shell
+    cl-client deploy                     # writes deployments/<chainId>.json, read by every other command
+    cl-client stake --amount 1
+    cl-client open-round --queries q.npz --classes 10 --commit-seconds 300 --reveal-seconds 300 --reward 0.1
+    cl-client participate --round 1 --shard shard.npz --model logistic_regression
+    cl-client status --round 1
+    cl-client finalize --round 1 && cl-client claim --round 1
+
+The node is --rpc-url or $CL_RPC_URL (else the node recorded by `cl-client node` in .cl-node.json); the
+contract is --contract or $CL_CONTRACT, else deployments/<chainId>.json. The signing key is $CL_PRIVATE_KEY
+or an encrypted keystore (--keystore FILE with --password-file FILE or $CL_KEYSTORE_PASSWORD); keys are
+never read from the command line. Every user mistake ends with one line `cl-client: error: ...` and a
+non-zero exit status (--verbose shows the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Callable
+
+from eth_utils import to_checksum_address
+
+from . import deployments
+from .chain import ChainError, ContractError, Gateway, Phase, Status, connect
+from .keys import KeyLoadError, load_account
+
+PROG = "cl-client"
+WEI = 10**18
+ENV_RPC, ENV_CONTRACT, ENV_CHAIN_ID = "CL_RPC_URL", "CL_CONTRACT", "CL_CHAIN_ID"
+ENV_CONFIRMATIONS, ENV_STATE = "CL_CONFIRMATIONS", "CL_NODE_STATE"
+DEFAULT_STATE = ".cl-node.json"
+EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+
+class CLIError(Exception):
+    """A user mistake or an unmet precondition; printed as one line."""
+
+
+class _Stop(Exception):
+    """SIGTERM/SIGINT received by a long-running command."""
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def eth_to_wei(text: str) -> int:
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not an amount of ETH: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"amount of ETH must be >= 0, got {text!r}")
+    wei = value * WEI
+    if wei != wei.to_integral_value():
+        raise argparse.ArgumentTypeError(f"{text!r} ETH has more than 18 decimals")
+    return int(wei)
+
+
+def positive_eth(text: str) -> int:
+    wei = eth_to_wei(text) if not str(text).strip().startswith("-") else -1
+    if wei <= 0:
+        raise argparse.ArgumentTypeError(f"amount of ETH must be > 0, got {text!r}")
+    return wei
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text!r}")
+    return value
+
+
+def fmt_eth(wei: int) -> str:
+    text = f"{Decimal(int(wei)) / WEI:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} ETH"
+
+
+def fmt_when(ts: int, now: int) -> str:
+    delta = int(ts) - int(now)
+    rel = f"in {delta} s" if delta > 0 else ("now" if delta == 0 else f"{-delta} s ago")
+    return f"{ts} ({rel})"
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class Output:
+    """Human lines on stdout, or (with --json) one JSON object at the end; notes always on stderr."""
+
+    def __init__(self, as_json: bool, quiet: bool = False):
+        self.as_json, self.quiet = as_json, quiet
+        self.data: dict[str, Any] = {}
+
+    def line(self, text: str = "") -> None:
+        if not self.as_json:
+            print(text, flush=True)
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+
+    def put(self, **values: Any) -> None:
+        self.data.update(values)
+
+    def flush(self) -> None:
+        if self.as_json:
+            print(json.dumps(self.data, default=_json_default, indent=1), flush=True)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "name") and hasattr(value, "value"):  # enums
+        return value.name
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+class Waiter:
+    """Shows a long wait on block time: a rich progress bar on a terminal, a line now and then otherwise."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self._progress = None
+        self._task = None
+        self._label = None
+        self._last_line = 0.0
+
+    def __enter__(self) -> "Waiter":
+        if self.tty and not self.quiet:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                      TextColumn("{task.fields[left]}"), TimeRemainingColumn(),
+                                      console=Console(stderr=True), transient=True)
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def message(self, text: str) -> None:
+        if self.quiet:
+            return
+        if self._progress is not None:
+            self._progress.console.print(f"{PROG}: {text}")
+        else:
+            print(f"{PROG}: {text}", file=sys.stderr, flush=True)
+
+    def wait(self, label: str, start: int, target: int, now: int) -> None:
+        """Update the display for a wait from block time `start` to `target`; `now` is the latest block."""
+        if self.quiet:
+            return
+        total, left = max(1, target - start), max(0, target - now)
+        if self._progress is not None:
+            if self._label != label:
+                if self._task is not None:
+                    self._progress.remove_task(self._task)
+                self._task = self._progress.add_task(label, total=total, left="")
+                self._label = label
+            self._progress.update(self._task, completed=total - left, left=f"{left} s of block time")
+            return
+        wall = time.monotonic()
+        if self._label != label or wall - self._last_line >= 10:
+            print(f"{PROG}: {label}: {left} s of block time left", file=sys.stderr, flush=True)
+            self._label, self._last_line = label, wall
+
+
+# ------------------------------------------------------------------------------------------ connection
+
+
+def _state_path(args) -> Path:
+    return Path(getattr(args, "state_file", None) or os.environ.get(ENV_STATE) or DEFAULT_STATE)
+
+
+def _read_state(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"cannot read node state file {path}: {exc}") from None
+
+
+def _rpc_url(args, out: Output) -> str:
+    if args.rpc_url:
+        return args.rpc_url
+    if os.environ.get(ENV_RPC):
+        return os.environ[ENV_RPC]
+    state = _read_state(_state_path(args))
+    if state and state.get("url"):
+        return state["url"]  # the node started by `cl-client node` in this directory
+    raise CLIError(f"no node to talk to: give --rpc-url URL, set {ENV_RPC}, or start one with `cl-client node`")
+
+
+def gateway(args, out: Output, *, need_key: bool) -> Gateway:
+    """Connect, load the key, find the contract, and check the chain id and the contract code."""
+    account = load_account(args.keystore, args.password_file)
+    if need_key and account is None:
+        raise CLIError("this command sends transactions and needs a key: set CL_PRIVATE_KEY, or give "
+                       "--keystore FILE with --password-file FILE (or CL_KEYSTORE_PASSWORD)")
+    w3 = connect(_rpc_url(args, out))
+    chain_id = _check_chain_id(args, w3)
+    address = args.contract or os.environ.get(ENV_CONTRACT)
+    from_block = args.from_block
+    if not address:
+        dep = deployments.load(chain_id, args.deployments_dir)
+        deployments.check_chain(dep, w3)
+        address = dep.address
+        if from_block is None:
+            from_block = dep.block
+    elif from_block is None:
+        try:
+            dep = deployments.load(chain_id, args.deployments_dir)
+            if dep.address.lower() == address.lower():
+                from_block = dep.block
+        except deployments.DeploymentError:
+            pass
+    return Gateway(w3, address, account, expected_chain_id=chain_id, confirmations=_confirmations(args),
+                   from_block=from_block or 0)
+
+
+def _env_int(name: str) -> int | None:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise CLIError(f"{name} must be an integer, got {text!r}") from None
+
+
+def _confirmations(args) -> int:
+    value = args.confirmations if args.confirmations is not None else _env_int(ENV_CONFIRMATIONS)
+    if value is not None and value < 1:
+        raise CLIError(f"confirmations must be >= 1, got {value}")
+    return 1 if value is None else value
+
+
+def _check_chain_id(args, w3) -> int:
+    """The node's chain id; CLIError if --chain-id / CL_CHAIN_ID expects another one."""
+    chain_id = int(w3.eth.chain_id)
+    expected = args.chain_id if args.chain_id is not None else _env_int(ENV_CHAIN_ID)
+    if expected is not None and expected != chain_id:
+        raise CLIError(f"wrong chain: the node is on chain id {chain_id}, expected {expected}")
+    return chain_id
+
+
+def _round_id(gw: Gateway, rid: int | None) -> int:
+    count = gw.round_count()
+    if rid is None:
+        if count == 0:
+            raise CLIError("no round has been opened yet on this contract")
+        return count
+    if not 1 <= rid <= count:
+        raise CLIError(f"round {rid} does not exist (rounds opened so far: {count})")
+    return rid
+
+
+def explain(exc: ContractError, gw: Gateway | None = None) -> str:
+    """A contract revert, in words."""
+    a = tuple(to_checksum_address(x) if isinstance(x, str) and len(x) == 42 and x.startswith("0x") else x
+              for x in exc.args_)
+    name = exc.name
+    if name == "WrongPhase":
+        expected, actual = Phase(a[1]).name.title(), Phase(a[2]).name.title()
+        return f"round {a[0]} is in its {actual} phase; {exc.fn or 'this'} needs the {expected} phase"
+    if name == "StakeBelowMinimum":
+        return (f"free stake {fmt_eth(a[0])} is below the minimum {fmt_eth(a[1])}: deposit with "
+                "`cl-client stake --amount ETH` (or `participate --stake ETH`)")
+    if name == "InsufficientFreeStake":
+        return f"asked for {fmt_eth(a[0])} but only {fmt_eth(a[1])} of stake is free"
+    if name == "UnbondingNotOver":
+        return f"the unbonding delay is not over: withdraw at block time {a[0]} or later (now {a[1]})"
+    if name == "NothingToWithdraw":
+        return "nothing is unbonding: first request a withdrawal with `cl-client withdraw --amount ETH`"
+    if name == "UnknownRound":
+        return f"round {a[0]} does not exist"
+    if name == "NothingToClaim":
+        return f"{a[1]} has nothing to claim in round {a[0]}"
+    if name == "AlreadyClaimed":
+        return f"{a[1]} already claimed round {a[0]}"
+    if name == "AlreadyCommitted":
+        return f"{a[1]} already committed in round {a[0]}"
+    if name == "NoRefund":
+        return f"no refund in round {a[0]} for {a[1]} (only the requester of a failed round has one)"
+    if name == "EnforcedPause":
+        return "the contract is paused: no new rounds can be opened now"
+    if name == "InvalidDuration":
+        return f"phase duration {a[0]} s is outside the allowed {a[1]}..{a[2]} s"
+    if name == "InvalidQueryCount":
+        return f"{a[0]} queries is outside the allowed 1..{a[1]}"
+    if name == "InvalidClassCount":
+        return f"{a[0]} classes is outside the allowed 2..256"
+    return str(exc)
+
+
+# ------------------------------------------------------------------------------------------ node
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours is not alive
+        with open(f"/proc/{int(pid)}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{int(pid)}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""  # not Linux, or gone: cannot check, trust the PID
+
+
+def _is_ours(pid: int | None, words: tuple[str, ...]) -> bool:
+    if not _pid_alive(pid):
+        return False
+    cmd = _cmdline(pid)
+    return cmd == "" or any(w in cmd for w in words)
+
+
+NODE_WORDS = ("ganache", "anvil")
+SUPERVISOR_WORDS = ("cl-client", "cl_client")
+
+
+def _write_state(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=1)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def cmd_node(args, out: Output) -> int:
+    from .node import LocalNode, NodeError, free_port
+
+    path = _state_path(args)
+    if args.stop:
+        return _stop_node(path, out)
+    if args.env is not None:
+        return _print_env(path, args.env)
+    state = _read_state(path)
+    if state and (_is_ours(state.get("supervisor_pid"), SUPERVISOR_WORDS) or _is_ours(state.get("pid"), NODE_WORDS)):
+        raise CLIError(f"a node is already running at {state.get('url')} (pid {state.get('pid')}, state in {path}); "
+                       "stop it with `cl-client node --stop`")
+    if args.port:
+        import socket
+
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", args.port))
+            except OSError:
+                raise CLIError(f"port {args.port} on 127.0.0.1 is already in use") from None
+    node = LocalNode(backend=args.backend, accounts=args.accounts, port=args.port or free_port(),
+                     block_time=args.block_time, log_path=args.log)
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        raise _Stop()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        try:
+            node.start()
+        except NodeError as exc:
+            raise CLIError(str(exc)) from None
+        info = node.info()
+        info.update(supervisor_pid=os.getpid(), block_time=args.block_time, started_at=int(time.time()))
+        _write_state(path, info)
+        out.put(**{k: v for k, v in info.items() if k != "accounts"},
+                addresses=[a["address"] for a in info["accounts"]], state_file=str(path))
+        out.line(f"{args.backend} node at {node.url} (chain id {info['chain_id']}, pid {node.pid}, "
+                 f"a block every {args.block_time:g} s)")
+        out.line(f"state and {len(node.keys)} funded TEST keys in {path} (mode 0600); "
+                 f"use them with: eval \"$(cl-client node --env 0)\"")
+        for i, address in enumerate(node.addresses):
+            out.line(f"  account {i}: {address}")
+        out.line("stop with Ctrl-C or `cl-client node --stop`")
+        out.flush()
+        out.as_json = False  # printed already
+        out.data = {}
+        while True:
+            time.sleep(0.5)
+            if node.process is None or node.process.poll() is not None:
+                raise CLIError(f"the {args.backend} node exited unexpectedly")
+    except _Stop:
+        out.line("stopping the node")
+        return 0
+    finally:
+        node.stop()
+        current = _read_state(path) if path.exists() else None
+        if current and current.get("supervisor_pid") == os.getpid():
+            path.unlink(missing_ok=True)
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def _stop_node(path: Path, out: Output) -> int:
+    state = _read_state(path)
+    if not state:
+        raise CLIError(f"no node recorded in {path}")
+    supervisor, pid = state.get("supervisor_pid"), state.get("pid")
+    stopped = False
+    if _is_ours(supervisor, SUPERVISOR_WORDS):
+        os.kill(int(supervisor), signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while _pid_alive(supervisor) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        stopped = True
+    if _is_ours(pid, NODE_WORDS):  # the supervisor is gone (killed) or did not stop it in time
+        try:
+            os.killpg(int(pid), signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            os.kill(int(pid), signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _pid_alive(pid):
+            os.killpg(int(pid), signal.SIGKILL)
+        stopped = True
+    path.unlink(missing_ok=True)
+    if not stopped:
+        out.note(f"the node recorded in {path} (pid {pid}) was not running; removed the stale state file")
+    else:
+        out.line(f"stopped the node at {state.get('url')} (pid {pid})")
+    out.put(stopped=stopped, pid=pid)
+    return 0
+
+
+def _print_env(path: Path, index: int) -> int:
+    state = _read_state(path)
+    if not state:
+        raise CLIError(f"no node recorded in {path}: start one with `cl-client node`")
+    accounts = state.get("accounts", [])
+    if not 0 <= index < len(accounts):
+        raise CLIError(f"the node has test accounts 0..{len(accounts) - 1}, not {index}")
+    print(f"export {ENV_RPC}={state['url']}")
+    print(f"export CL_PRIVATE_KEY={accounts[index]['private_key']}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ commands
+
+
+def cmd_deploy(args, out: Output) -> int:
+    from .chain import deploy
+
+    account = load_account(args.keystore, args.password_file)
+    if account is None:
+        raise CLIError("deploy needs a key: set CL_PRIVATE_KEY, or give --keystore FILE with --password-file "
+                       "FILE (or CL_KEYSTORE_PASSWORD)")
+    w3 = connect(_rpc_url(args, out))
+    chain_id = _check_chain_id(args, w3)
+    previous = deployments.path_for(chain_id, args.deployments_dir)
+    confirmations = _confirmations(args)
+    out.note(f"deploying ConsensusLearning from {account.address} on chain {chain_id} "
+             f"(waiting for {confirmations} confirmation(s))")
+    try:
+        address, block = deploy(w3, account, confirmations=confirmations)
+    except ChainError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. insufficient funds, reported by the node
+        raise CLIError(f"deployment failed: {one_line(exc)}") from None
+    if previous.exists():
+        out.note(f"replacing the previous record in {previous}")
+    path = deployments.record(w3, address, account.address, block=block, tool="cl-client deploy",
+                              directory=args.deployments_dir)
+    Gateway(w3, address, expected_chain_id=chain_id)  # the same check every client will do
+    out.line(f"ConsensusLearning deployed at {address} (chain {chain_id}, block {block}); recorded in {path}")
+    out.put(address=address, chain_id=chain_id, block=block, deployer=account.address, deployment_file=str(path))
+    return 0
+
+
+def cmd_stake(args, out: Output) -> int:
+    gw = gateway(args, out, need_key=True)
+    gw.deposit(args.amount)
+    acct = gw.account_info()
+    out.line(f"deposited {fmt_eth(args.amount)}; free stake of {gw.sender}: {fmt_eth(acct.free)}")
+    out.put(address=gw.sender, deposited=args.amount, free=acct.free, locked=acct.locked)
+    return 0
+
+
+def cmd_withdraw(args, out: Output) -> int:
+    gw = gateway(args, out, need_key=True)
+    if args.complete:
+        before = gw.account_info()
+        if before.unbonding == 0:
+            raise CLIError("nothing is unbonding: first request a withdrawal with `cl-client withdraw --amount ETH`")
+        now = gw.latest_timestamp()
+        if now < before.unbonding_ready_at:
+            raise CLIError(f"the unbonding delay is not over: {fmt_eth(before.unbonding)} can be withdrawn at block "
+                           f"time {fmt_when(before.unbonding_ready_at, now)}")
+        gw.withdraw()
+        out.line(f"withdrew {fmt_eth(before.unbonding)} to {gw.sender}")
+        out.put(address=gw.sender, withdrawn=before.unbonding)
+        return 0
+    acct = gw.account_info()
+    amount = acct.free if args.amount is None else args.amount
+    if amount == 0:
+        raise CLIError(f"no free stake to withdraw ({fmt_eth(acct.locked)} locked in rounds; claim them first)")
+    if amount > acct.free:
+        raise CLIError(f"asked for {fmt_eth(amount)} but only {fmt_eth(acct.free)} of stake is free "
+                       f"({fmt_eth(acct.locked)} locked in rounds)")
+    gw.request_withdrawal(amount)
+    after = gw.account_info()
+    out.line(f"requested {fmt_eth(amount)}; {fmt_eth(after.unbonding)} unbonding, withdraw with "
+             f"`cl-client withdraw --complete` at block time {fmt_when(after.unbonding_ready_at, gw.latest_timestamp())}")
+    out.put(address=gw.sender, requested=amount, unbonding=after.unbonding, ready_at=after.unbonding_ready_at)
+    return 0
+
+
+def _load_query_file(args, out: Output) -> tuple[Path, bytes, int]:
+    """(npz path, keccak hash, Q) for --queries; CSV / .npy inputs are converted to .npz first."""
+    import numpy as np
+
+    from . import data
+
+    src = Path(args.queries)
+    if not src.is_file():
+        raise CLIError(f"query file {src} does not exist")
+    suffix = src.suffix.lower()
+    if suffix == ".npz":
+        digest = bytes(data.file_hash(src))
+        queries = data.fetch_queries(src.resolve().as_uri(), digest)
+        return src, digest, len(queries)
+    try:
+        if suffix == ".npy":
+            X = np.load(src, allow_pickle=False)
+        elif suffix in (".csv", ".txt"):
+            X = np.loadtxt(src, delimiter=",", ndmin=2)
+        else:
+            raise CLIError(f"query file {src} must be .npz, .npy or .csv")
+    except CLIError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise CLIError(f"cannot read query file {src}: {one_line(exc)}") from None
+    X = np.asarray(X)
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+    if X.ndim != 2 or len(X) == 0:
+        raise CLIError(f"query file {src} must hold a non-empty 2-D array (one query per row)")
+    dest = Path(args.out) if args.out else src.with_suffix(".npz")
+    if dest.exists() and not args.force:
+        raise CLIError(f"{dest} exists; give --out FILE.npz or --force to overwrite it")
+    digest = bytes(data.write_queries(dest, X))
+    out.note(f"wrote {len(X)} queries from {src} to {dest}")
+    return dest, digest, len(X)
+
+
+def cmd_open_round(args, out: Output) -> int:
+    gw = gateway(args, out, need_key=True)
+    path, digest, q = _load_query_file(args, out)
+    uri = args.uri or path.resolve().as_uri()
+    rid = gw.open_round(digest, uri, q, args.classes, args.commit_seconds, args.reveal_seconds, args.reward)
+    info = gw.round(rid)
+    now = gw.latest_timestamp()
+    out.line(f"opened round {rid}: Q={q}, K={args.classes}, reward {fmt_eth(info.reward)}"
+             f" + bonus {fmt_eth(info.bonus)}")
+    out.line(f"  queries {uri} (keccak256 0x{digest.hex()})")
+    out.line(f"  commit until block time {fmt_when(info.commit_deadline, now)}, "
+             f"reveal until {fmt_when(info.reveal_deadline, now)}")
+    out.put(round_id=rid, num_queries=q, num_classes=args.classes, queries_uri=uri, queries_hash=digest,
+            commit_deadline=info.commit_deadline, reveal_deadline=info.reveal_deadline, reward=info.reward,
+            bonus=info.bonus)
+    return 0
+
+
+def cmd_status(args, out: Output) -> int:
+    gw = gateway(args, out, need_key=False)
+    now = gw.latest_timestamp()
+    count = gw.round_count()
+    out.line(f"contract {gw.address} on chain {gw.chain_id} via {_rpc_url(args, out)}; block time {now}; "
+             f"{count} round(s) opened")
+    out.put(contract=gw.address, chain_id=gw.chain_id, block_time=now, round_count=count)
+    me = gw.account.address if gw.account is not None else None
+    if me:
+        acct = gw.account_info(me)
+        out.line(f"account {me}: balance {fmt_eth(gw.balance(me))}; stake free {fmt_eth(acct.free)}, "
+                 f"locked {fmt_eth(acct.locked)}, unbonding {fmt_eth(acct.unbonding)}"
+                 + (f" (ready at {fmt_when(acct.unbonding_ready_at, now)})" if acct.unbonding else ""))
+        out.put(account={"address": me, "balance": gw.balance(me), "free": acct.free, "locked": acct.locked,
+                         "unbonding": acct.unbonding, "unbonding_ready_at": acct.unbonding_ready_at})
+    if count == 0 and args.round is None:
+        return 0
+    rid = _round_id(gw, args.round)
+    r = gw.round(rid)
+    out.line(f"round {rid}: {r.phase.name} (requester {r.requester}); Q={r.num_queries}, K={r.num_classes}; "
+             f"reward {fmt_eth(r.reward)} + bonus {fmt_eth(r.bonus)}")
+    out.line(f"  commit deadline {fmt_when(r.commit_deadline, now)}; reveal deadline {fmt_when(r.reveal_deadline, now)}")
+    out.line(f"  {r.commit_count} committed ({fmt_eth(r.committed_stake)}), {r.reveal_count} revealed "
+             f"({fmt_eth(r.revealed_stake)}); quorum {r.params.quorum_bps / 100:g} % of committed stake, "
+             f"at least {r.params.min_revealers} revealers")
+    rnd = {"round_id": rid, "phase": r.phase.name, "requester": r.requester, "num_queries": r.num_queries,
+           "num_classes": r.num_classes, "commit_deadline": r.commit_deadline, "reveal_deadline": r.reveal_deadline,
+           "commit_count": r.commit_count, "reveal_count": r.reveal_count, "committed_stake": r.committed_stake,
+           "revealed_stake": r.revealed_stake, "reward": r.reward, "bonus": r.bonus, "pool": r.pool,
+           "queries_hash": r.queries_hash}
+    if r.phase == Phase.FINALIZED:
+        out.line(f"  finalized: pool {fmt_eth(r.pool)} shared by agreeing weight {r.agreed_weight}")
+    if me:
+        s = gw.submission(rid, me)
+        reward, penalty = gw.claimable(rid, me)
+        extra = f"; matches {s.matches}/{r.num_queries}" if s.status in (Status.AGREED, Status.DEVIATED) else ""
+        status = "NON-REVEALER" if s.status == Status.COMMITTED and r.phase >= Phase.FINALIZABLE else s.status.name
+        if s.status == Status.NONE:
+            out.line("  you: not taking part")
+        else:
+            out.line(f"  you: {status}, stake {fmt_eth(s.stake)}{extra}"
+                     + ("; claimed" if s.claimed else f"; claimable reward {fmt_eth(reward)}, penalty {fmt_eth(penalty)}"))
+        rnd["you"] = {"status": s.status.name, "stake": s.stake, "matches": s.matches, "claimed": s.claimed,
+                      "claimable_reward": reward, "claimable_penalty": penalty}
+    out.put(round=rnd)
+    return 0
+
+
+def _claimed_event(gw: Gateway, receipt: dict) -> tuple[int, int]:
+    for ev in gw.contract.events.Claimed().process_receipt(receipt):
+        return int(ev["args"]["reward"]), int(ev["args"]["penalty"])
+    return 0, 0
+
+
+def cmd_claim(args, out: Output) -> int:
+    gw = gateway(args, out, need_key=True)
+    rid = _round_id(gw, args.round)
+    if args.refund:
+        r = gw.round(rid)
+        gw.claim_refund(rid)
+        out.line(f"refunded {fmt_eth(r.reward)} of failed round {rid} to {gw.sender}")
+        out.put(round_id=rid, refund=r.reward)
+        return 0
+    phase = gw.phase(rid)
+    if phase < Phase.FINALIZABLE:
+        raise CLIError(f"round {rid} is still in its {phase.name.title()} phase; claim after it is finalized")
+    if phase == Phase.FINALIZABLE:
+        raise CLIError(f"round {rid} is not finalized yet: run `cl-client finalize --round {rid}` first")
+    sub = gw.submission(rid)
+    if sub.status == Status.NONE:
+        raise CLIError(f"{gw.sender} did not take part in round {rid}")
+    if sub.claimed:
+        raise CLIError(f"{gw.sender} already claimed round {rid}")
+    receipt = gw.claim(rid)
+    reward, penalty = _claimed_event(gw, receipt)
+    out.line(f"claimed round {rid}: reward {fmt_eth(reward)}, penalty {fmt_eth(penalty)}; "
+             f"free stake now {fmt_eth(gw.account_info().free)}")
+    out.put(round_id=rid, reward=reward, penalty=penalty, status=sub.status.name)
+    return 0
+
+
+def cmd_finalize(args, out: Output) -> int:
+    gw = gateway(args, out, need_key=True)
+    rid = _round_id(gw, args.round)
+    r = gw.round(rid)
+    if r.phase in (Phase.FINALIZED, Phase.FAILED):
+        raise CLIError(f"round {rid} is already {r.phase.name.lower()}")
+    if r.phase < Phase.FINALIZABLE:
+        if not args.wait:
+            raise CLIError(f"round {rid} is in its {r.phase.name.title()} phase; it can be finalized after block time "
+                           f"{fmt_when(r.reveal_deadline, gw.latest_timestamp())} (or pass --wait)")
+        start = gw.latest_timestamp()
+        with Waiter(args.quiet) as waiter:
+            gw.wait_for_timestamp(r.reveal_deadline + 1,
+                                  on_tick=lambda now: waiter.wait(f"round {rid}: reveal phase", start,
+                                                                  r.reveal_deadline + 1, now))
+    gw.finalize(rid)
+    r = gw.round(rid)
+    if r.phase == Phase.FINALIZED:
+        out.line(f"round {rid} finalized: {r.reveal_count} revealers, pool {fmt_eth(r.pool)}")
+    else:
+        out.line(f"round {rid} failed (quorum or minimum revealers not met); the requester can "
+                 f"`cl-client claim --refund --round {rid}`")
+    out.put(round_id=rid, phase=r.phase.name, pool=r.pool, reveal_count=r.reveal_count)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ participate
+
+
+def _rounds_to_play(args, gw: Gateway, waiter: Waiter) -> Any:
+    """Yield the round ids to take part in, waiting for new rounds to be opened if needed."""
+    if args.round:
+        for rid in args.round:
+            yield _round_id(gw, rid)
+        return
+    count = gw.round_count()
+    first = count if count and gw.phase(count) == Phase.COMMIT else count + 1
+    limit = None if args.follow else args.rounds_from_now
+    rid = first
+    while limit is None or rid < first + limit:
+        if gw.round_count() < rid:
+            waiter.message(f"waiting for round {rid} to be opened")
+            while gw.round_count() < rid:
+                time.sleep(gw.poll_interval)
+        yield rid
+        rid += 1
+
+
+def _ensure_stake(args, gw: Gateway, rid: int, waiter: Waiter) -> None:
+    r = gw.round(rid)
+    free = gw.account_info().free
+    if free >= r.params.min_stake and free > 0:
+        return
+    if not args.stake:
+        raise CLIError(f"free stake {fmt_eth(free)} is below round {rid}'s minimum {fmt_eth(r.params.min_stake)}: "
+                       "pass --stake ETH to deposit first, or run `cl-client stake --amount ETH`")
+    if free + args.stake < r.params.min_stake:
+        raise CLIError(f"--stake {fmt_eth(args.stake)} leaves the free stake below round {rid}'s minimum "
+                       f"{fmt_eth(r.params.min_stake)}")
+    waiter.message(f"depositing {fmt_eth(args.stake)} of stake")
+    gw.deposit(args.stake)
+
+
+def _check_can_join(gw: Gateway, rid: int) -> Status:
+    """The sender's status in the round; CLIError if it is too late to join."""
+    sub = gw.submission(rid)
+    phase = gw.phase(rid)
+    if sub.status == Status.NONE and phase != Phase.COMMIT:
+        r = gw.round(rid)
+        raise CLIError(f"round {rid} is past its commit phase (now {phase.name.title()}, commit deadline was block "
+                       f"time {r.commit_deadline}); too late to join")
+    return sub.status
+
+
+def _precheck_round(args, gw: Gateway, rid: int, strategy, participant) -> None:
+    """Everything about round `rid` that can be checked before training: too late to join, a journal that
+    cannot be read, too little stake without --stake, a query file that does not match the round."""
+    from .data import fetch_queries
+
+    status = _check_can_join(gw, rid)
+    participant.journal(rid)  # raises JournalCorrupt
+    if status != Status.NONE:
+        return
+    r = gw.round(rid)
+    free = gw.account_info().free
+    if not args.stake and (free < r.params.min_stake or free == 0):
+        raise CLIError(f"free stake {fmt_eth(free)} is below round {rid}'s minimum {fmt_eth(r.params.min_stake)}: "
+                       "pass --stake ETH to deposit first, or run `cl-client stake --amount ETH`")
+    if strategy.uses_model:
+        fetch_queries(gw.queries_uri(rid), r.queries_hash)  # raises QueryHashMismatch
+
+
+WAIT_LABELS = {
+    "committed": "committed; waiting for the reveal phase",
+    "revealed": "revealed; waiting for the reveal deadline",
+    "not-revealed": "not revealing; waiting for the reveal deadline",
+    "waiting-finalize": "waiting for someone to finalize",
+}
+
+
+def _play_round(participant, gw: Gateway, rid: int, waiter: "Waiter", timeout: float | None) -> dict:
+    """Participant.run_round, with the waits on block time shown by the Waiter."""
+    from .participant import TERMINAL_STATES
+
+    start_wall = time.monotonic()
+    while True:
+        state = participant.step(rid)
+        if state in TERMINAL_STATES:
+            return participant.summary(rid)
+        target = participant.wake_at(rid, state)
+        if target is None:
+            continue
+        remaining = None if timeout is None else timeout - (time.monotonic() - start_wall)
+        if remaining is not None and remaining <= 0:
+            raise CLIError(f"round {rid}: still {state!r} after {timeout:g} s (--timeout); run the same command "
+                           "again to resume from the journal")
+        label = f"round {rid}: {WAIT_LABELS.get(state, state)}"
+        start = gw.latest_timestamp()
+        gw.wait_for_timestamp(target, on_tick=lambda now: waiter.wait(label, start, target, now), timeout=remaining)
+
+
+def cmd_participate(args, out: Output) -> int:
+    from . import data
+    from .models import Learner
+    from .participant import Participant
+    from .strategies import make_strategy
+
+    gw = gateway(args, out, need_key=True)
+    try:
+        strategy = make_strategy(args.strategy)
+    except ValueError as exc:
+        raise CLIError(one_line(exc)) from None
+    shard = Path(args.shard)
+    if not shard.is_file():
+        raise CLIError(f"shard file {shard} does not exist")
+    try:
+        X, y = data.load_shard(shard)
+    except (OSError, ValueError, KeyError) as exc:
+        raise CLIError(f"cannot load shard {shard}: {one_line(exc)}") from None
+    if args.round:  # fail fast, before training or depositing
+        for rid in args.round:
+            _precheck_round(args, gw, _round_id(gw, rid), strategy,
+                            Participant(gw, None, strategy=strategy, journal_dir=args.journal_dir))
+    learner = None
+    if strategy.uses_model:  # train before waiting for rounds, so that no phase time is spent on it
+        try:
+            learner = Learner(estimator=args.model, random_state=args.seed).fit(X, y)
+        except ValueError as exc:
+            raise CLIError(f"cannot train {args.model!r} on {shard}: {one_line(exc)}") from None
+    summaries = []
+    args.in_round = True  # from here on, an interrupted run resumes from the journal
+    with Waiter(args.quiet) as waiter:
+        if learner is not None:
+            waiter.message(f"trained {args.model} on {len(X)} examples from {shard}")
+        for rid in _rounds_to_play(args, gw, waiter):
+            try:
+                status = _check_can_join(gw, rid)
+            except CLIError as exc:
+                if args.round:
+                    raise
+                waiter.message(f"skipping: {exc}")
+                continue
+            if status == Status.NONE:
+                _ensure_stake(args, gw, rid, waiter)
+            participant = Participant(gw, learner, strategy=strategy, journal_dir=args.journal_dir,
+                                      finalize=not args.no_finalize, rng=args.seed,
+                                      progress=lambda event: waiter.message(str(event)))
+            summary = _play_round(participant, gw, rid, waiter, args.timeout)
+            summary.pop("labels", None)
+            summaries.append(summary)
+            out.line(_summary_line(rid, summary))
+    out.put(address=gw.sender, rounds=summaries)
+    return 0
+
+
+def _summary_line(rid: int, summary: dict) -> str:
+    status = summary.get("status", "?")
+    if status == "committed" and summary.get("phase") in ("finalized", "failed"):
+        status = "non-revealer"
+    text = f"round {rid}: {status}"
+    if status in ("agreed", "deviated"):
+        text += f" ({summary.get('matches')}/{summary.get('num_queries')} labels match the consensus)"
+    text += f"; round {summary.get('phase', '?')}; reward {fmt_eth(summary.get('reward', 0))}, " \
+            f"penalty {fmt_eth(summary.get('penalty', 0))}"
+    return text + ("; claimed" if summary.get("claimed") else "")
+
+
+# ------------------------------------------------------------------------------------------ parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line `cl-client: error: ...` (exit 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sub = self.prog.removeprefix(PROG).strip()
+        where = f" {sub}" if sub else ""
+        self.exit(EXIT_USAGE, f"{PROG}: error: {one_line(message)} (see `{PROG}{where} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    out_opts = argparse.ArgumentParser(add_help=False)
+    g = out_opts.add_argument_group("output")
+    g.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+    g.add_argument("--quiet", "-q", action="store_true", help="no progress or notes on stderr")
+    g.add_argument("--verbose", "-v", action="store_true", help="show tracebacks of errors")
+
+    chain_opts = argparse.ArgumentParser(add_help=False)
+    c = chain_opts.add_argument_group("chain")
+    c.add_argument("--rpc-url", help=f"node URL, http(s):// or ws(s):// (env {ENV_RPC}; default: the node "
+                                     f"recorded by `cl-client node`)")
+    c.add_argument("--contract", help=f"contract address (env {ENV_CONTRACT}; default: deployments/<chainId>.json)")
+    c.add_argument("--chain-id", type=int, help=f"refuse to run unless the node is on this chain (env {ENV_CHAIN_ID})")
+    c.add_argument("--confirmations", type=int, help=f"blocks on top of a transaction before it counts "
+                                                     f"(env {ENV_CONFIRMATIONS}; default 1)")
+    c.add_argument("--from-block", type=int, help="first block to search for events (default: the deployment block)")
+    c.add_argument("--deployments-dir", help="where <chainId>.json deployment records are (env CL_DEPLOYMENTS_DIR; "
+                                             "default ./deployments)")
+    c.add_argument("--state-file", help=f"`cl-client node` state file (env {ENV_STATE}; default {DEFAULT_STATE})")
+    k = chain_opts.add_argument_group("key (never on the command line)")
+    k.add_argument("--keystore", help="encrypted JSON keystore (env CL_KEYSTORE); else env CL_PRIVATE_KEY")
+    k.add_argument("--password-file", help="file holding the keystore password (else env CL_KEYSTORE_PASSWORD)")
+
+    parser = _Parser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def add(name: str, fn: Callable, help_: str, chain: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_, parents=[chain_opts, out_opts] if chain else [out_opts])
+        p.set_defaults(fn=fn)
+        return p
+
+    p = add("node", cmd_node, "run a local Ganache (or Anvil) chain until Ctrl-C / SIGTERM", chain=False)
+    p.add_argument("--backend", choices=["ganache", "anvil"], default="ganache")
+    p.add_argument("--port", type=positive_int, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--accounts", type=positive_int, default=10, help="funded test accounts (default 10)")
+    p.add_argument("--block-time", type=float, default=1.0, help="seconds between blocks (default 1)")
+    p.add_argument("--state-file", help=f"where to record URL, PIDs and test keys (env {ENV_STATE}; "
+                                        f"default {DEFAULT_STATE})")
+    p.add_argument("--log", help="write the node's output to this file")
+    p.add_argument("--stop", action="store_true", help="stop the node recorded in the state file")
+    p.add_argument("--env", type=int, metavar="I",
+                   help="print `export` lines (CL_RPC_URL, CL_PRIVATE_KEY of test account I) for the running node")
+
+    p = add("deploy", cmd_deploy, "deploy ConsensusLearning and record it in deployments/<chainId>.json")
+
+    p = add("open-round", cmd_open_round, "publish a query batch and open a round on it")
+    p.add_argument("--queries", required=True, help="FILE.npz (or .csv / .npy, converted to .npz next to it)")
+    p.add_argument("--out", help="where to write the .npz made from a CSV / .npy file")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    p.add_argument("--uri", help="where participants fetch the file (default file://ABSOLUTE_PATH)")
+    p.add_argument("--classes", type=positive_int, required=True, help="K: labels are 0..K-1")
+    p.add_argument("--commit-seconds", type=positive_int, default=300, help="commit phase length (default 300)")
+    p.add_argument("--reveal-seconds", type=positive_int, default=300, help="reveal phase length (default 300)")
+    p.add_argument("--reward", type=eth_to_wei, default=0, help="reward in ETH paid with the call (default 0)")
+
+    p = add("participate", cmd_participate, "train on a shard and take part in rounds (commit, reveal, "
+                                            "finalize, claim; resumable from the journal)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--round", type=positive_int, action="append", help="round id (repeatable)")
+    which.add_argument("--rounds-from-now", type=positive_int, metavar="N",
+                       help="the next N rounds (starting with the current one if it still takes commits)")
+    which.add_argument("--follow", action="store_true", help="every round from now on, until Ctrl-C")
+    p.add_argument("--shard", required=True, help="training data FILE.npz (X, y)")
+    p.add_argument("--model", default="logistic_regression", help="estimator name (default logistic_regression)")
+    p.add_argument("--strategy", default="honest", help="honest (default) or a Byzantine behaviour for experiments")
+    p.add_argument("--journal-dir", help="where round state (salt, labels, tx hashes) is kept "
+                                         "(env CL_JOURNAL_DIR; default ~/.cl-client/journal)")
+    p.add_argument("--stake", type=positive_eth, metavar="ETH",
+                   help="deposit this much first if the free stake is below the round's minimum")
+    p.add_argument("--seed", type=int, default=None, help="random_state of the model")
+    p.add_argument("--no-finalize", action="store_true", help="do not finalize the round yourself")
+    p.add_argument("--timeout", type=float, default=None, help="give up a round after this many wall seconds")
+
+    p = add("status", cmd_status, "show a round (phase, deadlines, counts) and your account")
+    p.add_argument("--round", type=positive_int, help="round id (default: the latest)")
+
+    p = add("claim", cmd_claim, "settle your part of a finalized round (stake back, reward paid)")
+    p.add_argument("--round", type=positive_int, help="round id (default: the latest)")
+    p.add_argument("--refund", action="store_true", help="as requester, take back the reward of a failed round")
+
+    p = add("stake", cmd_stake, "deposit stake")
+    p.add_argument("--amount", type=positive_eth, required=True, metavar="ETH")
+
+    p = add("withdraw", cmd_withdraw, "request a withdrawal of free stake, or --complete it after the delay")
+    p.add_argument("--amount", type=positive_eth, metavar="ETH", help="default: all free stake")
+    p.add_argument("--complete", action="store_true", help="send the unbonded stake once the delay is over")
+
+    p = add("finalize", cmd_finalize, "finalize a round after its reveal deadline")
+    p.add_argument("--round", type=positive_int, help="round id (default: the latest)")
+    p.add_argument("--wait", action="store_true", help="wait for the reveal deadline first")
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cl-client")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [CLIError, ChainError, KeyLoadError, deployments.DeploymentError]
+    for module, name in (("data", "QueryHashMismatch"), ("journal", "JournalCorrupt"), ("node", "NodeError"),
+                         ("participant", "ParticipantError")):
+        try:
+            mod = __import__(f"{__package__}.{module}", fromlist=[name])
+            errors.append(getattr(mod, name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    out = Output(args.json, args.quiet)
+    try:
+        code = args.fn(args, out)
+        out.flush()
+        return code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted" + ("; run the same command again to resume from the journal"
+                                         if getattr(args, "in_round", False) else ""), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except _Stop:
+        return EXIT_INTERRUPTED
+    except ContractError as exc:
+        return _fail(args, explain(exc))
+    except ChainError as exc:
+        hint = ("; the journal keeps the round's state: run the same command again to resume"
+                if getattr(args, "in_round", False) else "")
+        return _fail(args, f"{exc}{hint}")
+    except _user_errors() as exc:
+        return _fail(args, str(exc) or type(exc).__name__)
+    except FileNotFoundError as exc:
+        return _fail(args, f"{exc.filename or exc}: no such file")
+    except (OSError, ValueError) as exc:
+        return _fail(args, f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a bug: still one line unless --verbose
+        return _fail(args, f"unexpected {type(exc).__name__}: {exc} (run with --verbose for the traceback)")
+
+
+def _fail(args, message: str) -> int:
+    if getattr(args, "verbose", False):
+        traceback.print_exc()
+    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr, flush=True)
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
