@@ -65,7 +65,7 @@ class SimConfig:
     min_shard: int = 10
     beta_a: float = 3.0  # synthetic-beta only
     beta_b: float = 2.0
-    beta_draws: int = 2000
+    beta_draws: int = 10000
 
     def validate(self) -> "SimConfig":
         from .strategies import make_strategy
@@ -277,15 +277,16 @@ def percentiles(values) -> dict:
 
 def measure_threshold(seeds: Sequence[int] = (0, 1, 2), alphas: Sequence[float] = (0.1, 0.3, 0.5, 1.0),
                       base: SimConfig | None = None, on_config: Callable[[int, float], None] | None = None,
-                      candidates_bps: Sequence[int] = tuple(range(500, 5001, 500))) -> dict:
+                      candidates_bps: Sequence[int] = (1000, 1500, 2000, 2200, 2400, 2500, 2600, 2700, 2800, 3000,
+                                                       3500, 4000)) -> dict:
     """Agreement (matches with the equal-weight plurality / Q) per participant and round, off-chain.
 
     For every seed x alpha, the base configuration (defaults: digits, N=10, R=5, Q=100, 30% Byzantine)
     is prepared exactly as a simulation run would be, each participant's labels are made with its strategy,
     the plurality is taken with equal weights (the first round, before any slashing: the hardest case for
     honest participants) and every participant's agreement is recorded by group. Also returns, for each
-    candidate threshold, the share of each group that it would slash, and the recommended threshold
-    (`choose_threshold`).
+    candidate threshold, how many participant-rounds of each group it would slash, and the recommended
+    threshold (`choose_threshold`).
     """
     from .theory import agreement, plurality
 
@@ -318,15 +319,18 @@ def measure_threshold(seeds: Sequence[int] = (0, 1, 2), alphas: Sequence[float] 
     for groups in by_alpha.values():
         for g, v in groups.items():
             pooled.setdefault(g, []).extend(v)
-    rates = {str(bps): {a: {g: float(np.mean(np.asarray(v) * 10000 < bps)) for g, v in sorted(groups.items())}
-                        for a, groups in by_alpha.items()} for bps in candidates_bps}
+    # the contract's rule: a revealer is a deviator when matches * 10000 < agreementBps * Q
+    slashed = {str(bps): {a: {g: [int(sum(round(x * base.queries) * 10000 < bps * base.queries for x in v)), len(v)]
+                              for g, v in sorted(groups.items())}
+                          for a, groups in by_alpha.items()} for bps in candidates_bps}
     return {
         "seeds": list(seeds), "alphas": list(alphas),
         "config": {k: v for k, v in config_dict(base).items() if k not in ("seed", "alpha")},
         "groups": {g: percentiles(v) for g, v in sorted(pooled.items())},
         "by_alpha": {a: {g: percentiles(v) for g, v in sorted(d.items())} for a, d in by_alpha.items()},
-        "slashed_share_by_threshold": rates,
-        "worst_honest": sorted(honest_detail, key=lambda d: d["agreement"])[:8],
+        "slashed_by_threshold": slashed,  # bps -> alpha -> group -> [slashed, participant-rounds]
+        "worst_honest": [d for a in alphas for d in sorted((d for d in honest_detail if d["alpha"] == a),
+                                                             key=lambda d: d["agreement"])[:3]],
         "consensus_accuracy_by_alpha": {
             f"{a:g}": percentiles(sorted({(d["seed"], d["round"]): d["consensus_accuracy"]
                                           for d in honest_detail if d["alpha"] == a}.values()))
@@ -776,6 +780,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
     from . import report as rep
+    from .chain import ChainError
+    from .node import NodeError
+    from .participant import ParticipantError
 
     args = build_parser().parse_args(argv)
     console = Console(quiet=args.quiet, width=None if sys.stdout.isatty() else 120)
@@ -805,6 +812,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SimulationError as exc:
         err.print(f"error: {exc}", highlight=False)
         return 2
+    except (ChainError, NodeError, ParticipantError) as exc:
+        err.print(f"error: {type(exc).__name__}: {exc}", highlight=False)
+        return 1
     except KeyboardInterrupt:
         err.print("interrupted", highlight=False)
         return 130

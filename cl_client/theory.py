@@ -103,6 +103,7 @@ class BetaCheck:
     exact_mean: list[float] = field(default_factory=list)  # mean over draws of the exact per-committee value
     best_individual: list[float] = field(default_factory=list)  # mean over draws of the best learner's p
     max_deviation: float = 0.0  # max |empirical - analytic| over ns
+    max_deviation_se: float = 0.0  # max |empirical - analytic| / standard error over ns
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -125,20 +126,27 @@ def beta_check(a: float = 2.0, b: float = 1.5, ns=(1, 3, 5, 7, 9, 11, 15, 21, 31
     mean_p = a / (a + b)
     out = BetaCheck(a=a, b=b, draws=draws, queries=queries, seed=seed, mean_accuracy=mean_p, ns=[int(n) for n in ns],
                     empirical=[], analytic=[], standard_error=[])
+    chunk = max(1, 4_000_000 // max(1, max(out.ns) * queries))  # committees simulated at once (memory)
     for n in out.ns:
-        p = rng.beta(a, b, size=(draws, n))
-        truth = rng.integers(0, 2, size=(draws, queries), dtype=np.int8)
-        correct = rng.random((draws, n, queries)) < p[:, :, None]
-        labels = np.where(correct, truth[:, None, :], 1 - truth[:, None, :]).astype(np.int8)
-        # binary plurality, smallest label (0) on ties -- identical to plurality() with K = 2, vectorised
-        ones = labels.sum(axis=1)
-        vote = (2 * ones > n).astype(np.int64)
-        accs = (vote == truth).mean(axis=1)
-        exact = poisson_binomial_majority(p)
+        accs, exact, best = [], [], []
+        for start in range(0, draws, chunk):
+            d = min(chunk, draws - start)
+            p = rng.beta(a, b, size=(d, n))
+            truth = rng.integers(0, 2, size=(d, queries), dtype=np.int8)
+            correct = rng.random((d, n, queries)) < p[:, :, None]
+            labels = np.where(correct, truth[:, None, :], 1 - truth[:, None, :]).astype(np.int8)
+            # binary plurality, smallest label (0) on ties -- identical to plurality() with K = 2, vectorised
+            vote = (2 * labels.sum(axis=1) > n).astype(np.int8)
+            accs.append((vote == truth).mean(axis=1))
+            exact.append(poisson_binomial_majority(p))
+            best.append(p.max(axis=1))
+        accs, exact, best = np.concatenate(accs), np.concatenate(exact), np.concatenate(best)
         out.empirical.append(float(accs.mean()))
         out.standard_error.append(float(accs.std(ddof=1) / np.sqrt(draws)))
         out.analytic.append(majority_accuracy(n, mean_p))
         out.exact_mean.append(float(exact.mean()))
-        out.best_individual.append(float(p.max(axis=1).mean()))
+        out.best_individual.append(float(best.mean()))
     out.max_deviation = float(max(abs(e - t) for e, t in zip(out.empirical, out.analytic)))
+    out.max_deviation_se = float(max(abs(e - t) / s for e, t, s in zip(out.empirical, out.analytic, out.standard_error)
+                                     if s > 0) if any(s > 0 for s in out.standard_error) else 0.0)
     return out

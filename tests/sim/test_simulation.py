@@ -98,6 +98,26 @@ def test_same_seed_gives_the_same_figures(runs):
     assert a == b
 
 
+@pytest.fixture(scope="module")
+def equal_weights_report(tmp_path_factory):
+    """Two rounds with --equal-weights on Anvil: the flip participant's stake shrinks, its weight does not."""
+    config = sim.SimConfig(**dict(SMALL, rounds=2, strategies=("flip",), backend="anvil", equal_weights=True))
+    return sim.simulate(config, tmp_path_factory.mktemp("equal"), show_progress=False)
+
+
+def test_equal_weights_mode_keeps_consensus_equal_to_the_plurality_after_slashing(equal_weights_report):
+    assert equal_weights_report["chain"]["params"]["equal_weights"] is True
+    second = equal_weights_report["rounds"][1]
+    assert second["groups"]["flip"]["stake_wei"] < second["groups"]["honest"]["stake_wei"] // 3
+    assert second["equal_weights_round"] is True and second["consensus_equals_plurality"] is True
+
+
+def test_agreement_threshold_option_is_set_by_the_owner_before_the_rounds(tmp_path):
+    config = sim.SimConfig(**dict(SMALL, backend="anvil", agreement_bps=2600))
+    report = sim.simulate(config, tmp_path, show_progress=False)
+    assert report["chain"]["params"]["agreement_bps"] == 2600
+
+
 # ------------------------------------------------------------------ off-chain pieces (fast)
 
 
