@@ -41,6 +41,9 @@ DEFAULT_JOURNAL_DIR = Path(os.environ.get("CL_JOURNAL_DIR", "~/.cl-client/journa
 TERMINAL_STATES = frozenset({"claimed", "done", "missed"})
 
 
+FINALIZE_STAGGER_SECONDS = 5  # run_round only; step() (simulations) acts at once
+
+
 class ParticipantError(RuntimeError):
     """The participant cannot go on safely (the message is one line, fit for a user)."""
 
@@ -127,6 +130,10 @@ class Participant:
             remaining = None if timeout is None else timeout - (time.monotonic() - start)
             if remaining is not None and remaining <= 0:
                 raise ChainError(f"round {round_id}: still {state!r} after {timeout:.0f} s")
+            if state in ("revealed", "not-revealed"):
+                # Live processes all wake at the same block; stagger who finalizes (0-4 s by address) so
+                # the others find the round already finalized instead of racing transactions.
+                target += int(self.address, 16) % FINALIZE_STAGGER_SECONDS
             self.gateway.wait_for_timestamp(target, timeout=remaining)
 
     def summary(self, round_id: int) -> dict:

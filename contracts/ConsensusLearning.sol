@@ -115,7 +115,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         Params memory p = Params({
             quorumBps: 5_000, // half of the committed weight must reveal
             minRevealers: 3,
-            agreementBps: 3_000, // chosen from measured agreement distributions (docs/protocol.md)
+            agreementBps: 2_600, // from measured agreement distributions (docs/agreement-threshold.md)
             deviatorSlashBps: 1_000, // 10 %
             nonRevealSlashBps: 2_000, // 20 %
             equalWeights: false,

@@ -31,11 +31,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$PY" -m venv .venv
 fi
-if ! fresh pip pyproject.toml || ! .venv/bin/python -c "import cl_client, brownie" 2>/dev/null; then
+if ! fresh pip pyproject.toml tools/setup.sh || ! (cd / && "$ROOT/.venv/bin/python" -c "import cl_client, brownie; assert cl_client.__file__") 2>/dev/null; then
   echo "setup: pip install -e .[dev] (first time takes a few minutes)"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
-  stamp pip pyproject.toml
+  # compat mode: a plain path entry, so cl_client imports as a regular package from any directory
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" --config-settings editable_mode=compat
+  stamp pip pyproject.toml tools/setup.sh
 fi
 
 # 3. solc for py-solc-x / Brownie, without downloads: a launcher for tools/solc-shim.js.
