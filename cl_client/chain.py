@@ -231,6 +231,7 @@ class Gateway:
         tx_timeout: float = 300.0,
         from_block: int = 0,
         check_code: bool = True,
+        log_window: int = 5_000,
     ):
         self.w3 = w3
         self.account = account
@@ -240,6 +241,7 @@ class Gateway:
         self.poll_interval = float(poll_interval)
         self.tx_timeout = float(tx_timeout)
         self.from_block = int(from_block)
+        self.log_window = max(1, int(log_window))
         self.chain_id = self._rpc(lambda: w3.eth.chain_id)
         if expected_chain_id is not None and int(expected_chain_id) != self.chain_id:
             raise ChainError(f"wrong chain: the node is on chain id {self.chain_id}, expected {expected_chain_id}")
@@ -447,7 +449,12 @@ class Gateway:
         event = getattr(self.contract.events, name)
         filters = {"roundId": int(round_id)} if round_id is not None else None
         start = self.from_block if from_block is None else from_block
-        logs = self._rpc(lambda: event.get_logs(from_block=start, to_block="latest", argument_filters=filters))
+        head = self._rpc(lambda: self.w3.eth.block_number)
+        logs = []
+        # Many public RPC providers cap eth_getLogs at a few thousand blocks: ask in windows.
+        for lo in range(start, head + 1, self.log_window):
+            hi = min(lo + self.log_window - 1, head)
+            logs += self._rpc(lambda: event.get_logs(from_block=lo, to_block=hi, argument_filters=filters))
         return sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))
 
     def revealed(self, round_id: int) -> dict[str, bytes]:
