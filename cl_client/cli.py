@@ -951,6 +951,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-finalize", action="store_true", help="do not finalize the round yourself")
     p.add_argument("--timeout", type=float, default=None, help="give up a round after this many wall seconds")
 
+    sub.add_parser("simulate", help="the consensus-learning simulation on a local chain it starts "
+                                    "(what `make demo` runs; see `cl-client simulate --help`)", add_help=False)
+
     p = add("status", cmd_status, "show a round (phase, deadlines, counts) and your account")
     p.add_argument("--round", type=positive_int, help="round id (default: the latest)")
 
@@ -996,6 +999,11 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["simulate"]:  # its own option set: see `cl-client simulate --help`
+        from .simulation import main as simulate
+
+        return simulate(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
