@@ -11,7 +11,7 @@ setup:            ## install everything (idempotent, offline apart from PyPI and
 	@tools/setup.sh
 
 demo: setup       ## the main job: consensus learning on a local Ganache it starts and stops
-	python -m cl_client.simulation $(ARGS)
+	cl-client simulate $(ARGS)
 
 test: setup       ## the whole suite: contract tests on Ganache, client/simulation tests, lint
 	@tools/run_tests.sh
