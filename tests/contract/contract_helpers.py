@@ -1,0 +1,403 @@
+"""Helpers shared by the ConsensusLearning Brownie tests.
+
+One job each:
+    constants / enums    mirror the contract (Phase, Status, bounds, default parameters)
+    err()                the exact string Brownie 1.22 reports for a custom error
+    transact_at()        a transaction mined alone in a block with an exact timestamp
+    Ballot, commit() ... drive a round: commit, reveal, finalize (commitments via cl_client)
+    settle()             an independent Python model of finalize + claim (plurality, scores, money)
+    assert_books()       the contract's liabilities equal its balance
+
+How Brownie 1.22 reports custom errors: `VirtualMachineError.revert_msg` is
+`brownie.exceptions.decode_typed_error(revert_data)`, i.e. "<ErrorName>: <arg>, <arg>" with each
+ABI-decoded argument passed through str() -- addresses come out lower-case, bytes32 as a bytes repr,
+enums as integers, and an error without arguments as "<ErrorName>: " (trailing space).
+`brownie.reverts(msg)` compares that string for equality. `err()` builds the expected string by
+ABI-encoding the expected arguments and running them through the same decoder, so the comparison is
+exact (name, argument types and every value) without re-implementing Brownie's formatting.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from brownie import ConsensusLearning, chain, web3
+from brownie.exceptions import decode_typed_error
+from eth_abi import encode
+from eth_utils import keccak
+
+from cl_client.commitment import commitment, new_salt
+
+# --------------------------------------------------------------------------- contract constants
+
+
+class Phase(IntEnum):
+    NONE = 0
+    COMMIT = 1
+    REVEAL = 2
+    FINALIZABLE = 3
+    FINALIZED = 4
+    FAILED = 5
+
+
+class Status(IntEnum):
+    NONE = 0
+    COMMITTED = 1
+    REVEALED = 2
+    AGREED = 3
+    DEVIATED = 4
+
+
+BPS = 10_000
+MAX_QUERIES = 4096
+MAX_PARTICIPANTS = 64
+MAX_LABELS = 65_536
+MIN_PHASE = 10
+MAX_PHASE = 30 * 24 * 3600
+MIN_QUORUM_BPS = 1_000
+MAX_AGREEMENT_BPS = 9_000
+MAX_SLASH_BPS = 5_000
+MAX_MIN_STAKE = 10_000 * 10**18
+MAX_UNBONDING_DELAY = 30 * 24 * 3600
+DEFAULT_UNBONDING_DELAY = 24 * 3600
+UINT96_MAX = 2**96 - 1
+
+ETHER = 10**18
+BLOCK_GAS_LIMIT = 30_000_000
+COMMIT_S = 600  # phase durations used by the tests (long enough that wall-clock time never matters)
+REVEAL_S = 600
+QHASH = keccak(b"query batch 1")
+URI = "ipfs://bafy-query-batch-1"
+
+
+@dataclass(frozen=True)
+class Params:
+    """IConsensusLearning.Params, in ABI order."""
+
+    quorumBps: int = 5_000
+    minRevealers: int = 3
+    agreementBps: int = 2_600
+    deviatorSlashBps: int = 1_000
+    nonRevealSlashBps: int = 2_000
+    equalWeights: bool = False
+    minStake: int = 10**16
+
+    def astuple(self) -> tuple:
+        return (self.quorumBps, self.minRevealers, self.agreementBps, self.deviatorSlashBps,
+                self.nonRevealSlashBps, self.equalWeights, self.minStake)
+
+    def replace(self, **changes) -> "Params":
+        return Params(**{**self.__dict__, **changes})
+
+
+DEFAULTS = Params()
+
+# RoundInfo / SubmissionInfo / AccountInfo field positions (getRound etc. return plain tuples)
+ROUND_FIELDS = ("requester", "reward", "bonus", "queriesHash", "numQueries", "numClasses",
+                "commitDeadline", "revealDeadline", "phase", "commitCount", "revealCount",
+                "committedStake", "revealedStake", "pool", "agreedWeight", "params")
+SUBMISSION_FIELDS = ("hash", "stake", "matches", "status", "claimed")
+ACCOUNT_FIELDS = ("free", "locked", "unbonding", "unbondingReadyAt")
+
+
+def plain(value):
+    """Brownie return values / event data as plain Python (tuples, int, bool, bytes, str).
+
+    Brownie's ReturnValue and Wei are mypyc classes whose == refuses plain ints inside tuples.
+    """
+    if isinstance(value, (list, tuple)):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def as_dict(values, fields) -> dict:
+    return dict(zip(fields, plain(values)))
+
+
+def round_info(cl, rid) -> dict:
+    return as_dict(cl.getRound(rid), ROUND_FIELDS)
+
+
+def submission(cl, rid, who) -> dict:
+    return as_dict(cl.getSubmission(rid, who), SUBMISSION_FIELDS)
+
+
+def account(cl, who) -> dict:
+    return as_dict(cl.getAccount(who), ACCOUNT_FIELDS)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _error_abi(name: str) -> dict:
+    for item in ConsensusLearning.abi:
+        if item["type"] == "error" and item["name"] == name:
+            return item
+    raise KeyError(f"ConsensusLearning's ABI has no error {name!r}")
+
+
+def error_data(name: str, *args) -> bytes:
+    """The revert data of custom error `name(args)`: selector + ABI-encoded arguments."""
+    types = [i["type"] for i in _error_abi(name)["inputs"]]
+    if len(types) != len(args):
+        raise TypeError(f"{name} takes {len(types)} arguments, got {len(args)}")
+    values = []
+    for t, v in zip(types, args):
+        if t == "address":
+            v = str(v)
+        elif t == "bytes32" and isinstance(v, str):
+            v = v.encode().ljust(32, b"\0")  # Solidity's bytes32("name") literal
+        elif t.startswith("uint"):
+            v = int(v)
+        values.append(v)
+    selector = keccak(f"{name}({','.join(types)})".encode())[:4]
+    return selector + encode(types, values)
+
+
+def err(name: str, *args) -> str:
+    """The revert message Brownie reports for custom error `name(args)` (see the module docstring)."""
+    return decode_typed_error("0x" + error_data(name, *args).hex())
+
+
+# --------------------------------------------------------------------------- time
+
+
+def _rpc(method: str, params: list):
+    response = web3.provider.make_request(method, params)
+    return response.get("result"), response.get("error")
+
+
+def transact_at(timestamp: int, method, *args, sender, value: int = 0, gas: int = BLOCK_GAS_LIMIT):
+    """Mine `method(*args)` sent by `sender`, alone, in a block whose timestamp is exactly `timestamp`.
+
+    Ganache's automatic mining stamps a block with the wall clock plus an offset, so a transaction sent
+    "right after" chain.mine(timestamp=t) can land on t or t + 1. Here the miner is stopped, the
+    transaction is queued, and one block is mined with the clock set to `timestamp`. Returns Brownie's
+    receipt; a reverted transaction has status 0 and its decoded custom error in `revert_msg`.
+    """
+    _rpc("miner_stop", [])
+    try:
+        txid = web3.eth.send_transaction({
+            "from": sender.address, "to": method._address, "value": value, "gas": gas,
+            "data": method.encode_input(*args),
+        })
+        _rpc("evm_setTime", [timestamp * 1000])
+        _rpc("evm_mine", [])  # returns the revert as an RPC error if the transaction reverted
+        _rpc("evm_setTime", [(timestamp + 1) * 1000])
+    finally:
+        _rpc("miner_start", [])
+    chain._set_time_offset_from_block()
+    receipt = chain.get_transaction(txid)
+    assert receipt.timestamp == timestamp, "the block was not mined at the requested time"
+    return receipt
+
+
+def gas_cost(tx) -> int:
+    return tx.gas_used * tx.gas_price
+
+
+# --------------------------------------------------------------------------- rounds
+
+
+@dataclass
+class Ballot:
+    """One participant's vote in one round."""
+
+    account: object
+    labels: bytes
+    salt: bytes = field(default_factory=new_salt)
+
+    @property
+    def address(self) -> str:
+        return self.account.address
+
+
+def open_round(cl, requester, q: int, k: int, reward: int = 0, commit_s: int = COMMIT_S,
+               reveal_s: int = REVEAL_S, qhash: bytes = QHASH, uri: str = URI) -> int:
+    tx = cl.openRound(qhash, uri, q, k, commit_s, reveal_s, {"from": requester, "value": reward})
+    return tx.events["RoundOpened"]["roundId"]
+
+
+def commitment_for(cl, rid: int, who: str, labels: bytes, salt: bytes) -> bytes:
+    return commitment(chain.id, cl.address, rid, who, labels, salt)
+
+
+def commit(cl, rid: int, acct, labels, salt: bytes | None = None) -> Ballot:
+    """Commit `labels` for `acct` (its whole free stake) and return the ballot to reveal later."""
+    ballot = Ballot(acct, bytes(labels), salt if salt is not None else new_salt())
+    cl.commit(rid, commitment_for(cl, rid, acct.address, ballot.labels, ballot.salt), {"from": acct})
+    return ballot
+
+
+def reveal(cl, rid: int, ballots) -> list:
+    return [cl.reveal(rid, b.labels, b.salt, {"from": b.account}) for b in ballots]
+
+
+def to_reveal_phase(cl, rid: int) -> None:
+    chain.mine(timestamp=round_info(cl, rid)["commitDeadline"] + 1)
+
+
+def to_finalizable(cl, rid: int) -> None:
+    chain.mine(timestamp=round_info(cl, rid)["revealDeadline"] + 1)
+
+
+def by_address(ballots) -> list:
+    """Ballots sorted ascending by address, as finalize() wants them."""
+    return sorted(ballots, key=lambda b: int(b.address, 16))
+
+
+def finalize(cl, rid: int, revealed, sender):
+    order = by_address(revealed)
+    return cl.finalize(rid, [b.address for b in order], [b.labels for b in order], {"from": sender})
+
+
+def play_round(cl, requester, ballots_spec, q: int, k: int, reward: int, reveal_mask=None, finalizer=None):
+    """Open, commit, reveal (those with a true mask) and finalize one round.
+
+    `ballots_spec` is a list of (account, labels). Returns (round id, ballots, revealed ballots, finalize tx).
+    """
+    rid = open_round(cl, requester, q, k, reward)
+    ballots = [commit(cl, rid, a, labels) for a, labels in ballots_spec]
+    mask = reveal_mask or [True] * len(ballots)
+    revealed = [b for b, m in zip(ballots, mask) if m]
+    to_reveal_phase(cl, rid)
+    reveal(cl, rid, revealed)
+    to_finalizable(cl, rid)
+    tx = finalize(cl, rid, revealed, finalizer or requester)
+    return rid, ballots, revealed, tx
+
+
+# --------------------------------------------------------------------------- reference model
+
+
+def ceil_penalty(stake: int, bps: int) -> int:
+    return -(-stake * bps // BPS)
+
+
+def plurality(rows: list[bytes], weights: list[int], q: int, k: int) -> bytes:
+    """Weighted plurality per query; ties go to the smallest label."""
+    out = bytearray(q)
+    for j in range(q):
+        tally = [0] * k
+        for row, w in zip(rows, weights):
+            tally[row[j]] += w
+        out[j] = max(range(k), key=lambda label: (tally[label], -label))
+    return bytes(out)
+
+
+@dataclass
+class Outcome:
+    failed: bool
+    consensus: bytes | None = None
+    matches: dict = field(default_factory=dict)
+    status: dict = field(default_factory=dict)
+    penalty: dict = field(default_factory=dict)
+    reward: dict = field(default_factory=dict)
+    slashed: int = 0
+    pool: int = 0
+    agreed_weight: int = 0
+    dust: int = 0
+    treasury_in: int = 0  # what finalize() adds to the treasury
+    refund: int = 0
+
+
+def settle(params: Params, q: int, k: int, reward: int, bonus: int, stakes: dict, revealed: dict) -> Outcome:
+    """What finalize() decides and what each claim() pays / takes, computed independently.
+
+    stakes: {address: committed stake} of every committer; revealed: {address: labels} of the revealers.
+    """
+    weight = (lambda a: 1) if params.equalWeights else (lambda a: stakes[a])
+    committed_w = sum(weight(a) for a in stakes)
+    revealed_w = sum(weight(a) for a in revealed)
+    non_revealers = [a for a in stakes if a not in revealed]
+    nr_penalty = {a: ceil_penalty(stakes[a], params.nonRevealSlashBps) for a in non_revealers}
+    n = len(revealed)
+    if n == 0 or n < params.minRevealers or revealed_w * BPS < committed_w * params.quorumBps:
+        out = Outcome(failed=True, refund=reward)
+        out.status = {**{a: Status.COMMITTED for a in non_revealers}, **{a: Status.REVEALED for a in revealed}}
+        out.penalty = {**nr_penalty, **{a: 0 for a in revealed}}
+        out.reward = {a: 0 for a in stakes}
+        out.slashed = sum(nr_penalty.values())
+        out.treasury_in = bonus + out.slashed
+        return out
+
+    order = sorted(revealed, key=lambda a: int(a, 16))
+    cons = plurality([revealed[a] for a in order], [weight(a) for a in order], q, k)
+    out = Outcome(failed=False, consensus=cons)
+    slashed = sum(nr_penalty.values())
+    agreed = []
+    for a in order:
+        m = sum(x == y for x, y in zip(revealed[a], cons))
+        out.matches[a] = m
+        if m * BPS >= params.agreementBps * q:
+            out.status[a] = Status.AGREED
+            agreed.append(a)
+            out.penalty[a] = 0
+        else:
+            out.status[a] = Status.DEVIATED
+            out.penalty[a] = ceil_penalty(stakes[a], params.deviatorSlashBps)
+            slashed += out.penalty[a]
+    for a in non_revealers:
+        out.status[a] = Status.COMMITTED
+        out.penalty[a] = nr_penalty[a]
+    out.slashed = slashed
+    out.pool = reward + bonus + slashed
+    out.agreed_weight = sum(weight(a) for a in agreed)
+    out.reward = {a: 0 for a in stakes}
+    for a in agreed:
+        out.reward[a] = out.pool * weight(a) // out.agreed_weight
+    out.dust = out.pool - sum(out.reward.values())
+    out.treasury_in = out.dust
+    return out
+
+
+# --------------------------------------------------------------------------- books
+
+
+def assert_books(cl) -> tuple:
+    """sum(accounting()) == balance: the contract owes exactly what it holds. Returns accounting()."""
+    books = plain(cl.accounting())
+    assert sum(books) == cl.balance(), f"accounting {books} sums to {sum(books)}, balance {cl.balance()}"
+    return books
+
+
+def the_event(tx, name: str) -> dict:
+    """The one `name` event of `tx`, as a dict (fails if there is none or more than one)."""
+    assert name in tx.events, f"no {name} event; events: {list(tx.events.keys())}"
+    items = list(tx.events[name])
+    assert len(items) == 1, f"{len(items)} {name} events"
+    return {k: plain(v) for k, v in items[0].items()}
+
+
+def events(tx, name: str) -> list[dict]:
+    return [{k: plain(v) for k, v in e.items()} for e in tx.events[name]] if name in tx.events else []
+
+
+def quick(method, *args, sender, value: int = 0):
+    """Send method(*args) without Brownie's receipt handling (for bulk set-up, not for the behaviour
+    under test): about half the round trips. Fails loudly if the transaction reverts."""
+    txid = web3.eth.send_transaction({"from": sender.address, "to": method._address, "value": value,
+                                      "gas": BLOCK_GAS_LIMIT, "data": method.encode_input(*args)})
+    receipt = web3.eth.get_transaction_receipt(txid)
+    if receipt.status != 1:
+        raise AssertionError(f"set-up transaction {method.abi['name']}{args} reverted")
+    return receipt
+
+
+def quick_commit(cl, rid: int, acct, labels, salt: bytes | None = None) -> Ballot:
+    ballot = Ballot(acct, bytes(labels), salt if salt is not None else new_salt())
+    quick(cl.commit, rid, commitment_for(cl, rid, acct.address, ballot.labels, ballot.salt), sender=acct)
+    return ballot
+
+
+def quick_reveal(cl, rid: int, ballots) -> None:
+    for b in ballots:
+        quick(cl.reveal, rid, b.labels, b.salt, sender=b.account)
