@@ -11,8 +11,8 @@ Chain (module scope: one local Ganache per test module that asks for it, stopped
     local_node        LocalNode(backend=BACKEND, accounts=ACCOUNTS, block_time=0): instant mining (a block per
                       transaction), block timestamps follow the wall clock plus any jump. Jump phases with
                       `local_node.increase_time(s)` or the `advance_to` fixture; never sleep. BACKEND is
-                      $CL_TEST_BACKEND or "anvil" (several times faster per RPC than ganache on a loaded
-                      machine; CL_TEST_BACKEND=ganache runs the same tests on ganache).
+                      $CL_TEST_BACKEND or "ganache", the chain users run (CL_TEST_BACKEND=anvil runs the
+                      same tests several times faster).
     contract_address  a fresh ConsensusLearning deployed by account 0 (the requester / owner).
     gateway_for       gateway_for(i, **kw) -> Gateway of account i with fast polling and short backoff
                       (each call builds its own Web3, so gateways can be used from different threads).
@@ -49,7 +49,7 @@ from cl_client.node import LocalNode
 from cl_client.participant import TERMINAL_STATES
 
 ACCOUNTS = 80
-BACKEND = os.environ.get("CL_TEST_BACKEND", "anvil")
+BACKEND = os.environ.get("CL_TEST_BACKEND", "ganache")
 ETH = 10**18
 FAST = {"poll_interval": 0.05, "backoff": 0.05}
 
