@@ -779,23 +779,11 @@ WAIT_LABELS = {
 
 def _play_round(participant, gw: Gateway, rid: int, waiter: "Waiter", timeout: float | None) -> dict:
     """Participant.run_round, with the waits on block time shown by the Waiter."""
-    from .participant import TERMINAL_STATES
 
-    start_wall = time.monotonic()
-    while True:
-        state = participant.step(rid)
-        if state in TERMINAL_STATES:
-            return participant.summary(rid)
-        target = participant.wake_at(rid, state)
-        if target is None:
-            continue
-        remaining = None if timeout is None else timeout - (time.monotonic() - start_wall)
-        if remaining is not None and remaining <= 0:
-            raise CLIError(f"round {rid}: still {state!r} after {timeout:g} s (--timeout); run the same command "
-                           "again to resume from the journal")
-        label = f"round {rid}: {WAIT_LABELS.get(state, state)}"
-        start = gw.latest_timestamp()
-        gw.wait_for_timestamp(target, on_tick=lambda now: waiter.wait(label, start, target, now), timeout=remaining)
+    def on_wait(state: str, start: int, target: int, now: int) -> None:
+        waiter.wait(f"round {rid}: {WAIT_LABELS.get(state, state)}", start, target, now)
+
+    return participant.run_round(rid, timeout=timeout, on_wait=on_wait)
 
 
 def cmd_participate(args, out: Output) -> int:

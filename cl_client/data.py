@@ -19,6 +19,8 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 from eth_utils import keccak
 
+from .files import write_private
+
 MAX_QUERY_FILE_BYTES = 256 * 1024 * 1024  # refuse to download more than this
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -100,7 +102,7 @@ def save_shard(path, X, y) -> None:
         raise ValueError(f"a shard needs 2-D X and 1-D y of the same length, got {X.shape} and {y.shape}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(path, _npz_bytes({"X": X.astype(np.float64), "y": y.astype(np.int64)}))
+    write_private(path, _npz_bytes({"X": X.astype(np.float64), "y": y.astype(np.int64)}))
 
 
 def load_shard(path) -> tuple[np.ndarray, np.ndarray]:
@@ -191,19 +193,6 @@ def _read_npz(data: bytes, where: str, keys: tuple[str, ...]) -> dict[str, np.nd
         raise ValueError(f"{where}: not a numeric .npz file ({exc})") from None
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         raise ValueError(f"{where}: not a readable .npz file ({exc})") from None
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
 
 
 def _read_local(path: Path) -> bytes:

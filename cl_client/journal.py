@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .files import write_private
+
 VERSION = 1
 
 STATES = ("new", "prepared", "committed", "revealed", "not-revealed", "finalized", "claimed", "missed")
@@ -180,22 +182,7 @@ class Journal:
         directory = self.path.parent
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         payload = json.dumps({"journal": body, "sha256": _checksum(body)}, indent=1, sort_keys=True).encode()
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            view = memoryview(payload)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_private(self.path, payload, durable=True)
 
     def __repr__(self) -> str:
         return f"Journal({self.path}, state={self.state!r})"

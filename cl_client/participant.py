@@ -113,10 +113,12 @@ class Participant:
         self._last_state[int(round_id)] = state
         return state
 
-    def run_round(self, round_id: int, queries=None, timeout: float | None = None) -> dict:
+    def run_round(self, round_id: int, queries=None, timeout: float | None = None,
+                  on_wait: Callable[[str, int, int, int], None] | None = None) -> dict:
         """Step until the round is over for this participant, waiting on block time between actions.
 
-        Returns `summary(round_id)`. Raises ChainError if `timeout` seconds (wall clock) pass first.
+        `on_wait(state, start, target, now)` is called on every poll of a wait (block timestamps), e.g. to
+        draw progress. Returns `summary(round_id)`. Raises ChainError if `timeout` wall seconds pass first.
         """
         round_id = int(round_id)
         start = time.monotonic()
@@ -134,7 +136,11 @@ class Participant:
                 # Live processes all wake at the same block; stagger who finalizes (0-4 s by address) so
                 # the others find the round already finalized instead of racing transactions.
                 target += int(self.address, 16) % FINALIZE_STAGGER_SECONDS
-            self.gateway.wait_for_timestamp(target, timeout=remaining)
+            tick = None
+            if on_wait is not None:
+                start_ts = self.gateway.latest_timestamp()
+                tick = lambda now, _s=state, _a=start_ts, _t=target: on_wait(_s, _a, _t, now)  # noqa: E731
+            self.gateway.wait_for_timestamp(target, on_tick=tick, timeout=remaining)
 
     def summary(self, round_id: int) -> dict:
         """Where this participant stands in `round_id`, from the chain and the journal."""
