@@ -33,9 +33,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if ! fresh pip pyproject.toml tools/setup.sh || ! (cd / && "$ROOT/.venv/bin/python" -c "import cl_client, brownie; assert cl_client.__file__") 2>/dev/null; then
   echo "setup: pip install -e .[dev] (first time takes a few minutes)"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  # compat mode: a plain path entry, so cl_client imports as a regular package from any directory
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" --config-settings editable_mode=compat
+  # pip's (and setuptools') chatter goes to a log that is shown only if the install fails
+  LOG="$STAMPS/pip.log"
+  {
+    .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
+    # compat mode: a plain path entry, so cl_client imports as a regular package from any directory
+    .venv/bin/python -m pip install --disable-pip-version-check -e ".[dev]" --config-settings editable_mode=compat
+  } >"$LOG" 2>&1 || { cat "$LOG" >&2; echo "setup: pip install failed (log above, also in $LOG)" >&2; exit 1; }
   stamp pip pyproject.toml tools/setup.sh
 fi
 
