@@ -102,6 +102,32 @@ def _entry(backend: str, port: int) -> dict:
             "host": "http://127.0.0.1", "timeout": 120, "cmd_settings": settings}
 
 
+@contextlib.contextmanager
+def temp_network(backend: str = "ganache"):
+    """Register a throw-away development network (same settings as `run`) on a free port for the
+    duration of the block and yield its id; the entry is removed afterwards.
+
+    The entry goes to ~/.brownie/network-config.yaml (for subprocesses) and, if Brownie is already
+    loaded in this process, to its in-memory config too, so `brownie.network.connect(net_id)` launches
+    the node (and `brownie.network.disconnect()` stops it)."""
+    entry = _entry(backend, free_port())
+    if backend == "anvil":
+        # anvil only accepts a BIP-39 mnemonic ("brownie" is rejected): keep anvil's own funded accounts.
+        entry["cmd_settings"].pop("mnemonic", None)
+    with _locked_config() as data:
+        data["development"].append(entry)
+    loaded = sys.modules.get("brownie._config")
+    if loaded is not None:
+        loaded.CONFIG.networks[entry["id"]] = copy.deepcopy(entry)
+    try:
+        yield entry["id"]
+    finally:
+        if loaded is not None:
+            loaded.CONFIG.networks.pop(entry["id"], None)
+        with _locked_config() as data:
+            data["development"] = [n for n in data["development"] if n["id"] != entry["id"]]
+
+
 def run(backend: str, command: list[str]) -> int:
     entry = _entry(backend, free_port())
     with _locked_config() as data:

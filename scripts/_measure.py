@@ -1,0 +1,303 @@
+"""Measure complete consensus-learning rounds through Brownie (shared by gas_report.py, benchmark.py and
+tests/contract/test_bench_quick.py, so the benchmark code is exercised by `make test`).
+
+One call of `run_round` drives every given contract through the same round -- same participants, stakes,
+labels and salts -- and records the gas of each transaction:
+
+    deposit -> openRound -> commit (each participant) -> reveal (each) -> finalize -> claim (each)
+
+`Ours` drives ConsensusLearning (one reveal and one finalize transaction). `Naive` drives the reference
+NaiveConsensusLearning, whose reveal and finalize do not fit a 30M block at large Q and are therefore sent
+as resumable batches (revealBatch / finalizeBatch with a 30M gas limit) until done; the batches are counted.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import re
+import time
+from dataclasses import dataclass, field
+
+from brownie import accounts, chain, web3
+from brownie.exceptions import TransactionError
+from brownie.network.transaction import TransactionReceipt
+from eth_utils import keccak
+
+from cl_client.commitment import commitment
+
+K = 10
+BLOCK_GAS_LIMIT = 30_000_000
+PHASE_SECONDS = 86_400  # long phases: real time spent sending transactions never crosses a deadline
+HONEST_SHARE = 0.75  # share of participants that label well
+HONEST_ACCURACY = 0.8  # how often a good participant agrees with the hidden truth
+REWARD = 10**18
+QUERIES_HASH = keccak(b"consensus-learning benchmark queries")
+MAX_BATCHES = 64  # a batched call that needs more than this is a bug, not a slow contract
+_FUND_WEI = 50 * 10**18  # what a local account gets whenever it falls below half of it
+_TX_BASE_GAS = 21_000
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence Brownie's per-transaction printing (its contract calls ignore the `silent` setting)."""
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        yield
+
+
+def stake_of(index: int) -> int:
+    """Deposit of the index-th participant: unequal, so that stake weighting matters."""
+    return 10**18 + index * 125 * 10**15
+
+
+def make_labels(n: int, q: int, k: int = K, seed: int = 0) -> tuple[bytes, list[bytes]]:
+    """A hidden truth and n label vectors (one byte per query, each < k).
+
+    The first round(HONEST_SHARE * n) participants agree with the truth with probability HONEST_ACCURACY
+    (otherwise a uniform label); the others label uniformly at random.
+    """
+    if n < 1 or q < 1 or not 2 <= k <= 256:
+        raise ValueError(f"need n >= 1, q >= 1 and 2 <= k <= 256, got n={n}, q={q}, k={k}")
+    rng = random.Random(seed)
+    truth = bytes(rng.randrange(k) for _ in range(q))
+    honest = max(1, round(HONEST_SHARE * n))
+    rows = []
+    for i in range(n):
+        if i < honest:
+            rows.append(bytes(t if rng.random() < HONEST_ACCURACY else rng.randrange(k) for t in truth))
+        else:
+            rows.append(bytes(rng.randrange(k) for _ in range(q)))
+    return truth, rows
+
+
+def bench_salt(seed: int, index: int) -> bytes:
+    """A reproducible 32-byte salt, so that repeated runs send the same bytes and measure the same gas.
+    Benchmarks only: a real participant uses cl_client.commitment.new_salt() (a secret)."""
+    return keccak(b"cl-bench-salt-%d-%d" % (seed, index))
+
+
+def participants(n: int) -> list:
+    """n funded accounts other than accounts[0] (the owner, requester and finalizer). The node's own
+    accounts come first; deterministic local accounts are added (and funded) when there are too few."""
+    i = 0
+    while len(accounts) < n + 1:
+        accounts.add(keccak(b"cl-bench-participant-%d" % i))
+        i += 1
+    chosen = list(accounts)[1 : n + 1]
+    needy = [a for a in chosen if a.balance() < _FUND_WEI // 2]
+    if needy:
+        funders = [a for a in accounts if a.balance() > 4 * _FUND_WEI]
+        if not funders:
+            raise RuntimeError("no account has enough ether left to fund the benchmark participants")
+        for j, who in enumerate(needy):
+            funders[j % len(funders)].transfer(who, _FUND_WEI)
+    return chosen
+
+
+def intrinsic_gas(tx) -> int:
+    """21000 plus calldata gas (16 per non-zero byte, 4 per zero byte) of a receipt's transaction."""
+    data = bytes.fromhex(str(tx.input)[2:])
+    zeros = data.count(0)
+    return _TX_BASE_GAS + 16 * (len(data) - zeros) + 4 * zeros
+
+
+def send(method, *args):
+    """Call a Brownie contract method (a transaction) and return its receipt.
+
+    Brownie 1.22 can report "Tx dropped without known replacement" for a transaction the node is still
+    mining (seen once on anvil with a 30M-gas naive batch: its nonce-vs-lookup check races the node). In
+    that case wait for the real receipt instead of failing."""
+    *args, params = args
+    # Brownie snapshots the chain after every transaction (for chain.undo) in a background thread: an
+    # extra RPC per transaction that is no part of the protocol, so the measurements skip it.
+    params = {**params, "_skip_undo": True}
+    try:
+        return method(*args, params)
+    except TransactionError as exc:
+        found = re.search(r"0x[0-9a-fA-F]{64}", str(exc))
+        if "dropped" not in str(exc) or not found:
+            raise
+        web3.eth.wait_for_transaction_receipt(found.group(0), timeout=600)
+        tx = TransactionReceipt(found.group(0), silent=True)
+        if tx.status != 1:
+            raise RuntimeError(f"{method._name} reverted: {tx.revert_msg}") from None
+        return tx
+
+
+def _cool_down(tx) -> None:
+    """After a block fuller than the EIP-1559 target, mine an empty one so that the base fee does not
+    compound over consecutive full naive batches: from 1 gwei it would pass Ganache's fixed 2 gwei gas
+    price after six of them, and transactions would stop being mined. Changes no measured gas."""
+    if tx.gas_used > BLOCK_GAS_LIMIT // 2:
+        chain.mine()
+
+
+@dataclass
+class OpGas:
+    """Gas of one operation over a round: per participant (summed over batches) and its transactions."""
+
+    per_participant: list[int] = field(default_factory=list)
+    txs: int = 0
+    intrinsic: int = 0  # 21000 + calldata over all its transactions
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_participant)
+
+    @property
+    def mean(self) -> float:
+        return self.total / len(self.per_participant) if self.per_participant else 0.0
+
+    def add(self, txs: list) -> None:
+        self.per_participant.append(sum(t.gas_used for t in txs))
+        self.txs += len(txs)
+        self.intrinsic += sum(intrinsic_gas(t) for t in txs)
+
+
+@dataclass
+class RoundResult:
+    """Everything measured for one contract in one round."""
+
+    contract: str  # driver name: "ours" or "naive"
+    n: int
+    q: int
+    k: int
+    commit: OpGas = field(default_factory=OpGas)
+    reveal: OpGas = field(default_factory=OpGas)
+    finalize: OpGas = field(default_factory=OpGas)  # one entry: the whole finalization, all batches
+    claim: OpGas = field(default_factory=OpGas)
+    consensus: bytes = b""
+    truth: bytes = b""
+    matches: list[int] = field(default_factory=list)  # per participant, in participant order
+    statuses: list[int] = field(default_factory=list)
+    contract_address: str = ""
+    seconds: float = 0.0  # wall time spent in this contract's transactions (openRound .. last claim)
+
+    @property
+    def total_gas(self) -> int:
+        return self.commit.total + self.reveal.total + self.finalize.total + self.claim.total
+
+    @property
+    def intrinsic_gas(self) -> int:
+        """21000 per transaction plus calldata: depends on the bytes of addresses, salts and commitments."""
+        return self.commit.intrinsic + self.reveal.intrinsic + self.finalize.intrinsic + self.claim.intrinsic
+
+    @property
+    def execution_gas(self) -> int:
+        return self.total_gas - self.intrinsic_gas
+
+    @property
+    def gas_per_label(self) -> float:
+        """Amortised gas per label per participant: all round gas / (N * Q)."""
+        return self.total_gas / (self.n * self.q)
+
+    @property
+    def accuracy(self) -> float:
+        return sum(a == b for a, b in zip(self.consensus, self.truth)) / self.q
+
+
+class Ours:
+    """Drives ConsensusLearning: one reveal and one finalize transaction."""
+
+    name = "ours"
+
+    def __init__(self, container):
+        self.container = container
+        self.contract = None
+
+    def deploy(self, owner) -> None:
+        self.contract = self.container.deploy({"from": owner})
+
+    def reveal(self, rid: int, who, labels: bytes, salt: bytes) -> list:
+        return [send(self.contract.reveal, rid, labels, salt, {"from": who})]
+
+    def finalize(self, rid: int, order: list[str], rows: list[bytes], caller) -> list:
+        tx = send(self.contract.finalize, rid, order, rows, {"from": caller, "gas_limit": BLOCK_GAS_LIMIT})
+        _cool_down(tx)
+        return [tx]
+
+
+class Naive(Ours):
+    """Drives NaiveConsensusLearning: batched reveal and finalize, each batch up to a 30M block."""
+
+    name = "naive"
+
+    def reveal(self, rid: int, who, labels: bytes, salt: bytes) -> list:
+        txs = []
+        while True:
+            tx = send(self.contract.revealBatch, rid, labels, salt, {"from": who, "gas_limit": BLOCK_GAS_LIMIT})
+            txs.append(tx)
+            _cool_down(tx)
+            if "Revealed" in tx.events:
+                return txs
+            if len(txs) >= MAX_BATCHES or self.contract.revealedUpTo(rid, who) == 0:
+                raise RuntimeError(f"naive revealBatch made no progress after {len(txs)} batches")
+
+    def finalize(self, rid: int, order: list[str], rows: list[bytes], caller) -> list:
+        txs = []
+        while True:
+            tx = send(self.contract.finalizeBatch, rid, {"from": caller, "gas_limit": BLOCK_GAS_LIMIT})
+            txs.append(tx)
+            _cool_down(tx)
+            if "RoundFinalized" in tx.events or "RoundFailed" in tx.events:
+                return txs
+            if len(txs) >= MAX_BATCHES:
+                raise RuntimeError(f"naive finalizeBatch not done after {len(txs)} batches")
+
+
+def run_round(drivers: list, n: int, q: int, k: int = K, seed: int = 0, labels=None) -> dict[str, RoundResult]:
+    """Deploy each driver's contract afresh and drive one complete round on it with n participants and q
+    queries; returns {driver.name: RoundResult}. `labels` = (truth, rows) replaces make_labels(n, q, k, seed).
+    The round must reach quorum (it does with these labels)."""
+    owner = accounts[0]
+    people = participants(n)
+    truth, rows = labels if labels is not None else make_labels(n, q, k, seed)
+    if len(rows) != n or any(len(r) != q for r in rows):
+        raise ValueError(f"labels must be {n} rows of {q} bytes")
+    salts = [bench_salt(seed, i) for i in range(n)]
+    results = {d.name: RoundResult(d.name, n, q, k, truth=truth) for d in drivers}
+    rids = {}
+    clock = {d.name: 0.0 for d in drivers}
+
+    def timed(d, fn, *args):
+        t0 = time.perf_counter()
+        out = fn(*args)
+        clock[d.name] += time.perf_counter() - t0
+        return out
+
+    for d in drivers:
+        d.deploy(owner)
+        for i, p in enumerate(people):
+            send(d.contract.deposit, {"from": p, "value": stake_of(i)})
+    for d in drivers:
+        timed(d, send, d.contract.openRound, QUERIES_HASH, "file://bench", q, k, PHASE_SECONDS, PHASE_SECONDS,
+                   {"from": owner, "value": REWARD})
+        rids[d.name] = d.contract.roundCount()
+    for d in drivers:
+        c, rid = d.contract, rids[d.name]
+        for i, p in enumerate(people):
+            h = commitment(chain.id, c.address, rid, p.address, rows[i], salts[i])
+            results[d.name].commit.add([timed(d, send, c.commit, rid, h, {"from": p})])
+    chain.sleep(PHASE_SECONDS + 1)
+    chain.mine()
+    for d in drivers:
+        for i, p in enumerate(people):
+            results[d.name].reveal.add(timed(d, d.reveal, rids[d.name], p, rows[i], salts[i]))
+    chain.sleep(PHASE_SECONDS + 1)
+    chain.mine()
+    order = sorted(range(n), key=lambda i: int(people[i].address, 16))
+    for d in drivers:
+        txs = timed(d, d.finalize, rids[d.name], [people[i].address for i in order], [rows[i] for i in order], owner)
+        results[d.name].finalize.add(txs)
+    for d in drivers:
+        c, rid, res = d.contract, rids[d.name], results[d.name]
+        res.consensus = bytes(c.consensus(rid))
+        for p in people:
+            info = c.getSubmission(rid, p)
+            res.matches.append(int(info[2]))
+            res.statuses.append(int(info[3]))
+        for p in people:
+            res.claim.add([timed(d, send, c.claim, rid, {"from": p})])
+        res.seconds = clock[d.name]
+        res.contract_address = c.address
+    return results

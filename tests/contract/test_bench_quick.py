@@ -1,0 +1,69 @@
+"""The smallest benchmark point (N=4, Q=64, K=10) through the benchmark's own measurement code
+(scripts/_measure.py), so that `make bench` cannot rot unnoticed: the naive reference must agree with
+ConsensusLearning, and ConsensusLearning must cost less gas per label. Timings live in `make bench`."""
+import pytest
+
+from scripts._measure import K, Naive, Ours, make_labels, run_round, stake_of
+
+N, Q = 4, 64
+
+
+@pytest.fixture(scope="module")
+def point(ConsensusLearning, NaiveConsensusLearning):
+    return run_round([Ours(ConsensusLearning), Naive(NaiveConsensusLearning)], N, Q, K)
+
+
+def _tied_rows() -> list[bytes]:
+    """Participants 0 and 3 (stakes 1 + 1.375 ether) against 1 and 2 (1.125 + 1.25 ether): every query is
+    an exact tie between two different labels, the smaller one sometimes on each side."""
+    assert stake_of(0) + stake_of(3) == stake_of(1) + stake_of(2)
+    a = bytes(j % K for j in range(Q))
+    b = bytes((j + 1 + j // K) % K for j in range(Q))
+    return [a, b, b, a]
+
+
+@pytest.fixture(scope="module")
+def tied_point(ConsensusLearning, NaiveConsensusLearning):
+    rows = _tied_rows()
+    return run_round([Ours(ConsensusLearning), Naive(NaiveConsensusLearning)], N, Q, K, labels=(rows[0], rows))
+
+
+def _python_plurality(rows: list[bytes]) -> bytes:
+    """Stake-weighted plurality per query, ties to the smallest label."""
+    out = []
+    for j in range(Q):
+        weight = [0] * K
+        for i, row in enumerate(rows):
+            weight[row[j]] += stake_of(i)
+        out.append(max(range(K), key=lambda c: (weight[c], -c)))
+    return bytes(out)
+
+
+def test_ours_reaches_the_stake_weighted_plurality(point):
+    assert point["ours"].consensus == _python_plurality(make_labels(N, Q, K)[1])
+
+
+def test_naive_reference_reaches_the_same_consensus_as_ours(point):
+    assert point["naive"].consensus == point["ours"].consensus
+
+
+def test_naive_reference_breaks_ties_to_the_smallest_label_like_ours(tied_point):
+    expected = _python_plurality(_tied_rows())
+    assert expected == bytes(min(x, y) for x, y in zip(*_tied_rows()[:2]))
+    assert (tied_point["naive"].consensus, tied_point["ours"].consensus) == (expected, expected)
+
+
+def test_naive_reference_scores_every_participant_like_ours(point):
+    assert (point["naive"].matches, point["naive"].statuses) == (point["ours"].matches, point["ours"].statuses)
+
+
+def test_naive_reference_uses_the_same_default_parameters_as_ours(point, ConsensusLearning, NaiveConsensusLearning):
+    d = ConsensusLearning.at(point["ours"].contract_address).defaults()
+    n = NaiveConsensusLearning.at(point["naive"].contract_address)
+    equal_weights = False  # the naive reference always weighs by stake
+    assert (n.QUORUM_BPS(), n.MIN_REVEALERS(), n.AGREEMENT_BPS(), n.DEVIATOR_SLASH_BPS(), n.NON_REVEAL_SLASH_BPS(),
+            equal_weights, n.MIN_STAKE()) == tuple(d)
+
+
+def test_ours_costs_less_gas_per_label_than_naive(point):
+    assert point["ours"].gas_per_label < point["naive"].gas_per_label
