@@ -3,7 +3,8 @@
 
     brownie_net.py configure
         Make ~/.brownie's `ganache-cli` network launch Ganache with the hardfork the contracts are
-        compiled for (shanghai) and a mainnet-sized block gas limit, and register the live network
+        compiled for (shanghai) and a mainnet-sized block gas limit, give the default `development`
+        network (Anvil) the same block gas limit and accounts, and register the live network
         `sepolia-env` whose RPC URL is read from $CL_SEPOLIA_RPC_URL when Brownie connects. Idempotent.
 
     brownie_net.py run [--backend ganache|anvil] -- COMMAND ...
@@ -71,6 +72,11 @@ def configure() -> None:
                 net["cmd_settings"].update(
                     evm_version=EVM_VERSION, gas_limit=BLOCK_GAS_LIMIT, accounts=ACCOUNTS
                 )
+            elif net["id"] == "development":
+                # Brownie's default network (Anvil, for a plain `brownie test`): the same block gas limit
+                # and number of accounts as the Ganache runs (its stock 12M block is below what the tests
+                # send). Anvil's own hardfork already runs shanghai bytecode.
+                net.setdefault("cmd_settings", {}).update(gas_limit=BLOCK_GAS_LIMIT, accounts=ACCOUNTS)
         groups = data.setdefault("live", [])
         group = next((g for g in groups if g.get("name") == LIVE_GROUP), None)
         if group is None:

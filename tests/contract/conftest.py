@@ -1,6 +1,7 @@
 """Fixtures for the ConsensusLearning Brownie tests.
 
-Run on a private Ganache: `python tools/brownie_net.py run -- brownie test tests/contract`.
+Run on a private Ganache: `python tools/brownie_net.py run -- brownie test tests/contract` (what `make test`
+does), or with a plain `brownie test` on Brownie's default network (Anvil).
 The contract is deployed once per module; `fn_isolation` snapshots the chain after the module fixtures
 and reverts it after every test, so tests never see each other's transactions.
 Phase fixtures (`committed`, `revealed`, ...) are module-scoped: a module should use one of them (or
@@ -39,6 +40,26 @@ def fixed_gas_limit():
     network.gas_limit(BLOCK_GAS_LIMIT)
     yield
     network.gas_limit("auto")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def anvil_mine_at_timestamp():
+    """Let `chain.mine(timestamp=...)` work on Brownie's default network (Anvil) too.
+
+    Brownie 1.22.2's Anvil backend sends `evm_mine` with the bare timestamp as its JSON-RPC params
+    (brownie/network/rpc/anvil.py: `_request("evm_mine", blocks)`), which Anvil rejects as
+    "Invalid request"; its Ganache backend sends a one-element list, which is what Anvil expects too.
+    """
+    from brownie.network.rpc import anvil
+
+    brownie_mine = anvil.mine
+
+    def mine(timestamp=None):
+        anvil._request("evm_mine", [] if timestamp is None else [timestamp])
+
+    anvil.mine = mine
+    yield
+    anvil.mine = brownie_mine
 
 
 @pytest.fixture(autouse=True)

@@ -175,25 +175,41 @@ def _rpc(method: str, params: list):
     return response.get("result"), response.get("error")
 
 
+def _on_anvil() -> bool:
+    return web3.client_version.lower().startswith("anvil")
+
+
+def set_balance(address: str, wei: int) -> None:
+    """Give `address` exactly `wei` (Ganache: evm_setAccountBalance; Anvil: anvil_setBalance)."""
+    _, error = _rpc("anvil_setBalance" if _on_anvil() else "evm_setAccountBalance", [address, hex(wei)])
+    assert error is None, error
+
+
 def transact_at(timestamp: int, method, *args, sender, value: int = 0, gas: int = BLOCK_GAS_LIMIT):
     """Mine `method(*args)` sent by `sender`, alone, in a block whose timestamp is exactly `timestamp`.
 
-    Ganache's automatic mining stamps a block with the wall clock plus an offset, so a transaction sent
-    "right after" chain.mine(timestamp=t) can land on t or t + 1. Here the miner is stopped, the
-    transaction is queued, and one block is mined with the clock set to `timestamp`. Returns Brownie's
-    receipt; a reverted transaction has status 0 and its decoded custom error in `revert_msg`.
+    Automatic mining stamps a block with the wall clock plus an offset, so a transaction sent "right
+    after" chain.mine(timestamp=t) can land on t or t + 1. Here automatic mining is stopped, the
+    transaction is queued, and one block is mined at `timestamp` (Ganache: miner_stop + evm_setTime, as
+    Ganache 7 ignores evm_mine's timestamp for its clock; Anvil: evm_setAutomine + evm_mine(timestamp)).
+    Returns Brownie's receipt; a reverted transaction has status 0 and its decoded custom error in
+    `revert_msg`.
     """
-    _rpc("miner_stop", [])
+    anvil = _on_anvil()
+    _rpc("evm_setAutomine", [False]) if anvil else _rpc("miner_stop", [])
     try:
         txid = web3.eth.send_transaction({
             "from": sender.address, "to": method._address, "value": value, "gas": gas,
             "data": method.encode_input(*args),
         })
-        _rpc("evm_setTime", [timestamp * 1000])
-        _rpc("evm_mine", [])  # returns the revert as an RPC error if the transaction reverted
-        _rpc("evm_setTime", [(timestamp + 1) * 1000])
+        if anvil:
+            _rpc("evm_mine", [timestamp])
+        else:
+            _rpc("evm_setTime", [timestamp * 1000])
+            _rpc("evm_mine", [])  # returns the revert as an RPC error if the transaction reverted
+            _rpc("evm_setTime", [(timestamp + 1) * 1000])
     finally:
-        _rpc("miner_start", [])
+        _rpc("evm_setAutomine", [True]) if anvil else _rpc("miner_start", [])
     chain._set_time_offset_from_block()
     receipt = chain.get_transaction(txid)
     assert receipt.timestamp == timestamp, "the block was not mined at the requested time"

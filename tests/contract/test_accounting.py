@@ -4,7 +4,6 @@ import random
 
 import brownie
 import pytest
-from brownie import web3
 from eth_utils import keccak, to_checksum_address
 
 from contract_helpers import (
@@ -21,6 +20,7 @@ from contract_helpers import (
     quick_commit,
     quick_reveal,
     plain,
+    set_balance,
     settle,
     the_event,
     to_finalizable,
@@ -111,12 +111,12 @@ def test_one_wei_deviator_loses_its_whole_stake(cl, tiny_defaults, requester, al
 
 @pytest.fixture(scope="module")
 def crowd(cl, accounts, tiny_defaults):
-    """65 unlocked Ganache accounts (evm_addAccount), each with 1 ether of gas money and a few wei staked."""
+    """65 impersonated accounts, each with 1 ether of gas money and a few wei staked."""
     members = []
     for i in range(MAX_PARTICIPANTS + 1):
         address = to_checksum_address(keccak(f"crowd member {i}".encode())[12:])
         member = accounts.at(address, force=True)
-        web3.provider.make_request("evm_setAccountBalance", [address, hex(10**18)])
+        set_balance(address, 10**18)
         quick(cl.deposit, sender=member, value=1 + i % 5)
         members.append(member)
     return members

@@ -1,7 +1,6 @@
 """openRound: the round it creates, its event, the reward it holds, and every argument check."""
 import brownie
 import pytest
-from brownie import web3
 
 from contract_helpers import (
     DEFAULTS,
@@ -18,6 +17,7 @@ from contract_helpers import (
     gas_cost,
     open_round,
     round_info,
+    set_balance,
     the_event,
 )
 
@@ -97,8 +97,8 @@ def test_open_round_at_the_argument_bounds_is_accepted(cl, requester, q, k, comm
 
 @pytest.fixture
 def whale(requester):
-    """The requester holds more than 2^96 wei (Ganache's evm_setAccountBalance)."""
-    web3.provider.make_request("evm_setAccountBalance", [requester.address, hex(2**97)])
+    """The requester holds more than 2^96 wei."""
+    set_balance(requester.address, 2**97)
     return requester
 
 
