@@ -991,7 +991,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["simulate"]:  # its own option set: see `cl-client simulate --help`
         from .simulation import main as simulate
 
-        return simulate(argv[1:])
+        return simulate(argv[1:], prog="cl-client simulate")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

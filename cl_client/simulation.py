@@ -739,9 +739,9 @@ def dataset_summary(world: World) -> dict:
 # ---------------------------------------------------------------------------------------------- CLI
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m cl_client.simulation") -> argparse.ArgumentParser:
     d = SimConfig()
-    p = argparse.ArgumentParser(prog="python -m cl_client.simulation",
+    p = argparse.ArgumentParser(prog=prog,
                                 description="Consensus learning on a local chain it starts: train, commit, "
                                             "reveal, finalize, claim; then report.")
     p.add_argument("--participants", "-n", type=int, default=d.participants, help="participants N (default %(default)s)")
@@ -776,7 +776,7 @@ def _csv(text: str, kind=str) -> tuple:
     return tuple(kind(x.strip()) for x in text.split(",") if x.strip())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m cl_client.simulation") -> int:
     from rich.console import Console
 
     from . import report as rep
@@ -784,7 +784,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .node import NodeError
     from .participant import ParticipantError
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     console = Console(quiet=args.quiet, width=None if sys.stdout.isatty() else 120)
     err = Console(stderr=True)
     try:
