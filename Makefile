@@ -13,7 +13,7 @@ setup:            ## install everything (idempotent, offline apart from PyPI and
 demo: setup       ## the main job: consensus learning on a local Ganache it starts and stops
 	cl-client simulate $(ARGS)
 
-test: setup       ## the whole suite: contract tests on Ganache, client/simulation tests, lint
+test: setup       ## the whole suite: contract tests on Ganache (and part on Anvil), client/simulation tests, lint
 	@tools/run_tests.sh
 
 lint: setup       ## static analysis of the contracts (slither)

@@ -98,11 +98,12 @@ def free_port() -> int:
 
 
 def _entry(backend: str, port: int) -> dict:
-    settings = {"port": port, "gas_limit": BLOCK_GAS_LIMIT, "accounts": ACCOUNTS,
-                "evm_version": EVM_VERSION, "mnemonic": MNEMONIC}
+    settings = {"port": port, "gas_limit": BLOCK_GAS_LIMIT, "accounts": ACCOUNTS, "evm_version": EVM_VERSION}
     if backend == "ganache":
         cmd = "ganache-cli"
+        settings["mnemonic"] = MNEMONIC
     else:
+        # anvil only accepts a BIP-39 mnemonic ("brownie" is rejected): keep anvil's own funded accounts.
         cmd = "anvil"
     return {"name": f"throw-away {backend} :{port}", "id": f"cl-{backend}-{port}", "cmd": cmd,
             "host": "http://127.0.0.1", "timeout": 120, "cmd_settings": settings}
@@ -117,9 +118,6 @@ def temp_network(backend: str = "ganache"):
     loaded in this process, to its in-memory config too, so `brownie.network.connect(net_id)` launches
     the node (and `brownie.network.disconnect()` stops it)."""
     entry = _entry(backend, free_port())
-    if backend == "anvil":
-        # anvil only accepts a BIP-39 mnemonic ("brownie" is rejected): keep anvil's own funded accounts.
-        entry["cmd_settings"].pop("mnemonic", None)
     with _locked_config() as data:
         data["development"].append(entry)
     loaded = sys.modules.get("brownie._config")
