@@ -111,8 +111,8 @@ def _entry(backend: str, port: int) -> dict:
 
 @contextlib.contextmanager
 def temp_network(backend: str = "ganache"):
-    """Register a throw-away development network (same settings as `run`) on a free port for the
-    duration of the block and yield its id; the entry is removed afterwards.
+    """Register a throw-away development network on a free port for the duration of the block and
+    yield its id; the entry is removed afterwards (also what `run` uses).
 
     The entry goes to ~/.brownie/network-config.yaml (for subprocesses) and, if Brownie is already
     loaded in this process, to its in-memory config too, so `brownie.network.connect(net_id)` launches
@@ -133,16 +133,11 @@ def temp_network(backend: str = "ganache"):
 
 
 def run(backend: str, command: list[str]) -> int:
-    entry = _entry(backend, free_port())
-    with _locked_config() as data:
-        data["development"].append(entry)
-    try:
-        return subprocess.call(command + ["--network", entry["id"]])
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        with _locked_config() as data:
-            data["development"] = [n for n in data["development"] if n["id"] != entry["id"]]
+    with temp_network(backend) as net_id:
+        try:
+            return subprocess.call(command + ["--network", net_id])
+        except KeyboardInterrupt:
+            return 130
 
 
 def main(argv: list[str] | None = None) -> int:
