@@ -33,6 +33,7 @@ HONEST_SHARE = 0.75  # share of participants that label well
 HONEST_ACCURACY = 0.8  # how often a good participant agrees with the hidden truth
 REWARD = 10**18
 QUERIES_HASH = keccak(b"consensus-learning benchmark queries")
+TARGET_GAS_PER_LABEL = 300  # the project's target at N=16, Q=1024, K=10
 MAX_BATCHES = 64  # a batched call that needs more than this is a bug, not a slow contract
 _FUND_WEI = 50 * 10**18  # what a local account gets whenever it falls below half of it
 _TX_BASE_GAS = 21_000
@@ -43,6 +44,27 @@ def quiet():
     """Silence Brownie's per-transaction printing (its contract calls ignore the `silent` setting)."""
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         yield
+
+
+# ------------------------------------------------------------------------------- tables (both scripts)
+
+
+def fmt_gas(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def round_cells(r) -> list[str]:
+    """One round's commit, reveal (mean per participant), finalize (total), claim (mean), round total,
+    gas per label and accuracy, formatted for a table."""
+    return [fmt_gas(r.commit.mean), fmt_gas(r.reveal.mean), fmt_gas(r.finalize.total), fmt_gas(r.claim.mean),
+            fmt_gas(r.total_gas), f"{r.gas_per_label:,.1f}", f"{r.accuracy:.3f}"]
+
+
+def markdown_table(header: list[str], rows: list[list[str]], text_first: bool = False) -> str:
+    """A markdown table, numbers right-aligned (the first column left-aligned if it holds names)."""
+    align = [":---" if text_first and i == 0 else "---:" for i in range(len(header))]
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def stake_of(index: int) -> int:

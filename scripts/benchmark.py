@@ -25,7 +25,18 @@ from pathlib import Path
 
 from brownie import ConsensusLearning, NaiveConsensusLearning, network
 
-from scripts._measure import BLOCK_GAS_LIMIT, K, Naive, Ours, quiet, run_round
+from scripts._measure import (
+    BLOCK_GAS_LIMIT,
+    K,
+    TARGET_GAS_PER_LABEL,
+    Naive,
+    Ours,
+    fmt_gas,
+    markdown_table,
+    quiet,
+    round_cells,
+    run_round,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -37,7 +48,6 @@ BOUND_SHAPES = ((64, 1024), (16, 4096))  # N x Q = MAX_LABELS = 65,536
 WALL_POINT = (16, 256)
 WALL_REPEATS = 3
 BREAKDOWN_POINT = (16, 1024)
-TARGET_GAS_PER_LABEL = 300
 TARGET_NAIVE_RATIO = 50  # ours at least this many times cheaper than naive at BREAKDOWN_POINT
 DEFAULT_BUDGET_MINUTES = 35  # the whole run, naive N=32 Q=1024 included, took 23.6 min on 2 cores (2026-11)
 RESERVE_SECONDS = 240  # kept for the bound and wall-time parts after the grid
@@ -176,17 +186,6 @@ def naive_estimates(grid: dict) -> tuple[dict, float]:
     return {(n, q): (a + b * q + c * n + d * n * q) / (n * q) for n, q in skipped}, err
 
 
-def _md_table(header: list[str], rows: list[list[str]], text_first: bool = False) -> str:
-    """A markdown table, numbers right-aligned (the first column left-aligned if it holds names)."""
-    align = [":---" if text_first and i == 0 else "---:" for i in range(len(header))]
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
-
-
-def _g(x: float) -> str:
-    return f"{x:,.0f}"
-
-
 def summary_rows(grid: dict) -> list[list[str]]:
     rows = []
     for (n, q), v in grid.items():
@@ -205,8 +204,7 @@ def op_rows(grid: dict, which: str) -> list[list[str]]:
         r = v[which]
         if r is None:
             continue
-        rows.append([str(n), str(q), _g(r.commit.mean), _g(r.reveal.mean), _g(r.finalize.total), _g(r.claim.mean),
-                     _g(r.total_gas), f"{r.gas_per_label:,.1f}", f"{r.accuracy:.3f}"])
+        rows.append([str(n), str(q), *round_cells(r)])
     return rows
 
 
@@ -216,14 +214,14 @@ def breakdown(r) -> str:
     labels = r.n * r.q
     rows = []
     for name, op in (("commit", r.commit), ("reveal", r.reveal), ("finalize", r.finalize), ("claim", r.claim)):
-        rows.append([name, str(op.txs), _g(op.total), f"{100 * op.total / r.total_gas:.0f}%",
+        rows.append([name, str(op.txs), fmt_gas(op.total), f"{100 * op.total / r.total_gas:.0f}%",
                      f"{op.total / labels:,.1f}", f"{op.intrinsic / labels:,.1f}",
                      f"{(op.total - op.intrinsic) / labels:,.1f}"])
-    rows.append(["**round**", str(r.commit.txs + r.reveal.txs + r.finalize.txs + r.claim.txs), _g(r.total_gas),
+    rows.append(["**round**", str(r.commit.txs + r.reveal.txs + r.finalize.txs + r.claim.txs), fmt_gas(r.total_gas),
                  "100%", f"**{r.gas_per_label:,.1f}**",
                  f"{(r.commit.intrinsic + r.reveal.intrinsic + r.finalize.intrinsic + r.claim.intrinsic) / labels:,.1f}",
                  ""])
-    return _md_table(["operation", "txs", "gas", "share", "gas/label", "of which intrinsic", "of which execution"],
+    return markdown_table(["operation", "txs", "gas", "share", "gas/label", "of which intrinsic", "of which execution"],
                      rows, text_first=True)
 
 
@@ -260,7 +258,7 @@ def write_markdown(facts: dict, grid: dict, bound: list, wall: dict, bench_secon
         "",
         "## Gas per label: ours vs naive",
         "",
-        _md_table(["N", "Q", "N x Q", "ours gas/label", "naive gas/label", "naive / ours",
+        markdown_table(["N", "Q", "N x Q", "ours gas/label", "naive gas/label", "naive / ours",
                    "naive reveal txs per participant", "naive finalize txs"], summary_rows(grid)),
         "",
     ]
@@ -290,18 +288,18 @@ def write_markdown(facts: dict, grid: dict, bound: list, wall: dict, bench_secon
         "",
         "### Ours",
         "",
-        _md_table(["N", "Q", "commit", "reveal", "finalize", "claim", "round total", "gas/label", "accuracy"],
+        markdown_table(["N", "Q", "commit", "reveal", "finalize", "claim", "round total", "gas/label", "accuracy"],
                   op_rows(grid, "ours")),
         "",
         "### Naive",
         "",
-        _md_table(["N", "Q", "commit", "reveal", "finalize", "claim", "round total", "gas/label", "accuracy"],
+        markdown_table(["N", "Q", "commit", "reveal", "finalize", "claim", "round total", "gas/label", "accuracy"],
                   op_rows(grid, "naive")),
         "",
         "## Does finalize fit one block?",
         "",
         f"Ours: finalize is linear in N x Q and the contract bounds N x Q by MAX_LABELS = 65,536. Measured at",
-        "the bound: " + "; ".join(f"N={r.n}, Q={r.q}: {_g(r.finalize.total)} gas "
+        "the bound: " + "; ".join(f"N={r.n}, Q={r.q}: {fmt_gas(r.finalize.total)} gas "
                                   f"({100 * r.finalize.total / BLOCK_GAS_LIMIT:.1f}% of a 30M block)" for r in bound)
         + f". So every round the contract accepts finalizes in one transaction "
           f"({'yes' if worst_bound.finalize.total <= BLOCK_GAS_LIMIT else 'NO: the bound is too high'}).",
@@ -325,7 +323,7 @@ def write_markdown(facts: dict, grid: dict, bound: list, wall: dict, bench_secon
         f"finalize and {WALL_POINT[0]} claims sent through Brownie (gas estimation, signing, receipt) on a fresh "
         f"throw-away node of each kind; {WALL_REPEATS} rounds each, median reported.",
         "",
-        _md_table(["node", "runs (s)", "median (s)"],
+        markdown_table(["node", "runs (s)", "median (s)"],
                   [[b, ", ".join(f"{r.seconds:.2f}" for r in runs), f"{med[b]:.2f}"] for b, runs in wall.items()],
                   text_first=True),
         "",
@@ -333,7 +331,7 @@ def write_markdown(facts: dict, grid: dict, bound: list, wall: dict, bench_secon
         "of all these rounds: " + ("identical on both nodes." if len(all_execution) == 1 else
                                    "not identical: " + "; ".join(f"{b} {', '.join(map(_g, gs))}"
                                                                  for b, gs in execution.items())
-                                   + f" (spread {_g(all_execution[-1] - all_execution[0])} gas, "
+                                   + f" (spread {fmt_gas(all_execution[-1] - all_execution[0])} gas, "
                                    f"{100 * (all_execution[-1] - all_execution[0]) / all_execution[0]:.3f}%).")
         + " The nodes have different accounts and chain ids, so the bytes of addresses and commitments (calldata"
           " gas) differ, and finalize visits the revealers in a different (address) order, which changes how"
@@ -351,14 +349,14 @@ def write_markdown(facts: dict, grid: dict, bound: list, wall: dict, bench_secon
             "",
             breakdown(r),
             "",
-            f"- commit and claim are fixed per participant (~{_g(r.commit.mean)} and ~{_g(r.claim.mean)} gas: "
+            f"- commit and claim are fixed per participant (~{fmt_gas(r.commit.mean)} and ~{fmt_gas(r.claim.mean)} gas: "
             f"new storage for the submission, the stake accounting, an event, 21,000 base), i.e. "
             f"{(r.commit.mean + r.claim.mean) / r.q:,.1f} gas per label at Q={r.q}; they only amortise with larger Q.",
             f"- reveal carries the Q label bytes once ({16 * r.q:,} gas of calldata at 16 per byte) plus the "
             "commitment check and the participant's counters.",
             f"- finalize resends all N x Q labels as calldata (~16 gas per label), runs the plurality and the "
             f"matching loops (per-label term of the fit above: {fit[3]:,.1f} gas), and stores the consensus as "
-            f"SSTORE2 code (~{_g(sstore2)} gas: CREATE + 200 per byte).",
+            f"SSTORE2 code (~{fmt_gas(sstore2)} gas: CREATE + 200 per byte).",
             "",
             "What would cut it: an **optimistic finalize** -- the finalizer posts the consensus and the scores "
             "with a bond, and the on-chain tally runs only if someone challenges within a window -- drops the "

@@ -14,10 +14,9 @@ import warnings
 
 from brownie import ConsensusLearning
 
-from scripts._measure import K, Ours, quiet, run_round
+from scripts._measure import K, TARGET_GAS_PER_LABEL, Ours, markdown_table, quiet, round_cells, run_round
 
 POINTS = [(4, 64), (16, 256), (16, 1024), (32, 1024)]
-TARGET_GAS_PER_LABEL = 300  # the project's target at N=16, Q=1024, K=10
 HEADER = ["N", "Q", "K", "commit", "reveal", "finalize", "claim", "round total", "gas/label", "accuracy"]
 
 
@@ -30,23 +29,13 @@ def measure(points=POINTS, k: int = K) -> list:
 
 
 def rows(results) -> list[list[str]]:
-    return [
-        [str(r.n), str(r.q), str(r.k), f"{r.commit.mean:,.0f}", f"{r.reveal.mean:,.0f}", f"{r.finalize.total:,}",
-         f"{r.claim.mean:,.0f}", f"{r.total_gas:,}", f"{r.gas_per_label:,.1f}", f"{r.accuracy:.3f}"]
-        for r in results
-    ]
+    return [[str(r.n), str(r.q), str(r.k), *round_cells(r)] for r in results]
 
 
 def text_table(header: list[str], body: list[list[str]]) -> str:
     widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
     line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in body)])
-
-
-def markdown_table(header: list[str], body: list[list[str]]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
-    out += ["| " + " | ".join(r) + " |" for r in body]
-    return "\n".join(out)
 
 
 def main():
