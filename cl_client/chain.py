@@ -6,7 +6,6 @@ custom-error decoding, and waiting on block timestamps. Works with any node; Bro
 """
 from __future__ import annotations
 
-import enum
 import json
 import time
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound
+
+from .protocol import Params, Phase, Status  # noqa: F401 - re-exported (cl_client.chain.Phase ...)
 
 GWEI = 10**9
 
@@ -41,38 +42,6 @@ def _fmt(v: Any) -> str:
     if isinstance(v, (bytes, bytearray)):
         return "0x" + bytes(v).hex()
     return str(v)
-
-
-class Phase(enum.IntEnum):
-    NONE = 0
-    COMMIT = 1
-    REVEAL = 2
-    FINALIZABLE = 3
-    FINALIZED = 4
-    FAILED = 5
-
-
-class Status(enum.IntEnum):
-    NONE = 0
-    COMMITTED = 1
-    REVEALED = 2
-    AGREED = 3
-    DEVIATED = 4
-
-
-@dataclass(frozen=True)
-class Params:
-    quorum_bps: int
-    min_revealers: int
-    agreement_bps: int
-    deviator_slash_bps: int
-    non_reveal_slash_bps: int
-    equal_weights: bool
-    min_stake: int
-
-    def as_tuple(self) -> tuple:
-        return (self.quorum_bps, self.min_revealers, self.agreement_bps, self.deviator_slash_bps,
-                self.non_reveal_slash_bps, self.equal_weights, self.min_stake)
 
 
 @dataclass(frozen=True)

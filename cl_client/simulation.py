@@ -27,6 +27,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .protocol import LIMITS
+
 DATASETS = ("digits", "breast_cancer", "wine", "synthetic-beta")
 DEFAULT_MODELS = ("logistic_regression", "random_forest", "knn", "mlp", "naive_bayes", "decision_tree")
 DEFAULT_STRATEGIES = ("random", "flip", "collude")
@@ -72,14 +74,15 @@ class SimConfig:
 
         if self.dataset not in DATASETS:
             raise SimulationError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
-        if not 1 <= self.participants <= 64:
-            raise SimulationError(f"--participants must be 1..64 (the contract's MAX_PARTICIPANTS), got {self.participants}")
+        if not 1 <= self.participants <= LIMITS.max_participants:
+            raise SimulationError(f"--participants must be 1..{LIMITS.max_participants} (the contract's MAX_PARTICIPANTS), "
+                                  f"got {self.participants}")
         if self.rounds < 1:
             raise SimulationError(f"--rounds must be at least 1, got {self.rounds}")
-        if not 1 <= self.queries <= 4096:
-            raise SimulationError(f"--queries must be 1..4096 (the contract's MAX_QUERIES), got {self.queries}")
-        if self.participants * self.queries > 65536:
-            raise SimulationError("participants x queries must be at most 65536 (the contract's MAX_LABELS)")
+        if not 1 <= self.queries <= LIMITS.max_queries:
+            raise SimulationError(f"--queries must be 1..{LIMITS.max_queries} (the contract's MAX_QUERIES), got {self.queries}")
+        if self.participants * self.queries > LIMITS.max_labels:
+            raise SimulationError(f"participants x queries must be at most {LIMITS.max_labels} (the contract's MAX_LABELS)")
         if not 0.0 <= self.byzantine <= 1.0:
             raise SimulationError(f"--byzantine must be a share in 0..1, got {self.byzantine}")
         if not self.alpha > 0:
@@ -97,8 +100,9 @@ class SimConfig:
             raise SimulationError("--models needs at least one estimator")
         if self.backend not in ("ganache", "anvil"):
             raise SimulationError(f"--backend must be ganache or anvil, got {self.backend!r}")
-        if self.agreement_bps is not None and not 0 <= self.agreement_bps <= 10000:
-            raise SimulationError(f"--agreement-bps must be 0..10000, got {self.agreement_bps}")
+        if self.agreement_bps is not None and not 0 <= self.agreement_bps <= LIMITS.max_agreement_bps:
+            raise SimulationError(f"--agreement-bps must be 0..{LIMITS.max_agreement_bps} (the contract's "
+                                  f"MAX_AGREEMENT_BPS), got {self.agreement_bps}")
         if self.stake_eth <= 0 or self.reward_eth < 0:
             raise SimulationError("--stake must be positive and --reward non-negative")
         if not 0 < self.query_share < 1:
@@ -241,10 +245,6 @@ def accuracy(labels, truth) -> float:
     return float(np.mean(np.asarray(labels) == np.asarray(truth))) if len(truth) else 0.0
 
 
-def group_of(role: Role) -> str:
-    return role.strategy
-
-
 def strategy_labels(world: World, roles: list[Role], round_index: int, round_id: int) -> np.ndarray:
     """The labels each participant would submit in a round, computed off-chain with cl_client.strategies.
 
@@ -288,7 +288,7 @@ def measure_threshold(seeds: Sequence[int] = (0, 1, 2), alphas: Sequence[float] 
     candidate threshold, how many participant-rounds of each group it would slash, and the recommended
     threshold (`choose_threshold`).
     """
-    from .theory import agreement, plurality
+    from .protocol import agrees, matches, plurality
 
     base = base or SimConfig()
     by_alpha: dict[str, dict[str, list]] = {}
@@ -303,10 +303,11 @@ def measure_threshold(seeds: Sequence[int] = (0, 1, 2), alphas: Sequence[float] 
             for r in range(config.rounds):
                 labels = strategy_labels(world, roles, r, round_id=r + 1)
                 consensus = plurality(labels, world.num_classes)
-                agree = agreement(labels, consensus)
+                counts = matches(labels, consensus)
+                agree = counts / config.queries
                 truth = world.y_pool[world.batches[r]]
                 for role in roles:
-                    by_alpha.setdefault(f"{alpha:g}", {}).setdefault(group_of(role), []).append(float(agree[role.index]))
+                    by_alpha.setdefault(f"{alpha:g}", {}).setdefault(role.strategy, []).append(float(agree[role.index]))
                     if not role.byzantine:
                         honest_detail.append({
                             "seed": seed, "alpha": alpha, "round": r + 1, "participant": role.index,
@@ -319,8 +320,8 @@ def measure_threshold(seeds: Sequence[int] = (0, 1, 2), alphas: Sequence[float] 
     for groups in by_alpha.values():
         for g, v in groups.items():
             pooled.setdefault(g, []).extend(v)
-    # the contract's rule: a revealer is a deviator when matches * 10000 < agreementBps * Q
-    slashed = {str(bps): {a: {g: [int(sum(round(x * base.queries) * 10000 < bps * base.queries for x in v)), len(v)]
+    # the contract's agreement rule (protocol.agrees) on the match counts behind each share
+    slashed = {str(bps): {a: {g: [int(sum(not agrees(round(x * base.queries), base.queries, bps) for x in v)), len(v)]
                               for g, v in sorted(groups.items())}
                           for a, groups in by_alpha.items()} for bps in candidates_bps}
     return {
@@ -462,9 +463,8 @@ class ChainRun:
 
     def play_round(self, r: int) -> dict:
         """Open round r (0-based) on chain, drive every participant through it, and score it."""
-        from .chain import Phase, Status
         from .data import write_queries
-        from .theory import plurality
+        from .protocol import SLASHED_STATUSES, Phase, plurality, vote_weight
 
         cfg, world = self.config, self.world
         batch = world.batches[r]
@@ -501,9 +501,9 @@ class ChainRun:
             if labels is not None:
                 rev_idx.append(i)
                 rev_labels.append(labels)
-                rev_weights.append(1 if equal else sub.stake)
+                rev_weights.append(vote_weight(sub.stake, equal))
             claim = claims.get(addr)
-            slashed = sub.status in (Status.DEVIATED, Status.COMMITTED)
+            slashed = sub.status in SLASHED_STATUSES
             rows.append({
                 "index": i, "address": addr, "strategy": role.strategy, "model": role.model,
                 "status": sub.status.name, "weight_wei": int(sub.stake), "matches": int(sub.matches),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .protocol import plurality
+
 
 def _check_k(num_classes: int) -> int:
     k = int(num_classes)
@@ -163,10 +165,7 @@ class Copier(Strategy):
         if rows.shape[1] != len(committed):
             return committed
         k = int(max(rows.max(), committed.max())) + 1
-        counts = np.zeros((len(committed), k), dtype=np.int64)
-        for row in rows:
-            counts[np.arange(len(committed)), row] += 1
-        return counts.argmax(axis=1).astype(np.int64)  # ties -> smallest label, as on chain
+        return plurality(rows, k)  # one vote each (the copier cannot see stakes cheaply); the contract's tie rule
 
 
 STRATEGIES: dict[str, type[Strategy]] = {

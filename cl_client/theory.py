@@ -10,9 +10,9 @@ out, so the majority accuracy averaged over the draws is exactly the homogeneous
 (plus half of the tie mass C(N, N/2) p^(N/2) (1-p)^(N/2) for even N: ties go to the smallest label, as
 on-chain, which is the truth for half of the queries when the truth is uniform over {0, 1}).
 
-`beta_check` simulates this with real label vectors and the same plurality rule the contract uses
-(`plurality`), and compares the empirical accuracy with P_N for a range of N. `plurality` is also the
-simulation's off-chain vote.
+`beta_check` simulates this with real label vectors and the contract's plurality rule (a vectorised
+binary form of `cl_client.protocol.plurality`, checked against it in tests/sim/test_theory.py), and
+compares the empirical accuracy with P_N for a range of N.
 """
 from __future__ import annotations
 
@@ -21,37 +21,7 @@ from math import comb
 
 import numpy as np
 
-
-def plurality(labels: np.ndarray, num_classes: int, weights: np.ndarray | None = None) -> np.ndarray:
-    """Weighted plurality label per query; ties go to the smallest label (the contract's rule).
-
-    labels: (n_voters, Q) integer array, each in 0..num_classes-1; weights: (n_voters,) or None (all 1).
-    """
-    labels = np.asarray(labels, dtype=np.int64)
-    if labels.ndim != 2:
-        raise ValueError(f"labels must be a (voters, queries) array, got shape {labels.shape}")
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"labels must be in 0..{num_classes - 1}")
-    n, q = labels.shape
-    weights = [1] * n if weights is None else [int(w) for w in weights]  # exact: wei sums overflow int64
-    if len(weights) != n:
-        raise ValueError(f"{len(weights)} weights for {n} voters")
-    tally = np.zeros((num_classes, q), dtype=object)
-    tally[:] = 0
-    cols = np.arange(q)
-    for voter in range(n):
-        tally[labels[voter], cols] += weights[voter]
-    best = np.empty(q, dtype=np.int64)
-    for j in range(q):
-        column = tally[:, j].tolist()
-        best[j] = column.index(max(column))  # the first maximum, i.e. the smallest label on ties
-    return best
-
-
-def agreement(labels: np.ndarray, consensus: np.ndarray) -> np.ndarray:
-    """Share of queries on which each voter's labels equal the consensus (the contract's matches / Q)."""
-    labels = np.asarray(labels)
-    return (labels == np.asarray(consensus)[None, :]).mean(axis=1)
+from .protocol import agreement, plurality  # noqa: F401 - the rule beta_check votes with
 
 
 def majority_accuracy(n: int, p: float) -> float:
