@@ -15,9 +15,9 @@ raises JournalCorrupt and is never overwritten.
 """
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -26,10 +26,36 @@ from .files import write_private
 
 VERSION = 1
 
-STATES = ("new", "prepared", "committed", "revealed", "not-revealed", "finalized", "claimed", "missed")
-"""new: nothing done; prepared: labels+salt chosen, commit may be in flight; committed / revealed:
-confirmed on chain; not-revealed: will not (or could not) reveal; finalized: round settled on chain;
-claimed: stake and reward collected; missed: the commit phase ended before this address committed."""
+class State(str, enum.Enum):
+    """Where one participant stands in one round: the one vocabulary of the journal and `Participant.step`.
+
+    The journal records the durable states (JOURNAL_STATES); `step` also returns DONE and WAITING_FINALIZE.
+    Members are strings (``State.COMMITTED == "committed"``), so journals, reports and JSON stay as before.
+    """
+
+    NEW = "new"  # journal only: nothing done yet
+    PREPARED = "prepared"  # journal only: labels + salt chosen and durable; the commit may be in flight
+    COMMITTED = "committed"  # committed on chain; waiting for the reveal phase (or its reveal moment)
+    REVEALED = "revealed"  # revealed on chain; waiting for the reveal deadline
+    NOT_REVEALED = "not-revealed"  # committed but will not (strategy) or could not (refused) reveal
+    WAITING_FINALIZE = "waiting-finalize"  # step only: finalizable, but finalizing is left to others
+    FINALIZED = "finalized"  # the round is settled on chain (finalized or failed); claiming is next
+    CLAIMED = "claimed"  # stake (and any reward) collected
+    DONE = "done"  # step only: claimed earlier, nothing left to do
+    MISSED = "missed"  # the commit phase ended before this address committed
+
+    __str__ = str.__str__  # "committed", not "State.COMMITTED", in messages and tables
+    __format__ = str.__format__
+
+
+JOURNAL_STATES = frozenset(State) - {State.WAITING_FINALIZE, State.DONE}
+TERMINAL_STATES = frozenset({State.CLAIMED, State.DONE, State.MISSED})
+"""Nothing more to do for this participant in this round."""
+COMMIT_DONE = frozenset({State.COMMITTED, State.MISSED})
+"""States after which the commit phase is over for this participant."""
+REVEAL_DONE = frozenset({State.REVEALED, State.NOT_REVEALED, State.MISSED})
+"""States after which the reveal phase is over for this participant."""
+STATES = tuple(s.value for s in State if s in JOURNAL_STATES)  # the journal's states, as strings
 
 _BYTES_FIELDS = ("labels", "salt", "commitment")
 _IMMUTABLE = ("labels", "salt", "commitment")
@@ -61,7 +87,7 @@ class Journal:
         self.path = Path(path)
         self.chain_id, self.round_id = int(chain_id), int(round_id)
         self.contract, self.address = str(contract).lower(), str(address).lower()
-        self.data: dict[str, Any] = data if data is not None else self._identity() | {"state": "new"}
+        self.data: dict[str, Any] = data if data is not None else self._identity() | {"state": State.NEW.value}
 
     # ------------------------------------------------------------------ opening
 
@@ -117,7 +143,7 @@ class Journal:
                     raise self._corrupt(f"bad {key}: {exc}") from None
         if "salt" in body and len(_unhex(body["salt"])) != 32:
             raise self._corrupt("salt is not 32 bytes")
-        if body.get("state") in ("prepared", "committed") and not {"labels", "salt"} <= body.keys():
+        if body.get("state") in (State.PREPARED, State.COMMITTED) and not {"labels", "salt"} <= body.keys():
             raise self._corrupt(f"state {body.get('state')!r} without labels and salt")
         return body
 
@@ -128,8 +154,8 @@ class Journal:
         return self.path.exists()
 
     @property
-    def state(self) -> str:
-        return self.data["state"]
+    def state(self) -> State:
+        return State(self.data["state"])
 
     def _bytes(self, key: str) -> bytes | None:
         value = self.data.get(key)
@@ -153,14 +179,15 @@ class Journal:
 
     # ------------------------------------------------------------------ writing
 
-    def record(self, state: str, **fields: Any) -> None:
+    def record(self, state: State | str, **fields: Any) -> None:
         """Set the state (and any extra JSON-able fields; bytes become 0x-hex) and write durably.
 
         labels, salt and commitment can be set once; changing them afterwards raises ValueError, so a
         salt that may already be on chain is never lost.
         """
         if state not in STATES:
-            raise ValueError(f"unknown journal state {state!r}; one of {', '.join(STATES)}")
+            raise ValueError(f"unknown journal state {str(state)!r}; one of {', '.join(STATES)}")
+        state = State(state)
         new = dict(self.data)
         for key, value in fields.items():
             if isinstance(value, (bytes, bytearray)):
@@ -171,9 +198,9 @@ class Journal:
             new[key] = value
         if "salt" in fields and len(_unhex(new["salt"])) != 32:
             raise ValueError("salt must be 32 bytes")
-        if state in ("prepared", "committed") and not {"labels", "salt"} <= new.keys():
-            raise ValueError(f"journal state {state!r} needs labels and salt")
-        new["state"] = state
+        if state in (State.PREPARED, State.COMMITTED) and not {"labels", "salt"} <= new.keys():
+            raise ValueError(f"journal state {str(state)!r} needs labels and salt")
+        new["state"] = state.value
         new["updated_at"] = int(time.time())
         self._write(new)
         self.data = new
@@ -185,4 +212,4 @@ class Journal:
         write_private(self.path, payload, durable=True)
 
     def __repr__(self) -> str:
-        return f"Journal({self.path}, state={self.state!r})"
+        return f"Journal({self.path}, state={self.state.value!r})"

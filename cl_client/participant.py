@@ -9,15 +9,12 @@ while the reveal window is open.
     p = Participant(gateway, Learner("knn").fit(X, y))
     summary = p.run_round(round_id)      # {"state": "claimed", "status": "agreed", "reward": ..., ...}
 
-States returned by `step`:
-    committed         committed; waiting for the reveal phase (or, for a late revealer, its moment)
-    revealed          revealed; waiting for the reveal deadline
-    not-revealed      committed but will not reveal (strategy) or could not (the contract refused it)
-    waiting-finalize  the round is finalizable, but this participant leaves finalization to others
-    finalized         the round is finalized (or failed) on chain; claiming is next
-    claimed           this step claimed the stake (and reward, if any)
-    done              already claimed: nothing more to do
-    missed            the commit phase ended before this address committed
+`step` returns a `State` (cl_client.journal.State, re-exported here; members are strings):
+COMMITTED, REVEALED, NOT_REVEALED, WAITING_FINALIZE, FINALIZED, CLAIMED, DONE or MISSED.
+
+`drive(participants, round_id, clock)` is the one round scheduler: it steps every participant and, when
+nobody can act now, moves block time with `clock` -- a `JumpClock` on a dev chain (simulations, tests) or
+a `WaitClock` that waits for real blocks (the `cl-client participate` process, via `run_round`).
 """
 from __future__ import annotations
 
@@ -30,18 +27,21 @@ from typing import Any, Callable
 import numpy as np
 from web3.logs import DISCARD
 
-from .chain import ChainError, ContractError, Gateway, Phase, RoundInfo, Status
+from .chain import ChainError, ContractError, Gateway, RoundInfo
 from .commitment import commitment, encode_labels, new_salt
 from .data import fetch_queries
-from .journal import Journal
+from .journal import COMMIT_DONE, REVEAL_DONE, TERMINAL_STATES, Journal, State
+from .protocol import Phase, Status
 from .strategies import Honest, Strategy, make_strategy
+
+__all__ = ["COMMIT_DONE", "REVEAL_DONE", "TERMINAL_STATES", "JumpClock", "Participant", "ParticipantError",
+           "ProgressEvent", "State", "WaitClock", "drive"]
 
 DEFAULT_JOURNAL_DIR = Path(os.environ.get("CL_JOURNAL_DIR", "~/.cl-client/journal")).expanduser()
 
-TERMINAL_STATES = frozenset({"claimed", "done", "missed"})
-
-
-FINALIZE_STAGGER_SECONDS = 5  # run_round only; step() (simulations) acts at once
+FINALIZE_STAGGER_SECONDS = 5
+"""Participants that wait for the reveal deadline wake 0-4 s after it (by address), so that live processes
+do not all race to finalize in the same block; `step` itself always acts at once."""
 
 
 class ParticipantError(RuntimeError):
@@ -54,7 +54,7 @@ class ProgressEvent:
 
     round_id: int
     address: str
-    state: str
+    state: State
     message: str
     tx_hash: str | None = None
     gas_used: int | None = None
@@ -91,7 +91,7 @@ class Participant:
         self.poll_seconds = max(1, int(poll_seconds))
         self.address = gateway.sender
         self._info: dict[int, RoundInfo] = {}
-        self._last_state: dict[int, str] = {}
+        self._last_state: dict[int, State] = {}
 
     def __repr__(self) -> str:
         return f"Participant({self.address}, {self.strategy.name})"
@@ -103,7 +103,7 @@ class Participant:
         gw = self.gateway
         return Journal.open(self.journal_dir, gw.chain_id, gw.address, round_id, self.address)
 
-    def step(self, round_id: int, queries=None) -> str:
+    def step(self, round_id: int, queries=None) -> State:
         """Do the next action possible now (at the chain's block time) and return the state (see module doc).
 
         `queries`: the query matrix (its row count is checked), a local path / URI of the query file (its
@@ -114,33 +114,15 @@ class Participant:
         return state
 
     def run_round(self, round_id: int, queries=None, timeout: float | None = None,
-                  on_wait: Callable[[str, int, int, int], None] | None = None) -> dict:
+                  on_wait: Callable[[State, int, int, int], None] | None = None) -> dict:
         """Step until the round is over for this participant, waiting on block time between actions.
 
-        `on_wait(state, start, target, now)` is called on every poll of a wait (block timestamps), e.g. to
-        draw progress. Returns `summary(round_id)`. Raises ChainError if `timeout` wall seconds pass first.
+        `drive([self], round_id, WaitClock(self.gateway, on_wait))`. `on_wait(state, start, target, now)` is
+        called on every poll of a wait (block timestamps), e.g. to draw progress. Returns `summary(round_id)`.
+        Raises ChainError if `timeout` wall seconds pass first.
         """
-        round_id = int(round_id)
-        start = time.monotonic()
-        while True:
-            state = self.step(round_id, queries)
-            if state in TERMINAL_STATES:
-                return self.summary(round_id)
-            target = self.wake_at(round_id, state)
-            if target is None:
-                continue
-            remaining = None if timeout is None else timeout - (time.monotonic() - start)
-            if remaining is not None and remaining <= 0:
-                raise ChainError(f"round {round_id}: still {state!r} after {timeout:.0f} s")
-            if state in ("revealed", "not-revealed"):
-                # Live processes all wake at the same block; stagger who finalizes (0-4 s by address) so
-                # the others find the round already finalized instead of racing transactions.
-                target += int(self.address, 16) % FINALIZE_STAGGER_SECONDS
-            tick = None
-            if on_wait is not None:
-                start_ts = self.gateway.latest_timestamp()
-                tick = lambda now, _s=state, _a=start_ts, _t=target: on_wait(_s, _a, _t, now)  # noqa: E731
-            self.gateway.wait_for_timestamp(target, on_tick=tick, timeout=remaining)
+        drive([self], round_id, WaitClock(self.gateway, on_wait), queries=queries, timeout=timeout)
+        return self.summary(round_id)
 
     def summary(self, round_id: int) -> dict:
         """Where this participant stands in `round_id`, from the chain and the journal."""
@@ -168,7 +150,7 @@ class Participant:
             "matches": int(sub.matches),
             "labels": None if labels is None else list(labels),
             "reveal_error": j.get("reveal_error"),
-            "claimed": bool(sub.claimed),
+            State.CLAIMED: bool(sub.claimed),
             "reward": int(reward or 0),
             "penalty": int(penalty or 0),
             "gas": dict(j.get("gas", {})),
@@ -185,7 +167,7 @@ class Participant:
         self._info[round_id] = info
         return info
 
-    def _step(self, round_id: int, queries) -> str:
+    def _step(self, round_id: int, queries) -> State:
         gw = self.gateway
         info = self._round(round_id)
         j = self.journal(round_id)
@@ -193,32 +175,32 @@ class Participant:
         phase = info.phase
 
         if sub.claimed:
-            if j.state != "claimed":
-                j.record("claimed")
-            return "done"
+            if j.state != State.CLAIMED:
+                j.record(State.CLAIMED)
+            return State.DONE
         if sub.status == Status.NONE:
             if phase == Phase.COMMIT:
                 return self._commit(info, j, queries)
-            if j.state != "missed":
-                j.record("missed")
-                self._emit(round_id, "missed", f"round {round_id}: commit phase over before "
+            if j.state != State.MISSED:
+                j.record(State.MISSED)
+                self._emit(round_id, State.MISSED, f"round {round_id}: commit phase over before "
                                                f"{self.address} committed (phase {phase.name.lower()})")
-            return "missed"
+            return State.MISSED
 
         self._check_commitment(info, j, sub)
-        if j.state == "prepared":  # the commit landed, but we stopped before journaling it
-            j.record("committed")
-        if sub.status == Status.REVEALED and j.state == "committed":  # likewise for the reveal
-            j.record("revealed")
+        if j.state == State.PREPARED:  # the commit landed, but we stopped before journaling it
+            j.record(State.COMMITTED)
+        if sub.status == Status.REVEALED and j.state == State.COMMITTED:  # likewise for the reveal
+            j.record(State.REVEALED)
         if sub.status == Status.COMMITTED:
             if phase == Phase.COMMIT:
-                return "committed"
+                return State.COMMITTED
             if phase == Phase.REVEAL:
                 return self._reveal(info, j)
-            if j.state == "committed":  # reveal window closed without a reveal
-                j.record("not-revealed", reveal_error=j.get("reveal_error") or "reveal window closed")
+            if j.state == State.COMMITTED:  # reveal window closed without a reveal
+                j.record(State.NOT_REVEALED, reveal_error=j.get("reveal_error") or "reveal window closed")
         if phase == Phase.REVEAL:
-            return "revealed"
+            return State.REVEALED
         if phase == Phase.FINALIZABLE:
             return self._finalize(info, j)
         return self._claim(info, j)  # FINALIZED or FAILED
@@ -236,14 +218,14 @@ class Participant:
                 f"round {info.round_id}: the on-chain commitment 0x{sub.hash.hex()} of {self.address} is not "
                 f"the one in journal {j.path} (0x{j.commitment.hex()}); is the key used by another client?")
 
-    def _commit(self, info: RoundInfo, j: Journal, queries) -> str:
+    def _commit(self, info: RoundInfo, j: Journal, queries) -> State:
         gw, round_id = self.gateway, info.round_id
         if j.labels is None:
             labels = self._choose_labels(info, queries)
             salt = new_salt()
             c = commitment(gw.chain_id, gw.address, round_id, self.address, labels, salt)
             # Durable BEFORE the transaction is sent: a crash from here on never loses the salt.
-            j.record("prepared", labels=labels, salt=salt, commitment=c, strategy=self.strategy.name)
+            j.record(State.PREPARED, labels=labels, salt=salt, commitment=c, strategy=self.strategy.name)
         else:  # a previous attempt chose them (and may have sent them): reuse, never re-draw
             c = commitment(gw.chain_id, gw.address, round_id, self.address, j.labels, j.salt)
             if c != j.commitment:
@@ -262,16 +244,16 @@ class Participant:
             if sub.status == Status.NONE:
                 if gw.phase(round_id) == Phase.COMMIT:
                     raise failure
-                j.record("missed")
-                self._emit(round_id, "missed", f"round {round_id}: commit phase ended before the commit landed")
-                return "missed"
+                j.record(State.MISSED)
+                self._emit(round_id, State.MISSED, f"round {round_id}: commit phase ended before the commit landed")
+                return State.MISSED
             self._check_commitment(self._round(round_id), j, sub)
-            j.record("committed")
+            j.record(State.COMMITTED)
         else:
-            self._record_tx(j, "committed", "commit", receipt)
-        self._emit(round_id, "committed", f"round {round_id}: {self.address} committed "
+            self._record_tx(j, State.COMMITTED, "commit", receipt)
+        self._emit(round_id, State.COMMITTED, f"round {round_id}: {self.address} committed "
                                           f"{info.num_queries} labels ({self.strategy.name})", receipt)
-        return "committed"
+        return State.COMMITTED
 
     def _choose_labels(self, info: RoundInfo, queries) -> bytes:
         q, k = info.num_queries, info.num_classes
@@ -311,17 +293,17 @@ class Participant:
         delay = min(max(float(self.strategy.reveal_delay), 0.0), 1.0)
         return start + int(delay * window)
 
-    def _reveal(self, info: RoundInfo, j: Journal) -> str:
+    def _reveal(self, info: RoundInfo, j: Journal) -> State:
         gw, round_id = self.gateway, info.round_id
-        if j.state == "not-revealed":
-            return "not-revealed"
+        if j.state == State.NOT_REVEALED:
+            return State.NOT_REVEALED
         if not self.strategy.reveals:
-            j.record("not-revealed", reveal_error=f"strategy {self.strategy.name!r} does not reveal")
-            self._emit(round_id, "not-revealed", f"round {round_id}: {self.address} withholds its reveal "
+            j.record(State.NOT_REVEALED, reveal_error=f"strategy {self.strategy.name!r} does not reveal")
+            self._emit(round_id, State.NOT_REVEALED, f"round {round_id}: {self.address} withholds its reveal "
                                                  f"({self.strategy.name})")
-            return "not-revealed"
+            return State.NOT_REVEALED
         if gw.latest_timestamp() < self._reveal_at(info):
-            return "committed"
+            return State.COMMITTED
         committed = np.frombuffer(j.labels, dtype=np.uint8).astype(np.int64)
         others = {}
         if self.strategy.needs_others:
@@ -334,9 +316,9 @@ class Participant:
             if exc.name == "AlreadyRevealed":
                 receipt = None
             elif exc.name in ("CommitmentMismatch", "WrongLabelCount", "LabelOutOfRange", "WrongPhase"):
-                j.record("not-revealed", reveal_error=str(exc))
-                self._emit(round_id, "not-revealed", f"round {round_id}: reveal refused: {exc}")
-                return "not-revealed"
+                j.record(State.NOT_REVEALED, reveal_error=str(exc))
+                self._emit(round_id, State.NOT_REVEALED, f"round {round_id}: reveal refused: {exc}")
+                return State.NOT_REVEALED
             else:
                 raise
         except ChainError:
@@ -344,63 +326,63 @@ class Participant:
                 raise
             receipt = None
         if receipt is None:
-            j.record("revealed")
+            j.record(State.REVEALED)
         else:
-            self._record_tx(j, "revealed", "reveal", receipt)
-        self._emit(round_id, "revealed", f"round {round_id}: {self.address} revealed", receipt)
-        return "revealed"
+            self._record_tx(j, State.REVEALED, "reveal", receipt)
+        self._emit(round_id, State.REVEALED, f"round {round_id}: {self.address} revealed", receipt)
+        return State.REVEALED
 
-    def _finalize(self, info: RoundInfo, j: Journal) -> str:
+    def _finalize(self, info: RoundInfo, j: Journal) -> State:
         gw, round_id = self.gateway, info.round_id
         if not self.finalize:
-            return "waiting-finalize"
+            return State.WAITING_FINALIZE
         try:
             receipt = gw.finalize(round_id)
         except ChainError:  # someone else may have finalized first (WrongPhase, or reverted on chain)
             if gw.phase(round_id) not in (Phase.FINALIZED, Phase.FAILED):
                 raise
-            return "finalized"
+            return State.FINALIZED
         outcome = gw.phase(round_id)
-        j.record("finalized", outcome=outcome.name.lower(), **self._tx_fields(j, "finalize", receipt))
-        self._emit(round_id, "finalized", f"round {round_id}: finalized by {self.address} "
+        j.record(State.FINALIZED, outcome=outcome.name.lower(), **self._tx_fields(j, "finalize", receipt))
+        self._emit(round_id, State.FINALIZED, f"round {round_id}: finalized by {self.address} "
                                           f"({outcome.name.lower()})", receipt)
-        return "finalized"
+        return State.FINALIZED
 
-    def _claim(self, info: RoundInfo, j: Journal) -> str:
+    def _claim(self, info: RoundInfo, j: Journal) -> State:
         gw, round_id = self.gateway, info.round_id
         try:
             receipt = gw.claim(round_id)
         except ContractError as exc:
             if exc.name != "AlreadyClaimed":
                 raise
-            j.record("claimed")
-            return "done"
+            j.record(State.CLAIMED)
+            return State.DONE
         except ChainError:
             if not gw.submission(round_id, self.address).claimed:
                 raise
-            j.record("claimed")
-            return "done"
+            j.record(State.CLAIMED)
+            return State.DONE
         reward = penalty = 0
         for event in gw.contract.events.Claimed().process_receipt(receipt, errors=DISCARD):
             reward, penalty = int(event["args"]["reward"]), int(event["args"]["penalty"])
-        j.record("claimed", reward=reward, penalty=penalty, **self._tx_fields(j, "claim", receipt))
-        self._emit(round_id, "claimed", f"round {round_id}: {self.address} claimed: reward {reward} wei, "
+        j.record(State.CLAIMED, reward=reward, penalty=penalty, **self._tx_fields(j, "claim", receipt))
+        self._emit(round_id, State.CLAIMED, f"round {round_id}: {self.address} claimed: reward {reward} wei, "
                                         f"penalty {penalty} wei", receipt)
-        return "claimed"
+        return State.CLAIMED
 
     # ------------------------------------------------------------------ helpers
 
-    def wake_at(self, round_id: int, state: str) -> int | None:
+    def wake_at(self, round_id: int, state: State) -> int | None:
         """Block timestamp at which a participant in `state` (as returned by `step`) can act next
-        (None: at once, or never for a terminal state). Simulations use it to jump chain time."""
+        (None: at once, or never for a terminal state). `drive` moves block time to the earliest of these."""
         if state in TERMINAL_STATES:
             return None
         info = self._info.get(round_id) or self._round(round_id)
-        if state == "committed":
+        if state == State.COMMITTED:
             return max(info.commit_deadline + 1, self._reveal_at(info))
-        if state in ("revealed", "not-revealed"):
-            return info.reveal_deadline + 1
-        if state == "waiting-finalize":
+        if state in (State.REVEALED, State.NOT_REVEALED):
+            return info.reveal_deadline + 1 + int(self.address, 16) % FINALIZE_STAGGER_SECONDS
+        if state == State.WAITING_FINALIZE:
             return self.gateway.latest_timestamp() + self.poll_seconds
         return None
 
@@ -416,10 +398,10 @@ class Participant:
             "tx": dict(j.get("tx", {}), **{op: "0x" + tx_hash.removeprefix("0x")}),
         }
 
-    def _record_tx(self, j: Journal, state: str, op: str, receipt: dict) -> None:
+    def _record_tx(self, j: Journal, state: State, op: str, receipt: dict) -> None:
         j.record(state, **self._tx_fields(j, op, receipt))
 
-    def _emit(self, round_id: int, state: str, message: str, receipt: dict | None = None) -> None:
+    def _emit(self, round_id: int, state: State, message: str, receipt: dict | None = None) -> None:
         if self.progress is None:
             return
         tx_hash = gas = None
@@ -428,3 +410,94 @@ class Participant:
             tx_hash = "0x" + (h.hex() if isinstance(h, (bytes, bytearray)) else str(h)).removeprefix("0x")
             gas = int(receipt["gasUsed"])
         self.progress(ProgressEvent(round_id, self.address, state, message, tx_hash, gas))
+
+
+# ---------------------------------------------------------------------------------------------- scheduler
+
+
+class JumpClock:
+    """Block time on a dev chain that can jump (`node.increase_time`): simulations and tests."""
+
+    def __init__(self, node, gateway: Gateway):
+        self.node, self.gateway = node, gateway
+
+    def now(self) -> int:
+        return self.gateway.latest_timestamp()
+
+    def advance(self, target: int, state: State, timeout: float | None = None) -> None:
+        """Mine a block whose timestamp is >= `target` (a block mined in the same second may lag by one)."""
+        now = self.now()
+        if now < target:
+            self.node.increase_time(target - now)
+        while (now := self.now()) < target:
+            self.node.increase_time(1)
+
+
+class WaitClock:
+    """Block time on a real chain: wait for blocks (`Gateway.wait_for_timestamp`), showing the wait with
+    `on_wait(state, start, target, now)` if given."""
+
+    def __init__(self, gateway: Gateway, on_wait: Callable[[State, int, int, int], None] | None = None):
+        self.gateway, self.on_wait = gateway, on_wait
+
+    def now(self) -> int:
+        return self.gateway.latest_timestamp()
+
+    def advance(self, target: int, state: State, timeout: float | None = None) -> None:
+        tick = None
+        if self.on_wait is not None:
+            start = self.now()
+            tick = lambda now: self.on_wait(state, start, target, now)  # noqa: E731
+        self.gateway.wait_for_timestamp(target, on_tick=tick, timeout=timeout)
+
+
+def drive(participants, round_id: int, clock, *, done=TERMINAL_STATES, until: int | None = None, queries=None,
+          timeout: float | None = None, on_done: Callable[[Participant, State], None] | None = None,
+          max_passes: int | None = None) -> dict[str, list[State]]:
+    """Step every participant until each returns a state in `done`; move block time when nobody can act.
+
+    Participants step in list order, one pass at a time (a copier placed last sees the others' reveals).
+    After a pass, if someone can act at once it passes again; otherwise `clock.advance` moves block time to
+    the earliest `wake_at` of those still pending, but never past `until` (the end of the phase being
+    driven, if given). `on_done(participant, state)` is called when one reaches `done`. Returns each
+    participant's states, in order, by address. Raises ChainError after `timeout` wall seconds, or after
+    `max_passes` passes, naming who is stuck in which state.
+    """
+    round_id = int(round_id)
+    history: dict[str, list[State]] = {p.address: [] for p in participants}
+    pending = list(participants)
+    started, passes = time.monotonic(), 0
+
+    def stuck(why: str) -> ChainError:
+        where = ", ".join(f"{p.address} {history[p.address][-1]}" for p in pending)
+        return ChainError(f"round {round_id}: still {where} {why}")
+
+    while True:
+        for p in list(pending):
+            state = p.step(round_id, queries)
+            history[p.address].append(state)
+            if state in done:
+                pending.remove(p)
+                if on_done is not None:
+                    on_done(p, state)
+        passes += 1
+        if not pending:
+            return history
+        if max_passes is not None and passes >= max_passes:
+            raise stuck(f"after {passes} passes")
+        wakes = [p.wake_at(round_id, history[p.address][-1]) for p in pending]
+        if None in wakes:
+            continue  # someone can act at once
+        target = min(wakes)
+        if until is not None:
+            target = min(target, int(until))
+        remaining = None if timeout is None else timeout - (time.monotonic() - started)
+        if remaining is not None and remaining <= 0:
+            raise stuck(f"after {timeout:.0f} s")
+        if target <= clock.now():
+            if until is not None and target == int(until):
+                raise stuck(f"at the end of the driven phase ({until})")
+            time.sleep(0.05)  # a wake time already reached: the next block is due
+            continue
+        first = pending[wakes.index(min(wakes))]
+        clock.advance(target, history[first.address][-1], timeout=remaining)  # ChainError if time stands still

@@ -107,8 +107,7 @@ class Params:
     @classmethod
     def from_abi(cls, value: Any) -> "Params":
         """From a decoded struct: a mapping or named tuple with the ABI's field names."""
-        get = value.get if isinstance(value, Mapping) else (lambda name: getattr(value, name))
-        return cls(**{f.name: _cast(f.type, get(cls.ABI_NAMES[f.name])) for f in fields(cls)})
+        return cls(**{f.name: _cast(f.type, abi_field(value, cls.ABI_NAMES[f.name], cls.__name__)) for f in fields(cls)})
 
     def to_abi(self) -> dict:
         """{abiName: value}: what web3 accepts for a struct argument (by name)."""
@@ -132,6 +131,16 @@ class Params:
             if not low <= value <= high:
                 raise ParamsError(f"{name} must be {low}..{high} (the contract's bound), got {value}")
         return self
+
+
+def abi_field(struct: Any, name: str, what: str = "struct") -> Any:
+    """Field `name` of a decoded struct (a mapping, or a named tuple from `decode_tuples=True`), by name."""
+    try:
+        return struct[name] if isinstance(struct, Mapping) else getattr(struct, name)
+    except (KeyError, AttributeError):
+        have = list(struct) if isinstance(struct, Mapping) else list(getattr(struct, "_fields", ()))
+        raise ValueError(f"{what} has no field {name!r} (fields: {', '.join(map(str, have)) or 'none'}); "
+                         "is the contract's ABI newer than cl_client?") from None
 
 
 def _cast(kind: Any, value: Any) -> Any:

@@ -424,37 +424,15 @@ class ChainRun:
 
     # ------------------------------------------------------------------ driving
 
-    def _drive(self, round_id: int, done: frozenset, until: int, task=None, timeout: float = 600.0) -> dict:
-        """Step every participant until each returns a state in `done`; returns the last state of each.
+    def _drive(self, round_id: int, done: frozenset, until: int, task=None) -> dict:
+        """cl_client.participant.drive over every participant on the dev chain's jumping clock, up to the
+        end of the phase being driven; returns the last state of each, by participant index."""
+        from .participant import JumpClock, drive
 
-        When nobody can act now, the dev chain's clock jumps to the earliest moment a waiting participant
-        names (Participant.wake_at), but never past `until` (the end of the phase being driven).
-        """
-        states: dict[int, str | None] = {i: None for i in range(len(self.participants))}
-        pending = set(states)
-        deadline = time.monotonic() + timeout
-        while pending:
-            moved = False
-            for i in sorted(pending):
-                states[i] = self.participants[i].step(round_id)
-                if states[i] in done:
-                    pending.discard(i)
-                    moved = True
-                    if task is not None:
-                        self.progress.advance(task)
-            if not pending or moved:
-                continue
-            wakes = [w for i in pending if (w := self.participants[i].wake_at(round_id, states[i])) is not None]
-            now = self.requester.latest_timestamp()
-            target = min(wakes, default=None)
-            if target is not None and now < target <= until:
-                self.node.increase_time(target - now)
-            elif time.monotonic() > deadline:
-                stuck = ", ".join(f"{self.addresses[i]}={states[i]}" for i in sorted(pending))
-                raise SimulationError(f"round {round_id}: participants stuck ({stuck})")
-            else:
-                time.sleep(0.05)
-        return states
+        on_done = None if task is None else (lambda p, state: self.progress.advance(task))
+        history = drive(self.participants, round_id, JumpClock(self.node, self.requester), done=done, until=until,
+                        timeout=600.0, on_done=on_done)
+        return {i: history[p.address][-1] for i, p in enumerate(self.participants)}
 
     def _advance_past(self, deadline: int) -> None:
         now = self.requester.latest_timestamp()
@@ -477,11 +455,13 @@ class ChainRun:
 
         info = self.requester.round(round_id)
         tasks = self.tasks or {}
+        from .participant import COMMIT_DONE, REVEAL_DONE, TERMINAL_STATES
+
         commit_states = self._drive(round_id, COMMIT_DONE, info.commit_deadline, tasks.get("commit"))
         self._advance_past(info.commit_deadline)
         reveal_states = self._drive(round_id, REVEAL_DONE, info.reveal_deadline, tasks.get("reveal"))
         self._advance_past(info.reveal_deadline)
-        final_states = self._drive(round_id, FINAL_DONE, 2**63, tasks.get("final"))
+        final_states = self._drive(round_id, TERMINAL_STATES, 2**63, tasks.get("final"))
         seconds = time.perf_counter() - t0
 
         info = self.requester.round(round_id)
@@ -575,12 +555,6 @@ class ChainRun:
 
     def accounting_ok(self) -> bool:
         return sum(self.requester.accounting()) == self.requester.balance(self.address)
-
-
-# Participant.step() states after which a phase is over for that participant (see cl_client.participant).
-COMMIT_DONE = frozenset({"committed", "missed"})
-REVEAL_DONE = frozenset({"revealed", "not-revealed", "missed"})
-FINAL_DONE = frozenset({"claimed", "done", "missed"})
 
 
 # ---------------------------------------------------------------------------------------------- runs

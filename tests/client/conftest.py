@@ -46,7 +46,8 @@ from cl_client.chain import Gateway, connect, deploy
 from cl_client.data import dirichlet_partition, write_queries
 from cl_client.models import Learner
 from cl_client.node import LocalNode
-from cl_client.participant import TERMINAL_STATES
+from cl_client.participant import JumpClock, State
+from cl_client.participant import drive as drive_round  # `drive` is the fixture below
 
 ACCOUNTS = 80
 BACKEND = os.environ.get("CL_TEST_BACKEND", "ganache")
@@ -181,39 +182,14 @@ def open_round(requester, query_dir):
 
 def _advance_to(node: LocalNode, gateway: Gateway, timestamp: int) -> int:
     """Mine a block whose timestamp is >= `timestamp`; returns the new latest block timestamp."""
-    now = gateway.latest_timestamp()
-    if now < timestamp:
-        node.increase_time(timestamp - now)
-    now = gateway.latest_timestamp()
-    while now < timestamp:  # a block mined in the same second may lag by one
-        node.increase_time(1)
-        now = gateway.latest_timestamp()
-    return now
+    JumpClock(node, gateway).advance(timestamp, State.NEW)
+    return gateway.latest_timestamp()
 
 
 def _drive(participants, round_id: int, node: LocalNode, queries=None, max_steps: int = 50) -> dict[str, list[str]]:
-    """Step every participant until all are done with the round, jumping chain time between phases.
-
-    Participants step in list order (so a copier placed last sees the others' reveals).
-    """
-    history: dict[str, list[str]] = {p.address: [] for p in participants}
-    gateway = participants[0].gateway
-    for _ in range(max_steps):
-        wakes = []
-        for p in participants:
-            states = history[p.address]
-            if states and states[-1] in TERMINAL_STATES:
-                continue
-            state = p.step(round_id, queries)
-            states.append(state)
-            if state not in TERMINAL_STATES:
-                wakes.append(p.wake_at(round_id, state))
-        if not wakes:
-            return history
-        if None in wakes:
-            continue
-        _advance_to(node, gateway, min(wakes))
-    raise AssertionError(f"participants did not finish round {round_id} in {max_steps} steps: {history}")
+    """cl_client.participant.drive on the test node (list order: a copier placed last sees the others' reveals)."""
+    return drive_round(participants, round_id, JumpClock(node, participants[0].gateway), queries=queries,
+                       max_passes=max_steps)
 
 
 @pytest.fixture(scope="module")

@@ -67,8 +67,8 @@ def test_record_syncs_the_file_before_the_rename_and_the_directory_after(tmp_pat
         calls.append(("replace", os.path.basename(dst)))
         real_replace(src, dst)
 
-    monkeypatch.setattr(journal_mod.os, "fsync", fsync)
-    monkeypatch.setattr(journal_mod.os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
     j = prepared(tmp_path)
     assert calls == [("fsync", "file"), ("replace", j.path.name), ("fsync", "dir")]
 
@@ -79,7 +79,7 @@ def test_a_crash_during_a_write_leaves_the_previous_version(tmp_path, monkeypatc
     def crash(src, dst):
         raise OSError("power cut")
 
-    monkeypatch.setattr(journal_mod.os, "replace", crash)
+    monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="power cut"):
         j.record("committed")
     monkeypatch.undo()

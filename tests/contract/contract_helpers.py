@@ -1,11 +1,11 @@
 """Helpers shared by the ConsensusLearning Brownie tests.
 
 One job each:
-    constants / enums    mirror the contract (Phase, Status, bounds, default parameters)
+    constants / enums    Phase and the bounds from cl_client.protocol; Status, Params, DEFAULTS from tests/oracle
     err()                the exact string Brownie 1.22 reports for a custom error
     transact_at()        a transaction mined alone in a block with an exact timestamp
     Ballot, commit() ... drive a round: commit, reveal, finalize (commitments via cl_client)
-    settle()             an independent Python model of finalize + claim (plurality, scores, money)
+    settle()             re-exported from tests/oracle.py: the independent model of finalize + claim
     assert_books()       the contract's liabilities equal its balance
 
 How Brownie 1.22 reports custom errors: `VirtualMachineError.revert_msg` is
@@ -19,7 +19,6 @@ exact (name, argument types and every value) without re-implementing Brownie's f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
 
 from brownie import ConsensusLearning, chain, web3
 from brownie.exceptions import decode_typed_error
@@ -27,38 +26,24 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from cl_client.commitment import commitment, new_salt
+from cl_client.protocol import LIMITS, Phase  # noqa: F401 - re-exported to the tests
+from oracle import BPS, DEFAULTS, Outcome, Params, Status, ceil_penalty, plurality, settle  # noqa: F401
 
 # --------------------------------------------------------------------------- contract constants
 
 
-class Phase(IntEnum):
-    NONE = 0
-    COMMIT = 1
-    REVEAL = 2
-    FINALIZABLE = 3
-    FINALIZED = 4
-    FAILED = 5
-
-
-class Status(IntEnum):
-    NONE = 0
-    COMMITTED = 1
-    REVEALED = 2
-    AGREED = 3
-    DEVIATED = 4
-
-
-BPS = 10_000
-MAX_QUERIES = 4096
-MAX_PARTICIPANTS = 64
-MAX_LABELS = 65_536
-MIN_PHASE = 10
-MAX_PHASE = 30 * 24 * 3600
-MIN_QUORUM_BPS = 1_000
-MAX_AGREEMENT_BPS = 9_000
-MAX_SLASH_BPS = 5_000
-MAX_MIN_STAKE = 10_000 * 10**18
-MAX_UNBONDING_DELAY = 30 * 24 * 3600
+# Phase and the bounds are cl_client.protocol's (pinned against the contract's public constants in
+# test_protocol_constants.py); Status, Params, DEFAULTS and the rules are the independent oracle's (tests/oracle.py).
+MAX_QUERIES = LIMITS.max_queries
+MAX_PARTICIPANTS = LIMITS.max_participants
+MAX_LABELS = LIMITS.max_labels
+MIN_PHASE = LIMITS.min_phase_duration
+MAX_PHASE = LIMITS.max_phase_duration
+MIN_QUORUM_BPS = LIMITS.min_quorum_bps
+MAX_AGREEMENT_BPS = LIMITS.max_agreement_bps
+MAX_SLASH_BPS = LIMITS.max_slash_bps
+MAX_MIN_STAKE = LIMITS.max_min_stake
+MAX_UNBONDING_DELAY = LIMITS.max_unbonding_delay
 DEFAULT_UNBONDING_DELAY = 24 * 3600
 UINT96_MAX = 2**96 - 1
 
@@ -70,27 +55,6 @@ QHASH = keccak(b"query batch 1")
 URI = "ipfs://bafy-query-batch-1"
 
 
-@dataclass(frozen=True)
-class Params:
-    """IConsensusLearning.Params, in ABI order."""
-
-    quorumBps: int = 5_000
-    minRevealers: int = 3
-    agreementBps: int = 2_600
-    deviatorSlashBps: int = 1_000
-    nonRevealSlashBps: int = 2_000
-    equalWeights: bool = False
-    minStake: int = 10**16
-
-    def astuple(self) -> tuple:
-        return (self.quorumBps, self.minRevealers, self.agreementBps, self.deviatorSlashBps,
-                self.nonRevealSlashBps, self.equalWeights, self.minStake)
-
-    def replace(self, **changes) -> "Params":
-        return Params(**{**self.__dict__, **changes})
-
-
-DEFAULTS = Params()
 
 # RoundInfo / SubmissionInfo / AccountInfo field positions (getRound etc. return plain tuples)
 ROUND_FIELDS = ("requester", "reward", "bonus", "queriesHash", "numQueries", "numClasses",
@@ -289,90 +253,6 @@ def play_round(cl, requester, ballots_spec, q: int, k: int, reward: int, reveal_
     to_finalizable(cl, rid)
     tx = finalize(cl, rid, revealed, finalizer or requester)
     return rid, ballots, revealed, tx
-
-
-# --------------------------------------------------------------------------- reference model
-
-
-def ceil_penalty(stake: int, bps: int) -> int:
-    return -(-stake * bps // BPS)
-
-
-def plurality(rows: list[bytes], weights: list[int], q: int, k: int) -> bytes:
-    """Weighted plurality per query; ties go to the smallest label."""
-    out = bytearray(q)
-    for j in range(q):
-        tally = [0] * k
-        for row, w in zip(rows, weights):
-            tally[row[j]] += w
-        out[j] = max(range(k), key=lambda label: (tally[label], -label))
-    return bytes(out)
-
-
-@dataclass
-class Outcome:
-    failed: bool
-    consensus: bytes | None = None
-    matches: dict = field(default_factory=dict)
-    status: dict = field(default_factory=dict)
-    penalty: dict = field(default_factory=dict)
-    reward: dict = field(default_factory=dict)
-    slashed: int = 0
-    pool: int = 0
-    agreed_weight: int = 0
-    dust: int = 0
-    treasury_in: int = 0  # what finalize() adds to the treasury
-    refund: int = 0
-
-
-def settle(params: Params, q: int, k: int, reward: int, bonus: int, stakes: dict, revealed: dict) -> Outcome:
-    """What finalize() decides and what each claim() pays / takes, computed independently.
-
-    stakes: {address: committed stake} of every committer; revealed: {address: labels} of the revealers.
-    """
-    weight = (lambda a: 1) if params.equalWeights else (lambda a: stakes[a])
-    committed_w = sum(weight(a) for a in stakes)
-    revealed_w = sum(weight(a) for a in revealed)
-    non_revealers = [a for a in stakes if a not in revealed]
-    nr_penalty = {a: ceil_penalty(stakes[a], params.nonRevealSlashBps) for a in non_revealers}
-    n = len(revealed)
-    if n == 0 or n < params.minRevealers or revealed_w * BPS < committed_w * params.quorumBps:
-        out = Outcome(failed=True, refund=reward)
-        out.status = {**{a: Status.COMMITTED for a in non_revealers}, **{a: Status.REVEALED for a in revealed}}
-        out.penalty = {**nr_penalty, **{a: 0 for a in revealed}}
-        out.reward = {a: 0 for a in stakes}
-        out.slashed = sum(nr_penalty.values())
-        out.treasury_in = bonus + out.slashed
-        return out
-
-    order = sorted(revealed, key=lambda a: int(a, 16))
-    cons = plurality([revealed[a] for a in order], [weight(a) for a in order], q, k)
-    out = Outcome(failed=False, consensus=cons)
-    slashed = sum(nr_penalty.values())
-    agreed = []
-    for a in order:
-        m = sum(x == y for x, y in zip(revealed[a], cons))
-        out.matches[a] = m
-        if m * BPS >= params.agreementBps * q:
-            out.status[a] = Status.AGREED
-            agreed.append(a)
-            out.penalty[a] = 0
-        else:
-            out.status[a] = Status.DEVIATED
-            out.penalty[a] = ceil_penalty(stakes[a], params.deviatorSlashBps)
-            slashed += out.penalty[a]
-    for a in non_revealers:
-        out.status[a] = Status.COMMITTED
-        out.penalty[a] = nr_penalty[a]
-    out.slashed = slashed
-    out.pool = reward + bonus + slashed
-    out.agreed_weight = sum(weight(a) for a in agreed)
-    out.reward = {a: 0 for a in stakes}
-    for a in agreed:
-        out.reward[a] = out.pool * weight(a) // out.agreed_weight
-    out.dust = out.pool - sum(out.reward.values())
-    out.treasury_in = out.dust
-    return out
 
 
 # --------------------------------------------------------------------------- books

@@ -3,6 +3,7 @@
 ConsensusLearning, and ConsensusLearning must cost less gas per label. Timings live in `make bench`."""
 import pytest
 
+from oracle import plurality
 from scripts._measure import K, Naive, Ours, make_labels, run_round, stake_of
 
 N, Q = 4, 64
@@ -29,14 +30,8 @@ def tied_point(ConsensusLearning, NaiveConsensusLearning):
 
 
 def _python_plurality(rows: list[bytes]) -> bytes:
-    """Stake-weighted plurality per query, ties to the smallest label."""
-    out = []
-    for j in range(Q):
-        weight = [0] * K
-        for i, row in enumerate(rows):
-            weight[row[j]] += stake_of(i)
-        out.append(max(range(K), key=lambda c: (weight[c], -c)))
-    return bytes(out)
+    """The oracle's stake-weighted plurality of these rows (participant i stakes stake_of(i))."""
+    return plurality(rows, [stake_of(i) for i in range(len(rows))], Q, K)
 
 
 def test_ours_reaches_the_stake_weighted_plurality(point):

@@ -20,6 +20,7 @@ import numpy as np
 from cl_client.chain import Gateway, Phase, Status, connect
 from cl_client.data import dirichlet_partition, save_shard, write_queries
 from cl_client.journal import Journal
+from oracle import plurality
 
 ETH = 10**18
 COMMIT_SECONDS, REVEAL_SECONDS = 30, 25
@@ -43,15 +44,6 @@ def wait_until(predicate, timeout: float, what: str, logs=lambda: ""):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs()}")
-
-
-def plurality(rows: list[bytes], weights: list[int], k: int) -> bytes:
-    """Stake-weighted plurality per query; ties go to the smallest label (the contract's rule)."""
-    q = len(rows[0])
-    tally = np.zeros((q, k), dtype=object)
-    for row, w in zip(rows, weights):
-        tally[np.arange(q), np.frombuffer(row, dtype=np.uint8)] += w
-    return bytes(int(np.argmax(t)) for t in tally)  # argmax returns the first (smallest) maximum
 
 
 def fees_paid(w3, address: str, first_block: int) -> int:
@@ -148,7 +140,7 @@ def test_participants_as_separate_processes_survive_a_crash_and_settle_on_chain(
     assert set(revealed) == {addr[n] for n, s in PARTICIPANTS if s != "nonreveal"}
     order = sorted(revealed, key=lambda a: int(a, 16))
     weights = [reader.submission(rid, a).stake for a in order]
-    assert reader.consensus(rid) == plurality([revealed[a] for a in order], weights, 10)
+    assert reader.consensus(rid) == plurality([revealed[a] for a in order], weights, NUM_QUERIES, 10)
     assert f"round {rid}: {addr[VICTIM]} revealed" in processes.stderr(f"{VICTIM}-restarted")
 
     # Byzantine participants are slashed; honest ones (the restarted one too) share the pool

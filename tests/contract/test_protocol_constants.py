@@ -1,0 +1,61 @@
+"""cl_client.protocol's copy of the contract's vocabulary, pinned against the contract itself.
+
+Python code reads the contract's limits, defaults and enums from cl_client.protocol (and the tests' oracle
+has its own defaults); these tests fail the moment either drifts from the Solidity source of truth.
+"""
+import re
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+import oracle
+from cl_client import protocol
+from contract_helpers import plain
+
+INTERFACE = Path(__file__).resolve().parents[2] / "interfaces" / "IConsensusLearning.sol"
+
+
+@pytest.fixture(scope="module")
+def cl(ConsensusLearning, accounts):
+    return ConsensusLearning.deploy({"from": accounts[0]})
+
+
+@pytest.mark.parametrize("field_name", sorted(protocol.Limits.CONTRACT_NAMES))
+def test_each_limit_equals_the_contracts_public_constant(cl, field_name):
+    getter = getattr(cl, protocol.Limits.CONTRACT_NAMES[field_name])
+    assert getattr(protocol.LIMITS, field_name) == getter()
+
+
+def test_every_public_constant_of_the_contract_has_a_python_limit(cl):
+    public = {item["name"] for item in cl.abi if item["type"] == "function" and item["name"].isupper()
+              and item["stateMutability"] in ("pure", "view") and not item["inputs"]}
+    assert public == set(protocol.Limits.CONTRACT_NAMES.values())
+
+
+def test_default_params_equal_the_constructors_defaults(cl):
+    assert protocol.DEFAULT_PARAMS.as_tuple() == plain(cl.defaults())
+
+
+def test_the_oracles_defaults_equal_the_constructors_defaults(cl):
+    assert oracle.DEFAULTS.astuple() == plain(cl.defaults())
+
+
+def test_params_fields_follow_the_structs_field_names_and_order(cl):
+    (abi,) = [f for f in cl.abi if f.get("name") == "defaults"]
+    struct = [c["name"] for c in abi["outputs"][0]["components"]]
+    assert [protocol.Params.ABI_NAMES[f.name] for f in fields(protocol.Params)] == struct
+    assert [f.name for f in fields(oracle.Params)] == struct
+
+
+def _solidity_enum(name: str) -> list[str]:
+    body = re.search(r"enum\s+%s\s*\{([^}]*)\}" % name, INTERFACE.read_text()).group(1)
+    body = re.sub(r"//[^\n]*", "", body)
+    return [m.strip() for m in body.split(",") if m.strip()]
+
+
+@pytest.mark.parametrize("enum", [protocol.Phase, protocol.Status, oracle.Status], ids=lambda e: e.__module__ + "." + e.__name__)
+def test_python_enums_list_the_interfaces_members_in_order(enum):
+    members = _solidity_enum(enum.__name__)
+    assert [m.name for m in enum] == [m.upper() for m in members]
+    assert [m.value for m in enum] == list(range(len(members)))
