@@ -9,6 +9,9 @@ labels and salts -- and records the gas of each transaction:
 `Ours` drives ConsensusLearning (one reveal and one finalize transaction). `Naive` drives the reference
 NaiveConsensusLearning, whose reveal and finalize do not fit a 30M block at large Q and are therefore sent
 as resumable batches (revealBatch / finalizeBatch with a 30M gas limit) until done; the batches are counted.
+
+The results are tools/benchdoc.py's RoundResult; rendering them (tables, docs/benchmarks.md, the plot) is
+that module's job, not this one's.
 """
 from __future__ import annotations
 
@@ -17,7 +20,6 @@ import os
 import random
 import re
 import time
-from dataclasses import dataclass, field
 
 from brownie import accounts, chain, web3
 from brownie.exceptions import TransactionError
@@ -25,15 +27,14 @@ from brownie.network.transaction import TransactionReceipt
 from eth_utils import keccak
 
 from cl_client.commitment import commitment
+from tools.benchdoc import BLOCK_GAS_LIMIT, OpGas, RoundResult
 
 K = 10
-BLOCK_GAS_LIMIT = 30_000_000
 PHASE_SECONDS = 86_400  # long phases: real time spent sending transactions never crosses a deadline
 HONEST_SHARE = 0.75  # share of participants that label well
 HONEST_ACCURACY = 0.8  # how often a good participant agrees with the hidden truth
 REWARD = 10**18
 QUERIES_HASH = keccak(b"consensus-learning benchmark queries")
-TARGET_GAS_PER_LABEL = 300  # the project's target at N=16, Q=1024, K=10
 MAX_BATCHES = 64  # a batched call that needs more than this is a bug, not a slow contract
 _FUND_WEI = 50 * 10**18  # what a local account gets whenever it falls below half of it
 _TX_BASE_GAS = 21_000
@@ -44,27 +45,6 @@ def quiet():
     """Silence Brownie's per-transaction printing (its contract calls ignore the `silent` setting)."""
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         yield
-
-
-# ------------------------------------------------------------------------------- tables (both scripts)
-
-
-def fmt_gas(x: float) -> str:
-    return f"{x:,.0f}"
-
-
-def round_cells(r) -> list[str]:
-    """One round's commit, reveal (mean per participant), finalize (total), claim (mean), round total,
-    gas per label and accuracy, formatted for a table."""
-    return [fmt_gas(r.commit.mean), fmt_gas(r.reveal.mean), fmt_gas(r.finalize.total), fmt_gas(r.claim.mean),
-            fmt_gas(r.total_gas), f"{r.gas_per_label:,.1f}", f"{r.accuracy:.3f}"]
-
-
-def markdown_table(header: list[str], rows: list[list[str]], text_first: bool = False) -> str:
-    """A markdown table, numbers right-aligned (the first column left-aligned if it holds names)."""
-    align = [":---" if text_first and i == 0 else "---:" for i in range(len(header))]
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def stake_of(index: int) -> int:
@@ -154,68 +134,9 @@ def _cool_down(tx) -> None:
         chain.mine()
 
 
-@dataclass
-class OpGas:
-    """Gas of one operation over a round: per participant (summed over batches) and its transactions."""
-
-    per_participant: list[int] = field(default_factory=list)
-    txs: int = 0
-    intrinsic: int = 0  # 21000 + calldata over all its transactions
-
-    @property
-    def total(self) -> int:
-        return sum(self.per_participant)
-
-    @property
-    def mean(self) -> float:
-        return self.total / len(self.per_participant) if self.per_participant else 0.0
-
-    def add(self, txs: list) -> None:
-        self.per_participant.append(sum(t.gas_used for t in txs))
-        self.txs += len(txs)
-        self.intrinsic += sum(intrinsic_gas(t) for t in txs)
-
-
-@dataclass
-class RoundResult:
-    """Everything measured for one contract in one round."""
-
-    contract: str  # driver name: "ours" or "naive"
-    n: int
-    q: int
-    k: int
-    commit: OpGas = field(default_factory=OpGas)
-    reveal: OpGas = field(default_factory=OpGas)
-    finalize: OpGas = field(default_factory=OpGas)  # one entry: the whole finalization, all batches
-    claim: OpGas = field(default_factory=OpGas)
-    consensus: bytes = b""
-    truth: bytes = b""
-    matches: list[int] = field(default_factory=list)  # per participant, in participant order
-    statuses: list[int] = field(default_factory=list)
-    contract_address: str = ""
-    seconds: float = 0.0  # wall time spent in this contract's transactions (openRound .. last claim)
-
-    @property
-    def total_gas(self) -> int:
-        return self.commit.total + self.reveal.total + self.finalize.total + self.claim.total
-
-    @property
-    def intrinsic_gas(self) -> int:
-        """21000 per transaction plus calldata: depends on the bytes of addresses, salts and commitments."""
-        return self.commit.intrinsic + self.reveal.intrinsic + self.finalize.intrinsic + self.claim.intrinsic
-
-    @property
-    def execution_gas(self) -> int:
-        return self.total_gas - self.intrinsic_gas
-
-    @property
-    def gas_per_label(self) -> float:
-        """Amortised gas per label per participant: all round gas / (N * Q)."""
-        return self.total_gas / (self.n * self.q)
-
-    @property
-    def accuracy(self) -> float:
-        return sum(a == b for a, b in zip(self.consensus, self.truth)) / self.q
+def record(op: OpGas, txs: list) -> None:
+    """Add one participant's receipts (several for a batched operation) to an operation's gas."""
+    op.add([t.gas_used for t in txs], [intrinsic_gas(t) for t in txs])
 
 
 class Ours:
@@ -299,18 +220,18 @@ def run_round(drivers: list, n: int, q: int, k: int = K, seed: int = 0, labels=N
         c, rid = d.contract, rids[d.name]
         for i, p in enumerate(people):
             h = commitment(chain.id, c.address, rid, p.address, rows[i], salts[i])
-            results[d.name].commit.add([timed(d, send, c.commit, rid, h, {"from": p})])
+            record(results[d.name].commit, [timed(d, send, c.commit, rid, h, {"from": p})])
     chain.sleep(PHASE_SECONDS + 1)
     chain.mine()
     for d in drivers:
         for i, p in enumerate(people):
-            results[d.name].reveal.add(timed(d, d.reveal, rids[d.name], p, rows[i], salts[i]))
+            record(results[d.name].reveal, timed(d, d.reveal, rids[d.name], p, rows[i], salts[i]))
     chain.sleep(PHASE_SECONDS + 1)
     chain.mine()
     order = sorted(range(n), key=lambda i: int(people[i].address, 16))
     for d in drivers:
         txs = timed(d, d.finalize, rids[d.name], [people[i].address for i in order], [rows[i] for i in order], owner)
-        results[d.name].finalize.add(txs)
+        record(results[d.name].finalize, txs)
     for d in drivers:
         c, rid, res = d.contract, rids[d.name], results[d.name]
         res.consensus = bytes(c.consensus(rid))
@@ -319,7 +240,7 @@ def run_round(drivers: list, n: int, q: int, k: int = K, seed: int = 0, labels=N
             res.matches.append(int(info[2]))
             res.statuses.append(int(info[3]))
         for p in people:
-            res.claim.add([timed(d, send, c.claim, rid, {"from": p})])
+            record(res.claim, [timed(d, send, c.claim, rid, {"from": p})])
         res.seconds = clock[d.name]
         res.contract_address = c.address
     return results

@@ -1,0 +1,477 @@
+"""Render benchmark results: docs/benchmarks.md, its plot, and the tables of scripts/gas_report.py.
+
+Pure functions on plain result data: no Brownie, no node, no clock. scripts/_measure.py fills the
+`RoundResult`s defined here, scripts/benchmark.py and scripts/gas_report.py call the renderers, and
+tests/tools/test_benchdoc.py renders a canned grid. Every figure on the page comes from the results
+passed in; the only constants are the block gas limit and the project's targets.
+
+A benchmark *grid* is {(n, q): {"ours": RoundResult, "naive": RoundResult | None, "skipped": str}};
+*bound* is a list of RoundResult at N x Q = MAX_LABELS; *wall* is {backend: [RoundResult, ...]} with
+"ganache" and "anvil"; *facts* is the machine dict of scripts/benchmark.machine_facts plus "load_end".
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BLOCK_GAS_LIMIT = 30_000_000
+TARGET_GAS_PER_LABEL = 300  # the project's target at TARGET_POINT, K=10
+TARGET_POINT = (16, 1024)  # (N, Q) of both targets; the gas breakdown is shown there if the target is missed
+TARGET_NAIVE_RATIO = 50  # ours at least this many times cheaper than naive at TARGET_POINT
+PLOT_NAME = "img/bench_gas_per_label.png"  # the plot, relative to docs/benchmarks.md
+
+_OP_HEADER = ["commit", "reveal", "finalize", "claim", "round total", "gas/label", "accuracy"]
+
+
+# ----------------------------------------------------------------------------------------- result data
+
+
+@dataclass
+class OpGas:
+    """Gas of one operation over a round: per participant (summed over batches) and its transactions."""
+
+    per_participant: list[int] = field(default_factory=list)
+    txs: int = 0
+    intrinsic: int = 0  # 21000 + calldata over all its transactions
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_participant)
+
+    @property
+    def mean(self) -> float:
+        return self.total / len(self.per_participant) if self.per_participant else 0.0
+
+    def add(self, gas_used: list[int], intrinsic: list[int]) -> None:
+        """One participant's transactions (several for a batched operation): their gas and intrinsic gas."""
+        self.per_participant.append(sum(gas_used))
+        self.txs += len(gas_used)
+        self.intrinsic += sum(intrinsic)
+
+
+@dataclass
+class RoundResult:
+    """Everything measured for one contract in one round."""
+
+    contract: str  # driver name: "ours" or "naive"
+    n: int
+    q: int
+    k: int
+    commit: OpGas = field(default_factory=OpGas)
+    reveal: OpGas = field(default_factory=OpGas)
+    finalize: OpGas = field(default_factory=OpGas)  # one entry: the whole finalization, all batches
+    claim: OpGas = field(default_factory=OpGas)
+    consensus: bytes = b""
+    truth: bytes = b""
+    matches: list[int] = field(default_factory=list)  # per participant, in participant order
+    statuses: list[int] = field(default_factory=list)
+    contract_address: str = ""
+    seconds: float = 0.0  # wall time spent in this contract's transactions (openRound .. last claim)
+
+    @property
+    def ops(self) -> tuple[tuple[str, OpGas], ...]:
+        return (("commit", self.commit), ("reveal", self.reveal), ("finalize", self.finalize), ("claim", self.claim))
+
+    @property
+    def total_gas(self) -> int:
+        return sum(op.total for _, op in self.ops)
+
+    @property
+    def intrinsic_gas(self) -> int:
+        """21000 per transaction plus calldata: depends on the bytes of addresses, salts and commitments."""
+        return sum(op.intrinsic for _, op in self.ops)
+
+    @property
+    def execution_gas(self) -> int:
+        return self.total_gas - self.intrinsic_gas
+
+    @property
+    def txs(self) -> int:
+        return sum(op.txs for _, op in self.ops)
+
+    @property
+    def gas_per_label(self) -> float:
+        """Amortised gas per label per participant: all round gas / (N * Q)."""
+        return self.total_gas / (self.n * self.q)
+
+    @property
+    def accuracy(self) -> float:
+        return sum(a == b for a, b in zip(self.consensus, self.truth)) / self.q
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+
+def fmt_gas(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def round_cells(r: RoundResult) -> list[str]:
+    """One round's commit, reveal (mean per participant), finalize (total), claim (mean), round total,
+    gas per label and accuracy, formatted for a table."""
+    return [fmt_gas(r.commit.mean), fmt_gas(r.reveal.mean), fmt_gas(r.finalize.total), fmt_gas(r.claim.mean),
+            fmt_gas(r.total_gas), f"{r.gas_per_label:,.1f}", f"{r.accuracy:.3f}"]
+
+
+def markdown_table(header: list[str], rows: list[list[str]], text_first: bool = False) -> str:
+    """A markdown table, numbers right-aligned (the first column left-aligned if it holds names)."""
+    align = [":---" if text_first and i == 0 else "---:" for i in range(len(header))]
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def text_table(header: list[str], body: list[list[str]]) -> str:
+    """A plain-text table for a terminal, every column right-aligned."""
+    widths = [max(len(h), *(len(row[i]) for row in body)) for i, h in enumerate(header)]
+    line = lambda cells: "  ".join(c.rjust(w) for c, w in zip(cells, widths))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in body)])
+
+
+def _block_share(gas: int) -> str:
+    return f"{100 * gas / BLOCK_GAS_LIMIT:.1f}% of a {BLOCK_GAS_LIMIT // 10**6}M block"
+
+
+# ------------------------------------------------------------------------------------------ gas_report
+
+GAS_REPORT_HEADER = ["N", "Q", "K", "commit", "reveal", "finalize", "claim", "round total", "gas/label", "accuracy"]
+
+
+def gas_report_rows(results: list[RoundResult]) -> list[list[str]]:
+    return [[str(r.n), str(r.q), str(r.k), *round_cells(r)] for r in results]
+
+
+def gas_report(results: list[RoundResult]) -> str:
+    """What scripts/gas_report.py prints: a text table, the same as markdown, and the verdict on the target."""
+    body = gas_report_rows(results)
+    out = ["",
+           "ConsensusLearning gas per round (commit, reveal, claim: mean per participant; finalize: one tx)",
+           text_table(GAS_REPORT_HEADER, body),
+           "",
+           "gas/label = (sum of commit + reveal + claim gas + finalize gas) / (N * Q)",
+           "",
+           markdown_table(GAS_REPORT_HEADER, body)]
+    target = next((r for r in results if (r.n, r.q) == TARGET_POINT), None)
+    if target is not None:
+        verdict = "meets" if target.gas_per_label <= TARGET_GAS_PER_LABEL else "MISSES"
+        out += ["", f"N={target.n}, Q={target.q}, K={target.k}: {target.gas_per_label:.1f} gas per label per "
+                    f"participant ({verdict} the <= {TARGET_GAS_PER_LABEL} target)"]
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------------ fits and derived
+
+
+def fit(grid: dict, which: str, gas) -> tuple[list[float], float]:
+    """Least squares of gas(RoundResult) ~ a + b*Q + c*N + d*N*Q over the grid points measured for
+    `which`; returns (a, b, c, d) and the largest relative residual."""
+    import numpy as np
+
+    pts = [(n, q, gas(v[which])) for (n, q), v in grid.items() if v[which] is not None]
+    x = np.array([[1.0, q, n, n * q] for n, q, _ in pts])
+    y = np.array([g for _, _, g in pts], dtype=float)
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    worst = float(np.max(np.abs(x @ coef - y) / y))
+    return [float(c) for c in coef], worst
+
+
+def naive_estimates(grid: dict) -> tuple[dict, float]:
+    """Gas per label of the naive points skipped for time, from a fit over the measured ones:
+    ({(n, q): estimate}, largest relative error of the fit)."""
+    skipped = [(n, q) for (n, q), v in grid.items() if v["naive"] is None]
+    if not skipped:
+        return {}, 0.0
+    (a, b, c, d), err = fit(grid, "naive", lambda r: r.total_gas)
+    return {(n, q): (a + b * q + c * n + d * n * q) / (n * q) for n, q in skipped}, err
+
+
+def ratio(naive: RoundResult, ours: RoundResult) -> float:
+    """How many times more gas per label naive spends than ours."""
+    return naive.gas_per_label / ours.gas_per_label
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+# ---------------------------------------------------------------------------------- the page: sections
+
+
+def _intro(k: int) -> list[str]:
+    return [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (scripts/benchmark.py); do not edit by hand. Gas figures repeat from run to",
+        "run (fixed labels, stakes and salts); wall times depend on the machine and its load.",
+        "",
+        "Every point is one complete round -- deposit, openRound, N commits, N reveals, finalize, N claims --",
+        f"with K = {k}. Three quarters of the participants agree with a hidden truth about 80% of the time, the",
+        "others label at random (so some revealers are slashed as deviators). Gas per label =",
+        "(sum of all commit + reveal + claim gas + finalize gas) / (N x Q), i.e. amortised per label per",
+        "participant. *Ours* is contracts/ConsensusLearning.sol; *naive* is",
+        "contracts/reference/NaiveConsensusLearning.sol, the same protocol written the textbook way (one storage",
+        "slot per revealed label, per-query per-class tallies updated in storage at every reveal, consensus and",
+        "scores computed from storage at finalize), whose reveal and finalize are sent as resumable batches of",
+        f"at most one {BLOCK_GAS_LIMIT // 10**6}M-gas block each.",
+        "",
+    ]
+
+
+def summary_rows(grid: dict) -> list[list[str]]:
+    rows = []
+    for (n, q), v in grid.items():
+        o, nv = v["ours"], v["naive"]
+        head = [str(n), str(q), f"{n * q:,}", f"{o.gas_per_label:,.1f}"]
+        if nv is None:
+            rows.append(head + ["not measured", "", "", ""])
+        else:
+            rows.append(head + [f"{nv.gas_per_label:,.1f}", f"{ratio(nv, o):,.1f}x", f"{nv.reveal.txs / n:.2f}",
+                                str(nv.finalize.txs)])
+    return rows
+
+
+def _skipped_note(grid: dict) -> list[str]:
+    """The naive points skipped for time and their estimates from a fit over the measured ones."""
+    skipped = [(n, q, v["skipped"]) for (n, q), v in grid.items() if v["naive"] is None]
+    if not skipped:
+        return []
+    estimate, err = naive_estimates(grid)
+    return ["Naive not measured (time budget of this run): "
+            + "; ".join(f"N={n}, Q={q} ({why})" for n, q, why in skipped)
+            + f". A least-squares fit of naive round gas ~ a + b Q + c N + d N x Q over the measured points "
+            f"(largest error {100 * err:.1f}%) estimates "
+            + "; ".join(f"about {e:,.0f} gas/label ({e / grid[p]['ours'].gas_per_label:.0f}x ours) at N={p[0]}, "
+                        f"Q={p[1]}" for p, e in estimate.items())
+            + " (shown hollow in the plot; an estimate, not a measurement).", ""]
+
+
+def _targets(grid: dict) -> list[str]:
+    ours, naive = grid[TARGET_POINT]["ours"], grid[TARGET_POINT]["naive"]
+    n, q = TARGET_POINT
+    if naive is None:
+        vs_naive = "Not measured in this run (naive skipped for time)."
+    else:
+        vs_naive = (f"Measured: **{ratio(naive, ours):,.1f}x** -- the target is "
+                    f"{_met(naive.gas_per_label >= TARGET_NAIVE_RATIO * ours.gas_per_label)}.")
+    return [
+        f"Target: <= {TARGET_GAS_PER_LABEL} gas per label at N={n}, Q={q}, K={ours.k}. Measured: "
+        f"**{ours.gas_per_label:,.1f}** -- the target is {_met(ours.gas_per_label <= TARGET_GAS_PER_LABEL)}.",
+        "",
+        f"Target: >= {TARGET_NAIVE_RATIO}x cheaper than naive at the same point. " + vs_naive,
+        "",
+        f"![gas per label against N x Q]({PLOT_NAME})",
+        "",
+    ]
+
+
+def _summary_section(grid: dict) -> list[str]:
+    header = ["N", "Q", "N x Q", "ours gas/label", "naive gas/label", "naive / ours",
+              "naive reveal txs per participant", "naive finalize txs"]
+    return (["## Gas per label: ours vs naive", "", markdown_table(header, summary_rows(grid)), ""]
+            + _skipped_note(grid) + _targets(grid))
+
+
+def op_rows(grid: dict, which: str) -> list[list[str]]:
+    return [[str(n), str(q), *round_cells(v[which])] for (n, q), v in grid.items() if v[which] is not None]
+
+
+def _per_operation_section(grid: dict) -> list[str]:
+    lines = [
+        "## Per operation",
+        "",
+        "Commit, reveal and claim: mean gas per participant (reveal summed over its batches for naive);",
+        "finalize: the whole finalization (all batches). Accuracy: consensus vs the hidden truth.",
+        "",
+    ]
+    for title, which in (("Ours", "ours"), ("Naive", "naive")):
+        lines += [f"### {title}", "", markdown_table(["N", "Q", *_OP_HEADER], op_rows(grid, which)), ""]
+    return lines
+
+
+def _ours_at_the_bound(grid: dict, bound: list) -> list[str]:
+    worst = max(bound, key=lambda r: r.finalize.total)
+    (a, b, c, d), err = fit(grid, "ours", lambda r: r.finalize.total)
+    max_labels = max(r.n * r.q for r in bound)
+    return [
+        f"Ours: finalize is linear in N x Q and the contract bounds N x Q by MAX_LABELS = {max_labels:,}. Measured at",
+        "the bound: " + "; ".join(f"N={r.n}, Q={r.q}: {fmt_gas(r.finalize.total)} gas ({_block_share(r.finalize.total)})"
+                                  for r in bound)
+        + ". So every round the contract accepts finalizes in one transaction "
+          f"({'yes' if worst.finalize.total <= BLOCK_GAS_LIMIT else 'NO: the bound is too high'}).",
+        f"Least-squares fit over the grid (largest error {100 * err:.1f}%): finalize ~ {a:,.0f} "
+        f"+ {b:,.1f} Q + {c:,.0f} N + {d:,.1f} N x Q gas. If MAX_LABELS were lifted, a "
+        f"{BLOCK_GAS_LIMIT // 10**6}M block would hold about N x Q = "
+        f"{(BLOCK_GAS_LIMIT - a - b * 1024 - c * 64) / d:,.0f} at Q=1024.",
+        "",
+    ]
+
+
+def _naive_blocks(grid: dict) -> list[str]:
+    measured = [v["naive"] for v in grid.values() if v["naive"] is not None]
+    largest = max(measured, key=lambda r: r.n * r.q)
+    single = [(r.n, r.q) for r in measured if r.finalize.txs == 1]
+    if single:
+        n, q = max(single, key=lambda p: p[0] * p[1])
+        fitted = f"The largest grid point whose finalize fitted one block: N={n}, Q={q} (N x Q = {n * q:,})."
+    else:
+        fitted = "No grid point finalized in one block."
+    return [
+        "Naive: every stored label is read back at finalize, and each query costs K cold storage reads plus a"
+        " store, so finalize needs several blocks as soon as Q or N grows. " + fitted
+        + f" Its reveal alone costs about {largest.reveal.mean / largest.q:,.0f} gas per label at "
+          f"N={largest.n}, Q={largest.q} (a new storage slot for the label and a tally update; more for"
+          " the first revealer, whose tally slots are new too), so a participant's reveal needs several blocks"
+          " at Q=1024; see the batch columns above.",
+        "",
+    ]
+
+
+def _finalize_section(grid: dict, bound: list) -> list[str]:
+    return ["## Does finalize fit one block?", ""] + _ours_at_the_bound(grid, bound) + _naive_blocks(grid)
+
+
+def _execution_gas_note(wall: dict) -> str:
+    """Whether execution gas (gas minus intrinsic) was the same on every wall-time round of every node."""
+    execution = {b: sorted({r.execution_gas for r in runs}) for b, runs in wall.items()}
+    everything = sorted({g for gs in execution.values() for g in gs})
+    if len(everything) == 1:
+        return "identical on both nodes."
+    spread = everything[-1] - everything[0]
+    return ("not identical: " + "; ".join(f"{b} {', '.join(map(fmt_gas, gs))}" for b, gs in execution.items())
+            + f" (spread {fmt_gas(spread)} gas, {100 * spread / everything[0]:.3f}%).")
+
+
+def _wall_section(wall: dict) -> list[str]:
+    med = {b: statistics.median(r.seconds for r in runs) for b, runs in wall.items()}
+    first = next(iter(wall.values()))[0]
+    n, q = first.n, first.q
+    repeats = " or ".join(str(c) for c in sorted({len(runs) for runs in wall.values()}))
+    return [
+        "## Wall time of one round: Ganache vs Anvil",
+        "",
+        f"Ours, N={n}, Q={q}: openRound, {n} commits, {n} reveals, finalize and {n} claims sent through Brownie "
+        f"(gas estimation, signing, receipt) on a fresh throw-away node of each kind; {repeats} rounds each, "
+        "median reported.",
+        "",
+        markdown_table(["node", "runs (s)", "median (s)"],
+                       [[b, ", ".join(f"{r.seconds:.2f}" for r in runs), f"{med[b]:.2f}"] for b, runs in wall.items()],
+                       text_first=True),
+        "",
+        f"Ganache / Anvil = **{med['ganache'] / med['anvil']:.1f}x**. Execution gas (gas minus 21,000 and calldata) "
+        "of all these rounds: " + _execution_gas_note(wall)
+        + " The nodes have different accounts and chain ids, so the bytes of addresses and commitments (calldata"
+          " gas) differ, and finalize visits the revealers in a different (address) order, which changes how"
+          " often the plurality loop's running leader changes (execution gas). Same inputs, same gas.",
+        "",
+    ]
+
+
+def breakdown(r: RoundResult) -> str:
+    """Where the gas of one round goes, per operation, split into intrinsic gas (21000 per transaction +
+    calldata) and execution."""
+    labels = r.n * r.q
+    rows = [[name, str(op.txs), fmt_gas(op.total), f"{100 * op.total / r.total_gas:.0f}%", f"{op.total / labels:,.1f}",
+             f"{op.intrinsic / labels:,.1f}", f"{(op.total - op.intrinsic) / labels:,.1f}"] for name, op in r.ops]
+    rows.append(["**round**", str(r.txs), fmt_gas(r.total_gas), "100%", f"**{r.gas_per_label:,.1f}**",
+                 f"{r.intrinsic_gas / labels:,.1f}", ""])
+    return markdown_table(["operation", "txs", "gas", "share", "gas/label", "of which intrinsic", "of which execution"],
+                          rows, text_first=True)
+
+
+def _breakdown_section(grid: dict) -> list[str]:
+    """Where the gas goes at the target point, and what would cut it; only when the target is missed."""
+    r = grid[TARGET_POINT]["ours"]
+    if r.gas_per_label <= TARGET_GAS_PER_LABEL:
+        return []
+    per_label = fit(grid, "ours", lambda x: x.finalize.total)[0][3]
+    sstore2 = 32_000 + 200 * (r.q + 1)
+    fixed = r.commit.mean + r.claim.mean
+    return [
+        f"## Where the gas goes (ours, N={r.n}, Q={r.q}, K={r.k})",
+        "",
+        "The target is missed, so here is one round split by operation. Intrinsic gas is what every",
+        "transaction pays before executing: 21,000 plus calldata (16 per non-zero byte, 4 per zero byte).",
+        "",
+        breakdown(r),
+        "",
+        f"- commit and claim are fixed per participant (~{fmt_gas(r.commit.mean)} and ~{fmt_gas(r.claim.mean)} gas: "
+        f"new storage for the submission, the stake accounting, an event, 21,000 base), i.e. "
+        f"{fixed / r.q:,.1f} gas per label at Q={r.q}; they only amortise with larger Q.",
+        f"- reveal carries the Q label bytes once ({16 * r.q:,} gas of calldata at 16 per byte) plus the "
+        "commitment check and the participant's counters.",
+        f"- finalize resends all N x Q labels as calldata (~16 gas per label), runs the plurality and the "
+        f"matching loops (per-label term of the fit above: {per_label:,.1f} gas), and stores the consensus as "
+        f"SSTORE2 code (~{fmt_gas(sstore2)} gas: CREATE + 200 per byte).",
+        "",
+        "What would cut it: an **optimistic finalize** -- the finalizer posts the consensus and the scores "
+        "with a bond, and the on-chain tally runs only if someone challenges within a window -- drops the "
+        f"resent labels and the plurality loops in the common case (about {16 + per_label:,.0f} of the "
+        f"{r.finalize.total / (r.n * r.q):,.0f} gas per label of finalize), i.e. to about "
+        f"{r.gas_per_label - 16 - per_label:,.0f} gas per label, at the cost of a challenge period before "
+        "payouts. Commit and claim are fixed per participant, so they fall below 100 gas per label only "
+        f"for Q above about {fixed / 100:,.0f}.",
+        "",
+    ]
+
+
+def _loads(xs) -> str:
+    return ", ".join(f"{x:.2f}" for x in xs)
+
+
+def _machine_section(facts: dict, bench_seconds: float) -> list[str]:
+    return [
+        "## Machine",
+        "",
+        f"- date: {facts['date']}",
+        f"- CPU: {facts['cpu']}, {facts['cores']} cores; {facts['os']}",
+        f"- load average (1/5/15 min) at start: {_loads(facts['load_start'])}; at end: {_loads(facts['load_end'])}",
+        f"- Python {facts['python']}, Brownie {facts['brownie']}, solc {facts['solc']} (optimizer 200 runs, "
+        "EVM shanghai)",
+        f"- Ganache: {facts['ganache']}; Anvil: {facts['anvil']}",
+        f"- whole benchmark run: {bench_seconds / 60:.1f} min",
+        "",
+    ]
+
+
+def benchmarks_page(facts: dict, grid: dict, bound: list, wall: dict, bench_seconds: float) -> str:
+    """The whole of docs/benchmarks.md for one benchmark run."""
+    k = grid[TARGET_POINT]["ours"].k
+    return "\n".join(_intro(k) + _summary_section(grid) + _per_operation_section(grid) + _finalize_section(grid, bound)
+                     + _wall_section(wall) + _breakdown_section(grid) + _machine_section(facts, bench_seconds))
+
+
+# ------------------------------------------------------------------------------------------------ plot
+
+
+def plot(grid: dict, path: Path, estimates: dict | None = None) -> None:
+    """Gas per label against N x Q, one line per contract and Q, skipped naive points' estimates hollow."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    styles = {"ours": ("tab:blue", "o"), "naive": ("tab:red", "s")}
+    qs = sorted({q for _, q in grid})
+    for which, (color, marker) in styles.items():
+        for q, dash in zip(qs, ("-", "--", ":", "-.")):
+            pts = sorted((n * q, v[which].gas_per_label) for (n, qq), v in grid.items() if qq == q and v[which])
+            if pts:
+                ax.plot(*zip(*pts), dash, color=color, marker=marker, label=f"{which}, Q={q}")
+    for (n, q), e in (estimates or {}).items():
+        ax.plot([n * q], [e], "s", mfc="none", color="tab:red", label=f"naive, N={n} Q={q} (estimated)")
+    tn, tq = TARGET_POINT
+    ax.axhline(TARGET_GAS_PER_LABEL, color="grey", lw=0.8)
+    ax.text(0.01, TARGET_GAS_PER_LABEL * 1.08, f"target {TARGET_GAS_PER_LABEL} (N={tn}, Q={tq})", color="grey",
+            fontsize=8, transform=ax.get_yaxis_transform())
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("N x Q (labels per round)")
+    ax.set_ylabel("gas per label per participant")
+    ax.set_title(f"Amortised gas per label, K={grid[TARGET_POINT]['ours'].k}: ConsensusLearning vs naive reference")
+    ax.grid(True, which="both", lw=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
