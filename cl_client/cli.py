@@ -18,9 +18,9 @@ non-zero exit status (--verbose shows the traceback).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
-import signal
 import sys
 import time
 import traceback
@@ -33,6 +33,7 @@ from eth_utils import to_checksum_address
 from . import deployments
 from .chain import ChainError, ContractError, Gateway, Phase, Status, connect
 from .keys import KeyLoadError, load_account
+from .node import BACKENDS, LocalNode, NodeRecord, Supervisor, free_port, port_is_free
 
 PROG = "cl-client"
 WEI = 10**18
@@ -44,10 +45,6 @@ EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 class CLIError(Exception):
     """A user mistake or an unmet precondition; printed as one line."""
-
-
-class _Stop(Exception):
-    """SIGTERM/SIGINT received by a long-running command."""
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -194,23 +191,14 @@ def _state_path(args) -> Path:
     return Path(getattr(args, "state_file", None) or os.environ.get(ENV_STATE) or DEFAULT_STATE)
 
 
-def _read_state(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise CLIError(f"cannot read node state file {path}: {exc}") from None
-
-
-def _rpc_url(args, out: Output) -> str:
+def _rpc_url(args) -> str:
     if args.rpc_url:
         return args.rpc_url
     if os.environ.get(ENV_RPC):
         return os.environ[ENV_RPC]
-    state = _read_state(_state_path(args))
-    if state and state.get("url"):
-        return state["url"]  # the node started by `cl-client node` in this directory
+    record = NodeRecord.read(_state_path(args))
+    if record and record.url:
+        return record.url  # the node started by `cl-client node` in this directory
     raise CLIError(f"no node to talk to: give --rpc-url URL, set {ENV_RPC}, or start one with `cl-client node`")
 
 
@@ -220,7 +208,7 @@ def gateway(args, out: Output, *, need_key: bool) -> Gateway:
     if need_key and account is None:
         raise CLIError("this command sends transactions and needs a key: set CL_PRIVATE_KEY, or give "
                        "--keystore FILE with --password-file FILE (or CL_KEYSTORE_PASSWORD)")
-    w3 = connect(_rpc_url(args, out))
+    w3 = connect(_rpc_url(args))
     chain_id = _check_chain_id(args, w3)
     address = args.contract or os.environ.get(ENV_CONTRACT)
     from_block = args.from_block
@@ -278,129 +266,65 @@ def _round_id(gw: Gateway, rid: int | None) -> int:
     return rid
 
 
-def explain(exc: ContractError, gw: Gateway | None = None) -> str:
-    """A contract revert, in words."""
+def _phase(value: int) -> str:
+    return Phase(value).name.title()
+
+
+# Contract error name -> its message: a format string over the error's arguments ({0}, {1}, ...), or a
+# function (args, error) -> str. Addresses among the arguments are checksummed first.
+EXPLAIN: dict[str, str | Callable[[tuple, ContractError], str]] = {
+    "WrongPhase": lambda a, exc: (f"round {a[0]} is in its {_phase(a[2])} phase; {exc.fn or 'this'} needs the "
+                                  f"{_phase(a[1])} phase"),
+    "StakeBelowMinimum": lambda a, exc: (f"free stake {fmt_eth(a[0])} is below the minimum {fmt_eth(a[1])}: deposit "
+                                         "with `cl-client stake --amount ETH` (or `participate --stake ETH`)"),
+    "InsufficientFreeStake": lambda a, exc: f"asked for {fmt_eth(a[0])} but only {fmt_eth(a[1])} of stake is free",
+    "UnbondingNotOver": "the unbonding delay is not over: withdraw at block time {0} or later (now {1})",
+    "NothingToWithdraw": "nothing is unbonding: first request a withdrawal with `cl-client withdraw --amount ETH`",
+    "UnknownRound": "round {0} does not exist",
+    "NothingToClaim": "{1} did not take part in round {0}, so has nothing to claim there",
+    "AlreadyClaimed": "{1} already claimed round {0}",
+    "AlreadyCommitted": "{1} already committed in round {0}",
+    "NoRefund": "no refund in round {0} for {1} (only the requester of a failed round has one)",
+    "EnforcedPause": "the contract is paused: no new rounds can be opened now",
+    "InvalidDuration": "phase duration {0} s is outside the allowed {1}..{2} s",
+    "InvalidQueryCount": "{0} queries is outside the allowed 1..{1}",
+    "InvalidClassCount": "{0} classes is outside the allowed 2..256",
+}
+
+
+def explain(exc: ContractError) -> str:
+    """A contract revert, in words (its str() for an error EXPLAIN does not know)."""
+    template = EXPLAIN.get(exc.name)
+    if template is None:
+        return str(exc)
     a = tuple(to_checksum_address(x) if isinstance(x, str) and len(x) == 42 and x.startswith("0x") else x
               for x in exc.args_)
-    name = exc.name
-    if name == "WrongPhase":
-        expected, actual = Phase(a[1]).name.title(), Phase(a[2]).name.title()
-        return f"round {a[0]} is in its {actual} phase; {exc.fn or 'this'} needs the {expected} phase"
-    if name == "StakeBelowMinimum":
-        return (f"free stake {fmt_eth(a[0])} is below the minimum {fmt_eth(a[1])}: deposit with "
-                "`cl-client stake --amount ETH` (or `participate --stake ETH`)")
-    if name == "InsufficientFreeStake":
-        return f"asked for {fmt_eth(a[0])} but only {fmt_eth(a[1])} of stake is free"
-    if name == "UnbondingNotOver":
-        return f"the unbonding delay is not over: withdraw at block time {a[0]} or later (now {a[1]})"
-    if name == "NothingToWithdraw":
-        return "nothing is unbonding: first request a withdrawal with `cl-client withdraw --amount ETH`"
-    if name == "UnknownRound":
-        return f"round {a[0]} does not exist"
-    if name == "NothingToClaim":
-        return f"{a[1]} has nothing to claim in round {a[0]}"
-    if name == "AlreadyClaimed":
-        return f"{a[1]} already claimed round {a[0]}"
-    if name == "AlreadyCommitted":
-        return f"{a[1]} already committed in round {a[0]}"
-    if name == "NoRefund":
-        return f"no refund in round {a[0]} for {a[1]} (only the requester of a failed round has one)"
-    if name == "EnforcedPause":
-        return "the contract is paused: no new rounds can be opened now"
-    if name == "InvalidDuration":
-        return f"phase duration {a[0]} s is outside the allowed {a[1]}..{a[2]} s"
-    if name == "InvalidQueryCount":
-        return f"{a[0]} queries is outside the allowed 1..{a[1]}"
-    if name == "InvalidClassCount":
-        return f"{a[0]} classes is outside the allowed 2..256"
-    return str(exc)
+    return template.format(*a) if isinstance(template, str) else template(a, exc)
 
 
 # ------------------------------------------------------------------------------------------ node
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours is not alive
-        with open(f"/proc/{int(pid)}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{int(pid)}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""  # not Linux, or gone: cannot check, trust the PID
-
-
-def _is_ours(pid: int | None, words: tuple[str, ...]) -> bool:
-    if not _pid_alive(pid):
-        return False
-    cmd = _cmdline(pid)
-    return cmd == "" or any(w in cmd for w in words)
-
-
-NODE_WORDS = ("ganache", "anvil")
-SUPERVISOR_WORDS = ("cl-client", "cl_client")
-
-
-def _write_state(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=1)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-
-
 def cmd_node(args, out: Output) -> int:
-    from .node import LocalNode, NodeError, free_port
-
     path = _state_path(args)
     if args.stop:
         return _stop_node(path, out)
     if args.env is not None:
         return _print_env(path, args.env)
-    state = _read_state(path)
-    if state and (_is_ours(state.get("supervisor_pid"), SUPERVISOR_WORDS) or _is_ours(state.get("pid"), NODE_WORDS)):
-        raise CLIError(f"a node is already running at {state.get('url')} (pid {state.get('pid')}, state in {path}); "
+    record = NodeRecord.read(path)
+    if record and record.running():
+        raise CLIError(f"a node is already running at {record.url} (pid {record.pid}, state in {path}); "
                        "stop it with `cl-client node --stop`")
-    if args.port:
-        import socket
-
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", args.port))
-            except OSError:
-                raise CLIError(f"port {args.port} on 127.0.0.1 is already in use") from None
+    if args.port and not port_is_free(args.port):
+        raise CLIError(f"port {args.port} on 127.0.0.1 is already in use")
     node = LocalNode(backend=args.backend, accounts=args.accounts, port=args.port or free_port(),
                      block_time=args.block_time, log_path=args.log)
 
-    def on_signal(signum, frame):  # noqa: ARG001
-        raise _Stop()
-
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        try:
-            node.start()
-        except NodeError as exc:
-            raise CLIError(str(exc)) from None
-        info = node.info()
-        info.update(supervisor_pid=os.getpid(), block_time=args.block_time, started_at=int(time.time()))
-        _write_state(path, info)
+    def ready(record: NodeRecord) -> None:
+        info = dataclasses.asdict(record)
         out.put(**{k: v for k, v in info.items() if k != "accounts"},
-                addresses=[a["address"] for a in info["accounts"]], state_file=str(path))
-        out.line(f"{args.backend} node at {node.url} (chain id {info['chain_id']}, pid {node.pid}, "
+                addresses=[a["address"] for a in record.accounts], state_file=str(path))
+        out.line(f"{args.backend} node at {node.url} (chain id {record.chain_id}, pid {node.pid}, "
                  f"a block every {args.block_time:g} s)")
         out.line(f"state and {len(node.keys)} funded TEST keys in {path} (mode 0600); "
                  f"use them with: eval \"$(cl-client node --env 0)\"")
@@ -410,63 +334,32 @@ def cmd_node(args, out: Output) -> int:
         out.flush()
         out.as_json = False  # printed already
         out.data = {}
-        while True:
-            time.sleep(0.5)
-            if node.process is None or node.process.poll() is not None:
-                raise CLIError(f"the {args.backend} node exited unexpectedly")
-    except _Stop:
-        out.line("stopping the node")
-        return 0
-    finally:
-        node.stop()
-        current = _read_state(path) if path.exists() else None
-        if current and current.get("supervisor_pid") == os.getpid():
-            path.unlink(missing_ok=True)
-        for s, handler in old.items():
-            signal.signal(s, handler)
+
+    Supervisor(node, path).run(on_ready=ready, on_stop=lambda: out.line("stopping the node"))
+    return 0
 
 
 def _stop_node(path: Path, out: Output) -> int:
-    state = _read_state(path)
-    if not state:
+    record = NodeRecord.read(path)
+    if not record:
         raise CLIError(f"no node recorded in {path}")
-    supervisor, pid = state.get("supervisor_pid"), state.get("pid")
-    stopped = False
-    if _is_ours(supervisor, SUPERVISOR_WORDS):
-        os.kill(int(supervisor), signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        while _pid_alive(supervisor) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        stopped = True
-    if _is_ours(pid, NODE_WORDS):  # the supervisor is gone (killed) or did not stop it in time
-        try:
-            os.killpg(int(pid), signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            os.kill(int(pid), signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while _pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if _pid_alive(pid):
-            os.killpg(int(pid), signal.SIGKILL)
-        stopped = True
+    stopped = record.stop()
     path.unlink(missing_ok=True)
     if not stopped:
-        out.note(f"the node recorded in {path} (pid {pid}) was not running; removed the stale state file")
+        out.note(f"the node recorded in {path} (pid {record.pid}) was not running; removed the stale state file")
     else:
-        out.line(f"stopped the node at {state.get('url')} (pid {pid})")
-    out.put(stopped=stopped, pid=pid)
+        out.line(f"stopped the node at {record.url} (pid {record.pid})")
+    out.put(stopped=stopped, pid=record.pid)
     return 0
 
 
 def _print_env(path: Path, index: int) -> int:
-    state = _read_state(path)
-    if not state:
+    record = NodeRecord.read(path)
+    if not record:
         raise CLIError(f"no node recorded in {path}: start one with `cl-client node`")
-    accounts = state.get("accounts", [])
-    if not 0 <= index < len(accounts):
-        raise CLIError(f"the node has test accounts 0..{len(accounts) - 1}, not {index}")
-    print(f"export {ENV_RPC}={state['url']}")
-    print(f"export CL_PRIVATE_KEY={accounts[index]['private_key']}")
+    key = record.private_key(index)
+    print(f"export {ENV_RPC}={record.url}")
+    print(f"export CL_PRIVATE_KEY={key}")
     return 0
 
 
@@ -480,7 +373,7 @@ def cmd_deploy(args, out: Output) -> int:
     if account is None:
         raise CLIError("deploy needs a key: set CL_PRIVATE_KEY, or give --keystore FILE with --password-file "
                        "FILE (or CL_KEYSTORE_PASSWORD)")
-    w3 = connect(_rpc_url(args, out))
+    w3 = connect(_rpc_url(args))
     chain_id = _check_chain_id(args, w3)
     previous = deployments.path_for(chain_id, args.deployments_dir)
     confirmations = _confirmations(args)
@@ -513,26 +406,17 @@ def cmd_stake(args, out: Output) -> int:
 
 def cmd_withdraw(args, out: Output) -> int:
     gw = gateway(args, out, need_key=True)
-    if args.complete:
+    if args.complete:  # NothingToWithdraw / UnbondingNotOver: the revert says what to do (see EXPLAIN)
         before = gw.account_info()
-        if before.unbonding == 0:
-            raise CLIError("nothing is unbonding: first request a withdrawal with `cl-client withdraw --amount ETH`")
-        now = gw.latest_timestamp()
-        if now < before.unbonding_ready_at:
-            raise CLIError(f"the unbonding delay is not over: {fmt_eth(before.unbonding)} can be withdrawn at block "
-                           f"time {fmt_when(before.unbonding_ready_at, now)}")
         gw.withdraw()
         out.line(f"withdrew {fmt_eth(before.unbonding)} to {gw.sender}")
         out.put(address=gw.sender, withdrawn=before.unbonding)
         return 0
     acct = gw.account_info()
     amount = acct.free if args.amount is None else args.amount
-    if amount == 0:
+    if amount == 0:  # the revert would be "asked for 0 ETH": say where the stake is and what to do
         raise CLIError(f"no free stake to withdraw ({fmt_eth(acct.locked)} locked in rounds; claim them first)")
-    if amount > acct.free:
-        raise CLIError(f"asked for {fmt_eth(amount)} but only {fmt_eth(acct.free)} of stake is free "
-                       f"({fmt_eth(acct.locked)} locked in rounds)")
-    gw.request_withdrawal(amount)
+    gw.request_withdrawal(amount)  # more than is free: InsufficientFreeStake
     after = gw.account_info()
     out.line(f"requested {fmt_eth(amount)}; {fmt_eth(after.unbonding)} unbonding, withdraw with "
              f"`cl-client withdraw --complete` at block time {fmt_when(after.unbonding_ready_at, gw.latest_timestamp())}")
@@ -600,7 +484,7 @@ def cmd_status(args, out: Output) -> int:
     gw = gateway(args, out, need_key=False)
     now = gw.latest_timestamp()
     count = gw.round_count()
-    out.line(f"contract {gw.address} on chain {gw.chain_id} via {_rpc_url(args, out)}; block time {now}; "
+    out.line(f"contract {gw.address} on chain {gw.chain_id} via {_rpc_url(args)}; block time {now}; "
              f"{count} round(s) opened")
     out.put(contract=gw.address, chain_id=gw.chain_id, block_time=now, round_count=count)
     me = gw.account.address if gw.account is not None else None
@@ -621,11 +505,17 @@ def cmd_status(args, out: Output) -> int:
     out.line(f"  {r.commit_count} committed ({fmt_eth(r.committed_stake)}), {r.reveal_count} revealed "
              f"({fmt_eth(r.revealed_stake)}); quorum {r.params.quorum_bps / 100:g} % of committed stake, "
              f"at least {r.params.min_revealers} revealers")
+    pr = r.params
+    min_matches = -(-pr.agreement_bps * r.num_queries // 10_000)  # least m with m * 10000 >= bps * Q
+    out.line(f"  agreement: at least {min_matches}/{r.num_queries} labels ({pr.agreement_bps / 100:g} %) must match "
+             f"the consensus; weights: {'equal (one per participant)' if pr.equal_weights else 'stake'}")
+    out.line(f"  slashing: a deviator loses {pr.deviator_slash_bps / 100:g} % of its stake, a non-revealer "
+             f"{pr.non_reveal_slash_bps / 100:g} %; minimum stake {fmt_eth(pr.min_stake)}")
     rnd = {"round_id": rid, "phase": r.phase.name, "requester": r.requester, "num_queries": r.num_queries,
            "num_classes": r.num_classes, "commit_deadline": r.commit_deadline, "reveal_deadline": r.reveal_deadline,
            "commit_count": r.commit_count, "reveal_count": r.reveal_count, "committed_stake": r.committed_stake,
            "revealed_stake": r.revealed_stake, "reward": r.reward, "bonus": r.bonus, "pool": r.pool,
-           "queries_hash": r.queries_hash}
+           "queries_hash": r.queries_hash, "params": dataclasses.asdict(pr), "min_matches": min_matches}
     if r.phase == Phase.FINALIZED:
         out.line(f"  finalized: pool {fmt_eth(r.pool)} shared by agreeing weight {r.agreed_weight}")
     if me:
@@ -659,17 +549,10 @@ def cmd_claim(args, out: Output) -> int:
         out.line(f"refunded {fmt_eth(r.reward)} of failed round {rid} to {gw.sender}")
         out.put(round_id=rid, refund=r.reward)
         return 0
-    phase = gw.phase(rid)
-    if phase < Phase.FINALIZABLE:
-        raise CLIError(f"round {rid} is still in its {phase.name.title()} phase; claim after it is finalized")
-    if phase == Phase.FINALIZABLE:
+    if gw.phase(rid) == Phase.FINALIZABLE:  # the revert (WrongPhase) cannot say that anyone may finalize it
         raise CLIError(f"round {rid} is not finalized yet: run `cl-client finalize --round {rid}` first")
     sub = gw.submission(rid)
-    if sub.status == Status.NONE:
-        raise CLIError(f"{gw.sender} did not take part in round {rid}")
-    if sub.claimed:
-        raise CLIError(f"{gw.sender} already claimed round {rid}")
-    receipt = gw.claim(rid)
+    receipt = gw.claim(rid)  # not taken part, claimed already, still open: NothingToClaim, AlreadyClaimed, WrongPhase
     reward, penalty = _claimed_event(gw, receipt)
     out.line(f"claimed round {rid}: reward {fmt_eth(reward)}, penalty {fmt_eth(penalty)}; "
              f"free stake now {fmt_eth(gw.account_info().free)}")
@@ -726,14 +609,13 @@ def _rounds_to_play(args, gw: Gateway, waiter: Waiter) -> Any:
 
 
 def _ensure_stake(args, gw: Gateway, rid: int, waiter: Waiter) -> None:
+    """Deposit --stake if the free stake is below round `rid`'s minimum. Without --stake the commit's revert
+    (StakeBelowMinimum) says what to do; `_precheck_round` says it earlier for the rounds given by --round."""
     r = gw.round(rid)
     free = gw.account_info().free
-    if free >= r.params.min_stake and free > 0:
+    if free >= r.params.min_stake or not args.stake:
         return
-    if not args.stake:
-        raise CLIError(f"free stake {fmt_eth(free)} is below round {rid}'s minimum {fmt_eth(r.params.min_stake)}: "
-                       "pass --stake ETH to deposit first, or run `cl-client stake --amount ETH`")
-    if free + args.stake < r.params.min_stake:
+    if free + args.stake < r.params.min_stake:  # fail before a deposit that could not make it enough
         raise CLIError(f"--stake {fmt_eth(args.stake)} leaves the free stake below round {rid}'s minimum "
                        f"{fmt_eth(r.params.min_stake)}")
     waiter.message(f"depositing {fmt_eth(args.stake)} of stake")
@@ -762,7 +644,7 @@ def _precheck_round(args, gw: Gateway, rid: int, strategy, participant) -> None:
         return
     r = gw.round(rid)
     free = gw.account_info().free
-    if not args.stake and (free < r.params.min_stake or free == 0):
+    if not args.stake and free < r.params.min_stake:  # before training, rather than at the commit
         raise CLIError(f"free stake {fmt_eth(free)} is below round {rid}'s minimum {fmt_eth(r.params.min_stake)}: "
                        "pass --stake ETH to deposit first, or run `cl-client stake --amount ETH`")
     if strategy.uses_model:
@@ -898,7 +780,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = add("node", cmd_node, "run a local Ganache (or Anvil) chain until Ctrl-C / SIGTERM", chain=False)
-    p.add_argument("--backend", choices=["ganache", "anvil"], default="ganache")
+    p.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0])
     p.add_argument("--port", type=positive_int, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--accounts", type=positive_int, default=10, help="funded test accounts (default 10)")
     p.add_argument("--block-time", type=float, default=1.0, help="seconds between blocks (default 1)")
@@ -1005,8 +887,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted" + ("; run the same command again to resume from the journal"
                                          if getattr(args, "in_round", False) else ""), file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except _Stop:
         return EXIT_INTERRUPTED
     except ContractError as exc:
         return _fail(args, explain(exc))

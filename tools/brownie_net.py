@@ -3,14 +3,16 @@
 
     brownie_net.py configure
         Make ~/.brownie's `ganache-cli` network launch Ganache with the hardfork the contracts are
-        compiled for (shanghai) and a mainnet-sized block gas limit, give the default `development`
-        network (Anvil) the same block gas limit and accounts, and register the live network
-        `sepolia-env` whose RPC URL is read from $CL_SEPOLIA_RPC_URL when Brownie connects. Idempotent.
+        compiled for (cl_client.node.HARDFORK) and a mainnet-sized block gas limit, give the default
+        `development` network (Anvil) the same block gas limit and accounts, and register the live
+        network `sepolia-env` whose RPC URL is read from $CL_SEPOLIA_RPC_URL when Brownie connects.
+        Idempotent.
 
-    brownie_net.py run [--backend ganache|anvil] -- COMMAND ...
+    brownie_net.py run [--backend BACKEND] -- COMMAND ...
         Register a throw-away development network on a free 127.0.0.1 port, run
         `COMMAND ... --network <that network>`, and remove the entry afterwards. Brownie launches the
         node itself and stops it when COMMAND ends, so parallel runs never share a chain or a port.
+        BACKEND is one of cl_client.node.BACKENDS (default: the first, ganache).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import argparse
 import contextlib
 import copy
 import fcntl
+import importlib
 import os
 import socket
 import subprocess
@@ -26,14 +29,17 @@ from pathlib import Path
 
 import yaml
 
-EVM_VERSION = "shanghai"
+from cl_client.node import BACKENDS, HARDFORK
+
+# Brownie's launcher (its `cmd`) for each of cl_client.node.BACKENDS (a test checks the two lists match)
+BROWNIE_CMD = {"ganache": "ganache-cli", "anvil": "anvil"}
 BLOCK_GAS_LIMIT = 30_000_000
 ACCOUNTS = 20
 MNEMONIC = "brownie"  # brownie's default: the same ten funded test accounts every time
 
 
 def _config_path() -> Path:
-    import brownie._config  # noqa: F401  (creates ~/.brownie/network-config.yaml on first import)
+    importlib.import_module("brownie._config")  # creates ~/.brownie/network-config.yaml on first import
 
     return Path.home() / ".brownie" / "network-config.yaml"
 
@@ -70,7 +76,7 @@ def configure() -> None:
         for net in data["development"]:
             if net["id"] == "ganache-cli":
                 net["cmd_settings"].update(
-                    evm_version=EVM_VERSION, gas_limit=BLOCK_GAS_LIMIT, accounts=ACCOUNTS
+                    evm_version=HARDFORK, gas_limit=BLOCK_GAS_LIMIT, accounts=ACCOUNTS
                 )
             elif net["id"] == "development":
                 # Brownie's default network (Anvil, for a plain `brownie test`): the same block gas limit
@@ -98,19 +104,16 @@ def free_port() -> int:
 
 
 def _entry(backend: str, port: int) -> dict:
-    settings = {"port": port, "gas_limit": BLOCK_GAS_LIMIT, "accounts": ACCOUNTS, "evm_version": EVM_VERSION}
+    settings = {"port": port, "gas_limit": BLOCK_GAS_LIMIT, "accounts": ACCOUNTS, "evm_version": HARDFORK}
     if backend == "ganache":
-        cmd = "ganache-cli"
         settings["mnemonic"] = MNEMONIC
-    else:
-        # anvil only accepts a BIP-39 mnemonic ("brownie" is rejected): keep anvil's own funded accounts.
-        cmd = "anvil"
-    return {"name": f"throw-away {backend} :{port}", "id": f"cl-{backend}-{port}", "cmd": cmd,
+    # anvil only accepts a BIP-39 mnemonic ("brownie" is rejected): it keeps its own funded accounts.
+    return {"name": f"throw-away {backend} :{port}", "id": f"cl-{backend}-{port}", "cmd": BROWNIE_CMD[backend],
             "host": "http://127.0.0.1", "timeout": 120, "cmd_settings": settings}
 
 
 @contextlib.contextmanager
-def temp_network(backend: str = "ganache"):
+def temp_network(backend: str = BACKENDS[0]):
     """Register a throw-away development network on a free port for the duration of the block and
     yield its id; the entry is removed afterwards (also what `run` uses).
 
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     sub.add_parser("configure")
     p_run = sub.add_parser("run")
-    p_run.add_argument("--backend", choices=["ganache", "anvil"], default="ganache")
+    p_run.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0])
     p_run.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     if args.action == "configure":

@@ -31,7 +31,7 @@ from cl_client.node import free_port
 ROOT = Path(__file__).resolve().parents[2]
 ETH = 10**18
 
-# Accounts of the module's node (conftest: 40). Index 0 deploys through the CLI; each test below that
+# Accounts of the module's node (conftest: ACCOUNTS = 80). Index 0 deploys through the CLI; each test below that
 # stakes or commits uses its own account so that tests do not depend on each other's order.
 DEPLOYER, REQUESTER = 0, 1
 ACC_HAPPY, ACC_KEYSTORE, ACC_WITHDRAW, ACC_NOSTAKE, ACC_LATE, ACC_JOURNAL, ACC_HASH, ACC_SHARD = range(30, 38)
@@ -157,6 +157,25 @@ def test_stake_open_round_and_status(chain, digits, capsys, monkeypatch, tmp_pat
     assert status["round"]["you"]["status"] == "NONE"
 
 
+def test_status_shows_the_rules_that_slash(chain, opened, capsys, monkeypatch):
+    use(monkeypatch, chain)  # no key: a read-only command
+    rid, _ = opened()
+    params = gateway(chain, REQUESTER).round(rid).params
+    assert (params.agreement_bps, params.deviator_slash_bps, params.non_reveal_slash_bps) == (2600, 1000, 2000)
+    code, out, err = run(capsys, "status", "--round", str(rid))
+    assert code == 0, err
+    assert "  agreement: at least 6/20 labels (26 %) must match the consensus; weights: stake" in out.splitlines()
+    assert ("  slashing: a deviator loses 10 % of its stake, a non-revealer 20 %; minimum stake 0.01 ETH"
+            in out.splitlines())
+    code, out, err = run(capsys, "status", "--round", str(rid), "--json")
+    assert code == 0, err
+    shown = json.loads(out)["round"]
+    assert shown["params"] == {"quorum_bps": params.quorum_bps, "min_revealers": params.min_revealers,
+                               "agreement_bps": 2600, "deviator_slash_bps": 1000, "non_reveal_slash_bps": 2000,
+                               "equal_weights": False, "min_stake": params.min_stake}
+    assert shown["min_matches"] == 6  # 6 * 10000 >= 2600 * 20 > 5 * 10000
+
+
 def test_keystore_signs_instead_of_the_environment_key(chain, capsys, monkeypatch, tmp_path):
     use(monkeypatch, chain)
     key = chain["node"].keys[ACC_KEYSTORE]
@@ -277,6 +296,14 @@ def test_withdraw_before_the_delay(chain, capsys, monkeypatch):
     code, _, err = run(capsys, "withdraw", "--complete")
     assert_one_line_error(code, err, "the unbonding delay is not over")
     assert gw.account_info().unbonding == ETH // 2
+
+
+def test_withdraw_with_nothing_free_or_unbonding(chain, capsys, monkeypatch):
+    use(monkeypatch, chain, ACC_NOSTAKE)
+    code, _, err = run(capsys, "withdraw")
+    assert_one_line_error(code, err, "no free stake to withdraw", "claim them first")
+    code, _, err = run(capsys, "withdraw", "--complete")  # the contract's NothingToWithdraw, explained
+    assert_one_line_error(code, err, "nothing is unbonding", "cl-client withdraw --amount ETH")
 
 
 def test_participate_without_stake(chain, opened, shard, capsys, monkeypatch, tmp_path):
