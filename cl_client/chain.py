@@ -3,26 +3,41 @@
 Everything that talks JSON-RPC lives here: connecting, checking the chain and the contract code, nonces,
 EIP-1559 fees, gas estimation, retries with backoff on transient RPC errors, receipts with confirmations,
 custom-error decoding, and waiting on block timestamps. Works with any node; Brownie is not needed.
+
+Retry policy (one layer, owned here; web3's provider-level retry is switched off in `connect`):
+    what      transient failures only: connection errors (refused, reset), timeouts, HTTP 429/502/503/504 and
+              node messages such as "header not found" (`_is_transient`). Reverts and any other error are
+              raised at once.
+    where     every read goes through `_Sender._rpc`; sending a raw transaction has its own loop of the same
+              size in `_Sender._send_signed` (it re-signs after a nonce or fee change, and treats "already
+              known" / "nonce too low" for its own hash as success, so a retried send is never sent twice).
+    how many  `retries + 1` requests per call (Gateway default 6; `connect` probes with 3).
+    backoff   `backoff * 2**i` seconds before retry i + 1 (default 0.5, 1, 2, 4, 8: at most 15.5 s of waiting).
+Structs (getRound, getSubmission, getAccount, defaults) are decoded by ABI field name, never by position.
 """
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, fields, is_dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import requests
 from eth_abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound
+from web3.exceptions import (ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound,
+                             Web3RPCError)
 
 from .protocol import Params, Phase, Status  # noqa: F401 - re-exported (cl_client.chain.Phase ...)
 
 GWEI = 10**9
+DEFAULT_RETRIES = 5  # retries after the first try of a call (see "Retry policy" above)
+DEFAULT_BACKOFF = 0.5  # seconds before the first retry, doubled each time
 
 
 class ChainError(Exception):
@@ -42,6 +57,12 @@ def _fmt(v: Any) -> str:
     if isinstance(v, (bytes, bytearray)):
         return "0x" + bytes(v).hex()
     return str(v)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (node errors can span many lines)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,51 @@ class Account:
     locked: int
     unbonding: int
     unbonding_ready_at: int
+
+
+def _camel(name: str) -> str:
+    """Python field name -> ABI field name: `unbonding_ready_at` -> `unbondingReadyAt`."""
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+@lru_cache(maxsize=None)
+def _abi_fields(cls: type) -> tuple[tuple[str, str, Any], ...]:
+    """(python name, ABI name, type) per field of dataclass `cls`; `cls.ABI_NAMES` overrides camelCase."""
+    names = getattr(cls, "ABI_NAMES", {})
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, names.get(f.name) or _camel(f.name), hints[f.name]) for f in fields(cls))
+
+
+def _from_abi(cls: type, value: Any, what: str, **given: Any) -> Any:
+    """Build dataclass `cls` from a struct decoded by name (a named tuple from `decode_tuples=True`, or a mapping).
+
+    Fields in `given` are not in the struct (e.g. RoundInfo.round_id). Nested dataclasses are decoded the same
+    way; enums, ints, bools, bytes and addresses are cast by the field's type. The struct must have exactly the
+    expected field names, so a field renamed, added or dropped in the contract's interface raises ChainError
+    instead of landing in the wrong Python field; the order of the fields does not matter.
+    """
+    if isinstance(value, Mapping):
+        got, get = set(value), value.__getitem__
+    elif hasattr(value, "_fields"):
+        got, get = set(value._fields), (lambda name: getattr(value, name))
+    else:
+        raise ChainError(f"{what}: expected a struct decoded by field name, got {type(value).__name__}")
+    wanted = [(py, abi, kind) for py, abi, kind in _abi_fields(cls) if py not in given]
+    missing = sorted({abi for _, abi, _ in wanted} - got)
+    unexpected = sorted(got - {abi for _, abi, _ in wanted})
+    if missing or unexpected:
+        raise ChainError(f"{what}: the contract's struct does not match cl_client's {cls.__name__} "
+                         f"(missing {missing}, unexpected {unexpected}); is the packaged ABI out of date?")
+    out = dict(given)
+    for py, abi, kind in wanted:
+        raw = get(abi)
+        try:
+            out[py] = _from_abi(kind, raw, f"{what}.{abi}") if is_dataclass(kind) else kind(raw)
+        except (TypeError, ValueError) as exc:
+            kind_name = getattr(kind, "__name__", kind)
+            raise ChainError(f"{what}.{abi}: cannot read {raw!r} as {kind_name} ({_one_line(exc)})") from None
+    return cls(**out)
 
 
 @lru_cache(maxsize=1)
@@ -155,6 +221,7 @@ TRANSIENT = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, T
 
 
 def _is_transient(exc: BaseException) -> bool:
+    """True for failures worth retrying: the node or the network, not the request (see "Retry policy")."""
     if isinstance(exc, TRANSIENT):
         return True
     if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
@@ -163,45 +230,55 @@ def _is_transient(exc: BaseException) -> bool:
     return any(s in msg for s in ("timed out", "connection reset", "too many requests", "header not found"))
 
 
-def connect(rpc_url: str, timeout: float = 30.0) -> Web3:
-    """A Web3 for `rpc_url` (http(s) or ws(s)); raises ChainError if nothing answers there."""
+def _retrying(call: Callable[[], Any], retries: int, backoff: float) -> Any:
+    """`call()`, retried up to `retries` times on transient failures, sleeping backoff * 2**i before retry i + 1.
+
+    Contract reverts and other errors propagate at once; when the tries run out, ChainError (one line).
+    """
+    delay = backoff
+    for attempt in range(retries + 1):
+        try:
+            return call()
+        except (ContractCustomError, ContractLogicError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if not _is_transient(exc):
+                raise
+            if attempt == retries:
+                raise ChainError(f"node did not answer after {retries + 1} tries: {_one_line(exc)}") from None
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+def connect(rpc_url: str, timeout: float = 30.0, retries: int = 2, backoff: float = DEFAULT_BACKOFF) -> Web3:
+    """A Web3 for `rpc_url` (http(s) or ws(s)); raises ChainError if nothing answers there.
+
+    web3's own HTTP retry (5 tries with backoff, even for eth_sendRawTransaction) is switched off: the
+    Gateway retries instead (module docstring, "Retry policy"), so waits do not compound. The legacy
+    websocket provider has no retry of its own. The first eth_chainId is tried `retries + 1` times.
+    """
     if rpc_url.startswith(("ws://", "wss://")):
         w3 = Web3(Web3.LegacyWebSocketProvider(rpc_url, websocket_timeout=timeout))
     elif rpc_url.startswith(("http://", "https://")):
-        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
     else:
         raise ChainError(f"RPC URL must start with http(s):// or ws(s)://, got {rpc_url!r}")
     try:
-        w3.eth.chain_id
+        _retrying(lambda: w3.eth.chain_id, retries, backoff)
     except Exception as exc:  # noqa: BLE001 - any failure here means "unreachable"
         raise ChainError(f"cannot reach an Ethereum node at {rpc_url} ({type(exc).__name__})") from None
     return w3
 
 
-class Gateway:
-    """The ConsensusLearning contract at `address`, used by `account` (None for read-only use).
-
-    Parameters follow web3 conventions: amounts in wei, timestamps in seconds, labels as bytes.
-    `confirmations` blocks must be mined on top of a transaction's block before it counts.
-    `retries`/`backoff` govern transient RPC failures (connection errors, timeouts, HTTP 429/5xx).
+class _Sender:
+    """The transaction path shared by `Gateway` and `deploy`: retried reads, gas estimation with revert
+    decoding, EIP-1559 fees, nonces with recovery, signing and sending, receipts after `confirmations` blocks.
     """
 
-    def __init__(
-        self,
-        w3: Web3,
-        address: str,
-        account: LocalAccount | None = None,
-        *,
-        expected_chain_id: int | None = None,
-        confirmations: int = 1,
-        retries: int = 5,
-        backoff: float = 0.5,
-        poll_interval: float = 0.5,
-        tx_timeout: float = 300.0,
-        from_block: int = 0,
-        check_code: bool = True,
-        log_window: int = 5_000,
-    ):
+    def __init__(self, w3: Web3, account: LocalAccount | None, *, confirmations: int = 1,
+                 retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF, poll_interval: float = 0.5,
+                 tx_timeout: float = 300.0):
         self.w3 = w3
         self.account = account
         self.confirmations = max(1, int(confirmations))
@@ -209,64 +286,32 @@ class Gateway:
         self.backoff = float(backoff)
         self.poll_interval = float(poll_interval)
         self.tx_timeout = float(tx_timeout)
-        self.from_block = int(from_block)
-        self.log_window = max(1, int(log_window))
-        self.chain_id = self._rpc(lambda: w3.eth.chain_id)
-        if expected_chain_id is not None and int(expected_chain_id) != self.chain_id:
-            raise ChainError(f"wrong chain: the node is on chain id {self.chain_id}, expected {expected_chain_id}")
-        try:
-            self.address = to_checksum_address(address)
-        except ValueError:
-            raise ChainError(f"not an address: {address!r}") from None
-        if check_code:
-            code = bytes(self._rpc(lambda: w3.eth.get_code(self.address)))
-            if not code:
-                raise ChainError(f"no contract code at {self.address} on chain {self.chain_id}")
-            if "0x" + keccak(code).hex() != artifact()["deployedBytecodeHash"]:
-                raise ChainError(f"the code at {self.address} is not this version of ConsensusLearning")
-        self.contract = w3.eth.contract(address=self.address, abi=artifact()["abi"])
         self._nonce: int | None = None
-
-    # ------------------------------------------------------------------ plumbing
+        self.chain_id = self._rpc(lambda: w3.eth.chain_id)
 
     def _rpc(self, call: Callable[[], Any]) -> Any:
-        """Run a read-only RPC call, retrying transient failures with exponential backoff."""
-        delay = self.backoff
-        for attempt in range(self.retries + 1):
-            try:
-                return call()
-            except (ContractCustomError, ContractLogicError):
-                raise
-            except Exception as exc:  # noqa: BLE001
-                if attempt == self.retries or not _is_transient(exc):
-                    if _is_transient(exc):
-                        raise ChainError(f"node did not answer after {self.retries + 1} tries: {exc}") from None
-                    raise
-                time.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")
+        """Run an RPC call with the retry policy (`retries`, `backoff`; module docstring)."""
+        return _retrying(call, self.retries, self.backoff)
 
-    def _call(self, fn_name: str, *args) -> Any:
-        fn = getattr(self.contract.functions, fn_name)(*args)
-        try:
-            return self._rpc(lambda: fn.call())
-        except (ContractCustomError, ContractLogicError) as exc:
-            raise self._as_contract_error(exc, fn_name) from None
-
-    def _as_contract_error(self, exc: BaseException, fn_name: str) -> ChainError:
+    @staticmethod
+    def _as_contract_error(exc: BaseException, fn_name: str) -> ChainError:
+        """ContractError if `exc` carries one of the contract's errors, else a one-line ChainError."""
         decoded = decode_revert(_revert_data(exc))
         if decoded:
             return ContractError(decoded[0], decoded[1], fn_name)
-        return ChainError(f"{fn_name}: transaction would revert ({exc})")
+        if isinstance(exc, (ContractCustomError, ContractLogicError)):
+            return ChainError(f"{fn_name}: transaction would revert ({_one_line(exc)})")
+        return ChainError(f"{fn_name}: {_one_line(exc)}")
 
     @property
     def sender(self) -> str:
+        """The account's address (ChainError if this gateway is read-only)."""
         if self.account is None:
             raise ChainError("this action sends a transaction: give a key (CL_PRIVATE_KEY or --keystore)")
         return self.account.address
 
-    def _fees(self) -> dict:
-        block = self._rpc(lambda: self.w3.eth.get_block("latest"))
+    def _fees(self, block: Any) -> dict:
+        """EIP-1559 fees over `block`'s base fee (tip from the node, else 1 gwei); gasPrice before London."""
         base = block.get("baseFeePerGas")
         if base is None:  # pre-london chain
             return {"gasPrice": self._rpc(lambda: self.w3.eth.gas_price)}
@@ -277,39 +322,40 @@ class Gateway:
         tip = max(tip, 1)
         return {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * int(base) + tip}
 
-    def transact(self, fn_name: str, *args, value: int = 0) -> dict:
-        """Send `fn_name(*args)` from the account and return the receipt after `confirmations` blocks.
+    def _submit(self, fn: Any, label: str, value: int = 0) -> dict:
+        """Send `fn` (a bound contract function or a constructor) and return its receipt after `confirmations`.
 
         Reverts are found by gas estimation before anything is sent and raised as ContractError.
         """
         sender = self.sender
-        fn = getattr(self.contract.functions, fn_name)(*args)
         try:
             gas = self._rpc(lambda: fn.estimate_gas({"from": sender, "value": value}))
-        except (ContractCustomError, ContractLogicError) as exc:
-            raise self._as_contract_error(exc, fn_name) from None
-        except ValueError as exc:  # some nodes report reverts as plain RPC errors
-            decoded = decode_revert(_revert_data(exc))
-            if decoded:
-                raise ContractError(decoded[0], decoded[1], fn_name) from None
-            raise ChainError(f"{fn_name}: {exc}") from None
-        fees = self._fees()
+        except (ContractCustomError, ContractLogicError, ValueError, Web3RPCError) as exc:
+            # web3 raises reverts as Contract*Error; some nodes report them as plain RPC errors
+            raise self._as_contract_error(exc, label) from None
+        latest = self._rpc(lambda: self.w3.eth.get_block("latest"))
+        fees = self._fees(latest)
+        gas = int(gas * 1.2) + 10_000
+        if latest.get("gasLimit"):
+            gas = min(gas, int(latest["gasLimit"]))  # the margin must not push a big deployment over the block
         if self._nonce is None:
             self._nonce = self._rpc(lambda: self.w3.eth.get_transaction_count(sender, "pending"))
         tx = self._rpc(lambda: fn.build_transaction({
-            "from": sender, "value": value, "gas": int(gas * 1.2) + 10_000, "nonce": self._nonce,
-            "chainId": self.chain_id, **fees,
+            "from": sender, "value": value, "gas": gas, "nonce": self._nonce, "chainId": self.chain_id, **fees,
         }))
-        tx_hash = self._send_signed(tx)
+        tx_hash = self._send_signed(tx, label)
         self._nonce = tx["nonce"] + 1
         receipt = self._wait_receipt(tx_hash)
         if receipt["status"] != 1:
-            raise ChainError(f"{fn_name}: transaction {tx_hash.hex()} reverted on chain (state changed since "
+            raise ChainError(f"{label}: transaction 0x{tx_hash.hex()} reverted on chain (state changed since "
                              "estimation); retry")
         return receipt
 
-    def _send_signed(self, tx: dict) -> bytes:
-        """Sign and send; handle 'nonce too low', 'replacement underpriced', 'already known', timeouts."""
+    def _send_signed(self, tx: dict, label: str = "transaction") -> bytes:
+        """Sign and send; handle 'nonce too low', 'replacement underpriced', 'already known', timeouts.
+
+        This is the retry loop for eth_sendRawTransaction (same `retries`/`backoff` as `_rpc`).
+        """
         delay = self.backoff
         for attempt in range(self.retries + 1):
             signed = self.account.sign_transaction(tx)
@@ -322,7 +368,7 @@ class Gateway:
                 if "nonce too low" in msg or "nonce has already been used" in msg:
                     # Either this very transaction got in (a retried send) or another one used the nonce.
                     try:
-                        self.w3.eth.get_transaction(signed.hash)
+                        self._rpc(lambda: self.w3.eth.get_transaction(signed.hash))
                         return bytes(signed.hash)
                     except TransactionNotFound:
                         tx["nonce"] = self._rpc(lambda: self.w3.eth.get_transaction_count(tx["from"], "pending"))
@@ -330,15 +376,17 @@ class Gateway:
                     for key in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
                         if key in tx:
                             tx[key] = tx[key] * 1125 // 1000 + 1  # +12.5 %: the usual replacement rule
-                elif not _is_transient(exc) or attempt == self.retries:
-                    raise ChainError(f"sending {tx.get('to')} tx failed: {exc}") from None
+                elif not _is_transient(exc):
+                    raise ChainError(f"{label}: sending the transaction failed: {_one_line(exc)}") from None
                 if attempt == self.retries:
-                    raise ChainError(f"could not send the transaction after {attempt + 1} tries: {exc}") from None
+                    raise ChainError(f"{label}: could not send the transaction after {attempt + 1} tries: "
+                                     f"{_one_line(exc)}") from None
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")
 
     def _wait_receipt(self, tx_hash: bytes) -> dict:
+        """The receipt once `confirmations` blocks include the transaction's block (ChainError after tx_timeout)."""
         deadline = time.monotonic() + self.tx_timeout
         while True:
             try:
@@ -353,9 +401,73 @@ class Gateway:
                 raise ChainError(f"transaction 0x{tx_hash.hex()} not confirmed within {self.tx_timeout:.0f} s")
             time.sleep(self.poll_interval)
 
+
+class Gateway(_Sender):
+    """The ConsensusLearning contract at `address`, used by `account` (None for read-only use).
+
+    Parameters follow web3 conventions: amounts in wei, timestamps in seconds, labels as bytes.
+    `confirmations` blocks must be mined on top of a transaction's block before it counts.
+    `retries`/`backoff` govern transient RPC failures (connection errors, timeouts, HTTP 429/5xx): each call
+    makes at most `retries + 1` requests, waiting backoff * 2**i before retry i + 1 (module docstring).
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        account: LocalAccount | None = None,
+        *,
+        expected_chain_id: int | None = None,
+        confirmations: int = 1,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        poll_interval: float = 0.5,
+        tx_timeout: float = 300.0,
+        from_block: int = 0,
+        check_code: bool = True,
+        log_window: int = 5_000,
+    ):
+        super().__init__(w3, account, confirmations=confirmations, retries=retries, backoff=backoff,
+                         poll_interval=poll_interval, tx_timeout=tx_timeout)
+        self.from_block = int(from_block)
+        self.log_window = max(1, int(log_window))
+        if expected_chain_id is not None and int(expected_chain_id) != self.chain_id:
+            raise ChainError(f"wrong chain: the node is on chain id {self.chain_id}, expected {expected_chain_id}")
+        try:
+            self.address = to_checksum_address(address)
+        except ValueError:
+            raise ChainError(f"not an address: {address!r}") from None
+        if check_code:
+            code = bytes(self._rpc(lambda: w3.eth.get_code(self.address)))
+            if not code:
+                raise ChainError(f"no contract code at {self.address} on chain {self.chain_id}")
+            if "0x" + keccak(code).hex() != artifact()["deployedBytecodeHash"]:
+                raise ChainError(f"the code at {self.address} is not this version of ConsensusLearning")
+        # decode_tuples: structs come back as named tuples with the ABI's field names (read by `_from_abi`)
+        self.contract = w3.eth.contract(address=self.address, abi=artifact()["abi"], decode_tuples=True)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _call(self, fn_name: str, *args) -> Any:
+        """eth_call `fn_name(*args)` with the retry policy; reverts raise ContractError."""
+        fn = getattr(self.contract.functions, fn_name)(*args)
+        try:
+            return self._rpc(lambda: fn.call())
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise self._as_contract_error(exc, fn_name) from None
+
+    def transact(self, fn_name: str, *args, value: int = 0) -> dict:
+        """Send `fn_name(*args)` from the account and return the receipt after `confirmations` blocks.
+
+        Reverts are found by gas estimation before anything is sent and raised as ContractError.
+        """
+        self.sender  # noqa: B018 - a read-only gateway fails here, before anything is built
+        return self._submit(getattr(self.contract.functions, fn_name)(*args), fn_name, value)
+
     # ------------------------------------------------------------------ time
 
     def latest_timestamp(self) -> int:
+        """The latest block's timestamp (chain time, seconds)."""
         return int(self._rpc(lambda: self.w3.eth.get_block("latest"))["timestamp"])
 
     def wait_for_timestamp(self, target: int, on_tick: Callable[[int], None] | None = None,
@@ -376,42 +488,50 @@ class Gateway:
     # ------------------------------------------------------------------ reads
 
     def round(self, round_id: int) -> RoundInfo:
-        r = self._call("getRound", int(round_id))
-        return RoundInfo(
-            round_id=int(round_id), requester=r[0], reward=r[1], bonus=r[2], queries_hash=bytes(r[3]),
-            num_queries=r[4], num_classes=r[5], commit_deadline=r[6], reveal_deadline=r[7], phase=Phase(r[8]),
-            commit_count=r[9], reveal_count=r[10], committed_stake=r[11], revealed_stake=r[12], pool=r[13],
-            agreed_weight=r[14], params=Params(*r[15]),
-        )
+        """getRound, decoded by field name."""
+        return _from_abi(RoundInfo, self._call("getRound", int(round_id)), "getRound", round_id=int(round_id))
 
     def phase(self, round_id: int) -> Phase:
         return Phase(self._call("phase", int(round_id)))
 
     def submission(self, round_id: int, participant: str | None = None) -> Submission:
+        """getSubmission (of the account by default), decoded by field name."""
         s = self._call("getSubmission", int(round_id), to_checksum_address(participant or self.sender))
-        return Submission(hash=bytes(s[0]), stake=s[1], matches=s[2], status=Status(s[3]), claimed=s[4])
+        return _from_abi(Submission, s, "getSubmission")
 
     def account_info(self, participant: str | None = None) -> Account:
-        a = self._call("getAccount", to_checksum_address(participant or self.sender))
-        return Account(*a)
+        """getAccount (of the account by default), decoded by field name."""
+        return _from_abi(Account, self._call("getAccount", to_checksum_address(participant or self.sender)),
+                         "getAccount")
 
     def defaults(self) -> Params:
-        return Params(*self._call("defaults"))
+        """The parameters the next round will take, decoded by field name."""
+        return _from_abi(Params, self._call("defaults"), "defaults")
 
     def consensus(self, round_id: int) -> bytes:
         return bytes(self._call("consensus", int(round_id)))
 
     def claimable(self, round_id: int, participant: str | None = None) -> tuple[int, int]:
+        """(reward, penalty) a claim would pay and take."""
         return tuple(self._call("claimable", int(round_id), to_checksum_address(participant or self.sender)))
 
     def round_count(self) -> int:
         return int(self._call("roundCount"))
 
+    def unbonding_delay(self) -> int:
+        """Seconds between requestWithdrawal and withdraw for a request made now."""
+        return int(self._call("unbondingDelay"))
+
     def accounting(self) -> tuple[int, int, int, int]:
+        """(totalStake, rewardsOwed, refundsOwed, treasury)."""
         return tuple(self._call("accounting"))
 
     def balance(self, address: str | None = None) -> int:
         return int(self._rpc(lambda: self.w3.eth.get_balance(to_checksum_address(address or self.sender))))
+
+    def receipt(self, tx_hash) -> dict:
+        """The receipt of a mined transaction (through the retry policy)."""
+        return self._rpc(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
 
     def events(self, name: str, round_id: int | None = None, from_block: int | None = None) -> list:
         """Decoded logs of event `name` (optionally for one round), oldest first."""
@@ -472,29 +592,33 @@ class Gateway:
     def claim_refund(self, round_id: int) -> dict:
         return self.transact("claimRefund", int(round_id))
 
+    # ------------------------------------------------------------------ owner actions (docs/protocol.md)
+
     def set_defaults(self, params: Params) -> dict:
-        return self.transact("setDefaults", params.as_tuple())
+        """Owner: the parameters future rounds take (encoded by ABI field name; bounds as Params.check)."""
+        return self.transact("setDefaults", params.to_abi())
 
     def set_unbonding_delay(self, seconds: int) -> dict:
+        """Owner: the delay between requestWithdrawal and withdraw, for requests made from now on."""
         return self.transact("setUnbondingDelay", int(seconds))
+
+    def pause(self) -> dict:
+        """Owner: stop openRound (rounds already open run to the end; stakes and claims are untouched)."""
+        return self.transact("pause")
+
+    def unpause(self) -> dict:
+        """Owner: allow openRound again."""
+        return self.transact("unpause")
 
 
 def deploy(w3: Web3, account: LocalAccount, *, confirmations: int = 1, tx_timeout: float = 300.0) -> tuple[str, int]:
-    """Deploy ConsensusLearning from the packaged bytecode; returns (address, block number)."""
+    """Deploy ConsensusLearning from the packaged bytecode; returns (address, block number).
+
+    Sent on the Gateway's path (`_Sender._submit`): estimated gas, EIP-1559 fees, nonce recovery, the retry
+    policy, and `confirmations` blocks before it returns.
+    """
     art = artifact()
     factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-    chain_id = w3.eth.chain_id
-    tx = factory.constructor().build_transaction({
-        "from": account.address, "nonce": w3.eth.get_transaction_count(account.address, "pending"),
-        "chainId": chain_id,
-    })
-    signed = account.sign_transaction(tx)
-    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=tx_timeout)
-    if receipt["status"] != 1:
-        raise ChainError("deployment transaction reverted")
-    head = w3.eth.block_number
-    while head - receipt["blockNumber"] + 1 < confirmations:
-        time.sleep(0.5)
-        head = w3.eth.block_number
+    sender = _Sender(w3, account, confirmations=confirmations, tx_timeout=tx_timeout, poll_interval=0.1)
+    receipt = sender._submit(factory.constructor(), "deploy")
     return receipt["contractAddress"], receipt["blockNumber"]

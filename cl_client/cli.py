@@ -30,8 +30,9 @@ from typing import Any, Callable
 
 from eth_utils import to_checksum_address
 
-from . import deployments
-from .chain import ChainError, ContractError, Gateway, Phase, Status, connect
+from . import deployments, protocol
+from .chain import ChainError, ContractError, Gateway, connect
+from .protocol import Phase, Status
 from .keys import KeyLoadError, load_account
 from .node import BACKENDS, LocalNode, NodeRecord, Supervisor, free_port, port_is_free
 
@@ -506,7 +507,7 @@ def cmd_status(args, out: Output) -> int:
              f"({fmt_eth(r.revealed_stake)}); quorum {r.params.quorum_bps / 100:g} % of committed stake, "
              f"at least {r.params.min_revealers} revealers")
     pr = r.params
-    min_matches = -(-pr.agreement_bps * r.num_queries // 10_000)  # least m with m * 10000 >= bps * Q
+    min_matches = protocol.min_matches(r.num_queries, pr.agreement_bps)
     out.line(f"  agreement: at least {min_matches}/{r.num_queries} labels ({pr.agreement_bps / 100:g} %) must match "
              f"the consensus; weights: {'equal (one per participant)' if pr.equal_weights else 'stake'}")
     out.line(f"  slashing: a deviator loses {pr.deviator_slash_bps / 100:g} % of its stake, a non-revealer "
@@ -871,7 +872,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["simulate"]:  # its own option set: see `cl-client simulate --help`
-        from .simulation import main as simulate
+        from .sim.__main__ import main as simulate
 
         return simulate(argv[1:], prog="cl-client simulate")
     parser = build_parser()

@@ -9,6 +9,7 @@ Everything a Python caller needs to predict or check a round lives here, and now
     plurality(labels, k, w)     the consensus rule: weighted plurality per query, ties to the smallest label
     matches(labels, consensus)  labels equal to the consensus, per voter (the contract's `matches`)
     agrees(m, q, bps)           the agreement rule: m * 10000 >= bps * q (integers, as on chain)
+    min_matches(q, bps)         the fewest matches that agree
     penalty(stake, bps)         the slash: ceil(stake * bps / 10000)
     reward_share(pool, w, W)    an agreeing voter's share: floor(pool * w / W)
     quorum_met(...)             the quorum rule that decides Finalized vs Failed
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
 
 import numpy as np
 
@@ -99,15 +99,10 @@ class Params:
     equal_weights: bool
     min_stake: int
 
-    # ABI field name for each Python field (decoding and encoding go by name, never by position)
+    # ABI field name for each Python field (cl_client.chain decodes and encodes by name, never by position)
     ABI_NAMES = {"quorum_bps": "quorumBps", "min_revealers": "minRevealers", "agreement_bps": "agreementBps",
                  "deviator_slash_bps": "deviatorSlashBps", "non_reveal_slash_bps": "nonRevealSlashBps",
                  "equal_weights": "equalWeights", "min_stake": "minStake"}
-
-    @classmethod
-    def from_abi(cls, value: Any) -> "Params":
-        """From a decoded struct: a mapping or named tuple with the ABI's field names."""
-        return cls(**{f.name: _cast(f.type, abi_field(value, cls.ABI_NAMES[f.name], cls.__name__)) for f in fields(cls)})
 
     def to_abi(self) -> dict:
         """{abiName: value}: what web3 accepts for a struct argument (by name)."""
@@ -131,20 +126,6 @@ class Params:
             if not low <= value <= high:
                 raise ParamsError(f"{name} must be {low}..{high} (the contract's bound), got {value}")
         return self
-
-
-def abi_field(struct: Any, name: str, what: str = "struct") -> Any:
-    """Field `name` of a decoded struct (a mapping, or a named tuple from `decode_tuples=True`), by name."""
-    try:
-        return struct[name] if isinstance(struct, Mapping) else getattr(struct, name)
-    except (KeyError, AttributeError):
-        have = list(struct) if isinstance(struct, Mapping) else list(getattr(struct, "_fields", ()))
-        raise ValueError(f"{what} has no field {name!r} (fields: {', '.join(map(str, have)) or 'none'}); "
-                         "is the contract's ABI newer than cl_client?") from None
-
-
-def _cast(kind: Any, value: Any) -> Any:
-    return bool(value) if kind in (bool, "bool") else int(value)
 
 
 DEFAULT_PARAMS = Params(quorum_bps=5_000, min_revealers=3, agreement_bps=2_600, deviator_slash_bps=1_000,
@@ -203,6 +184,11 @@ def agrees(match_count, num_queries: int, agreement_bps: int):
     m = np.asarray(match_count, dtype=np.int64)
     out = m * BPS >= int(agreement_bps) * int(num_queries)
     return bool(out) if out.ndim == 0 else out
+
+
+def min_matches(num_queries: int, agreement_bps: int) -> int:
+    """The fewest matches that agree: the least m with m * 10000 >= agreementBps * Q."""
+    return -(-int(agreement_bps) * int(num_queries) // BPS)
 
 
 def penalty(stake: int, bps: int) -> int:

@@ -3,7 +3,6 @@ transient RPC failures and bad inputs. Chain time is jumped with evm_increaseTim
 import threading
 import time
 
-import numpy as np
 import pytest
 import requests
 from web3 import HTTPProvider, Web3
@@ -183,7 +182,7 @@ def test_run_round_waits_on_block_time_and_returns_a_summary(
     ps = participants(gws, ["honest"] * 3, fitted_learners(3), journal_dir)
     commit_s, reveal_s = 10, 30
     rid = open_round(queries, commit=commit_s, reveal=reveal_s)
-    waiting, lock, done = set(), threading.Lock(), threading.Event()
+    waiting, lock = set(), threading.Lock()
 
     def watched(gw):  # know when a participant is blocked waiting for block time
         real_wait = gw.wait_for_timestamp

@@ -4,7 +4,7 @@ import pytest
 
 import oracle
 from cl_client import protocol
-from cl_client.protocol import BPS, DEFAULT_PARAMS, LIMITS, Params, ParamsError
+from cl_client.protocol import BPS, DEFAULT_PARAMS, LIMITS, ParamsError
 
 
 def _rows(labels: np.ndarray) -> list[bytes]:
@@ -110,9 +110,7 @@ def test_params_check_names_the_bound_it_breaks():
         replace(DEFAULT_PARAMS, non_reveal_slash_bps=DEFAULT_PARAMS.deviator_slash_bps - 1).check()
 
 
-def test_params_decode_by_field_name_not_position():
-    abi = DEFAULT_PARAMS.to_abi()
-    shuffled = dict(reversed(list(abi.items())))
-    assert Params.from_abi(shuffled) == DEFAULT_PARAMS
-    with pytest.raises(ValueError, match="no field 'agreementBps'"):
-        Params.from_abi({k: v for k, v in abi.items() if k != "agreementBps"})
+@pytest.mark.parametrize("q, bps", [(100, 2600), (7, 2600), (20, 2600), (1, 9000), (3, 0)])
+def test_min_matches_is_the_least_count_that_agrees(q, bps):
+    m = protocol.min_matches(q, bps)
+    assert protocol.agrees(m, q, bps) and (m == 0 or not protocol.agrees(m - 1, q, bps))

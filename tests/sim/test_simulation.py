@@ -7,8 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from cl_client import simulation as sim
-from cl_client.report import stable_figures, write_report
+from cl_client.sim import SimConfig, SimulationError, assign_roles, simulate
+from cl_client.sim.__main__ import main
+from cl_client.sim.config import ETHER
+from cl_client.sim.report import stable_figures, write_report
+from cl_client.sim.run import parse_sweep
+from cl_client.sim.threshold import choose_threshold, measure_threshold
+from cl_client.sim.world import query_batches
 
 SMALL = dict(participants=4, rounds=1, queries=20, byzantine=0.25, strategies=("random",),
              models=("knn", "logistic_regression"), seed=5)
@@ -20,7 +25,7 @@ def runs(tmp_path_factory):
     out = []
     for i in range(2):
         d = tmp_path_factory.mktemp(f"run{i}")
-        report = sim.simulate(sim.SimConfig(**SMALL), d, show_progress=False)
+        report = simulate(SimConfig(**SMALL), d, show_progress=False)
         write_report(report, d)
         out.append((report, d))
     return out
@@ -60,7 +65,7 @@ def test_random_label_participant_is_slashed_and_no_honest_one_is(report):
 
 def test_slashed_stake_and_reward_go_to_the_agreeing_participants(report):
     (rnd,) = report["rounds"]
-    stake, reward = int(sim.SimConfig().stake_eth * sim.ETHER), int(sim.SimConfig().reward_eth * sim.ETHER)
+    stake, reward = int(SimConfig().stake_eth * ETHER), int(SimConfig().reward_eth * ETHER)
     cheat = next(row for row in rnd["participants"] if row["strategy"] == "random")
     honest = [row for row in rnd["participants"] if row["strategy"] == "honest"]
     assert cheat["penalty_wei"] > 0 and cheat["stake_after_wei"] == stake - cheat["penalty_wei"]
@@ -101,8 +106,8 @@ def test_same_seed_gives_the_same_figures(runs):
 @pytest.fixture(scope="module")
 def equal_weights_report(tmp_path_factory):
     """Two rounds with --equal-weights on Anvil: the flip participant's stake shrinks, its weight does not."""
-    config = sim.SimConfig(**dict(SMALL, rounds=2, strategies=("flip",), backend="anvil", equal_weights=True))
-    return sim.simulate(config, tmp_path_factory.mktemp("equal"), show_progress=False)
+    config = SimConfig(**dict(SMALL, rounds=2, strategies=("flip",), backend="anvil", equal_weights=True))
+    return simulate(config, tmp_path_factory.mktemp("equal"), show_progress=False)
 
 
 def test_equal_weights_mode_keeps_consensus_equal_to_the_plurality_after_slashing(equal_weights_report):
@@ -113,8 +118,8 @@ def test_equal_weights_mode_keeps_consensus_equal_to_the_plurality_after_slashin
 
 
 def test_agreement_threshold_option_is_set_by_the_owner_before_the_rounds(tmp_path):
-    config = sim.SimConfig(**dict(SMALL, backend="anvil", agreement_bps=2600))
-    report = sim.simulate(config, tmp_path, show_progress=False)
+    config = SimConfig(**dict(SMALL, backend="anvil", agreement_bps=2600))
+    report = simulate(config, tmp_path, show_progress=False)
     assert report["chain"]["params"]["agreement_bps"] == 2600
 
 
@@ -122,61 +127,116 @@ def test_agreement_threshold_option_is_set_by_the_owner_before_the_rounds(tmp_pa
 
 
 def test_byzantine_sets_nest_as_the_share_grows():
-    small = {r.index for r in sim.assign_roles(sim.SimConfig(byzantine=0.2)) if r.byzantine}
-    large = {r.index for r in sim.assign_roles(sim.SimConfig(byzantine=0.4)) if r.byzantine}
+    small = {r.index for r in assign_roles(SimConfig(byzantine=0.2)) if r.byzantine}
+    large = {r.index for r in assign_roles(SimConfig(byzantine=0.4)) if r.byzantine}
     assert len(small) == 2 and len(large) == 4 and small < large
 
 
 def test_byzantine_strategies_are_cycled_over_the_byzantine_participants():
-    roles = sim.assign_roles(sim.SimConfig(participants=10, byzantine=0.3, strategies=("random", "flip", "collude")))
+    roles = assign_roles(SimConfig(participants=10, byzantine=0.3, strategies=("random", "flip", "collude")))
     assert sorted(r.strategy for r in roles if r.byzantine) == ["collude", "flip", "random"]
 
 
 def test_query_batches_hold_distinct_queries():
-    batches = sim.query_batches(pool_size=50, queries=20, rounds=4, seed=0)
+    batches = query_batches(pool_size=50, queries=20, rounds=4, seed=0)
     assert [len(set(b.tolist())) for b in batches] == [20] * 4
 
 
 def test_more_queries_than_the_pool_is_refused():
-    with pytest.raises(sim.SimulationError, match="more than the held-out query pool"):
-        sim.query_batches(pool_size=10, queries=11, rounds=1, seed=0)
+    with pytest.raises(SimulationError, match="more than the held-out query pool"):
+        query_batches(pool_size=10, queries=11, rounds=1, seed=0)
 
 
 def test_choose_threshold_takes_the_midpoint_between_cheats_and_honest():
     by_alpha = {"0.5": {"honest": [0.5, 0.7], "random": [0.1, 0.2], "flip": [0.0]},
                 "1": {"honest": [0.6], "random": [0.1], "flip": [0.05]}}
-    rec = sim.choose_threshold(by_alpha)
+    rec = choose_threshold(by_alpha)
     assert rec["bps"] == 3500 and rec["separable_alphas"] == ["0.5", "1"]
 
 
 def test_choose_threshold_leaves_out_alphas_where_groups_overlap():
     by_alpha = {"0.1": {"honest": [0.1, 0.5], "random": [0.3]}, "1": {"honest": [0.6], "random": [0.2]}}
-    rec = sim.choose_threshold(by_alpha)
+    rec = choose_threshold(by_alpha)
     assert rec["not_separable_alphas"] == ["0.1"] and rec["bps"] == 4000
 
 
 def test_measure_threshold_records_every_participant_round():
-    base = sim.SimConfig(participants=5, rounds=2, queries=20, byzantine=0.4, strategies=("random", "flip"),
+    base = SimConfig(participants=5, rounds=2, queries=20, byzantine=0.4, strategies=("random", "flip"),
                          models=("knn",))
-    result = sim.measure_threshold(seeds=(0,), alphas=(1.0,), base=base)
+    result = measure_threshold(seeds=(0,), alphas=(1.0,), base=base)
     counts = {g: s["n"] for g, s in result["groups"].items()}
     assert counts == {"honest": 3 * 2, "random": 2, "flip": 2}
 
 
 def test_unknown_sweep_setting_is_refused():
-    with pytest.raises(sim.SimulationError, match="--sweep can vary"):
-        sim.parse_sweep("queries=10,20")
+    with pytest.raises(SimulationError, match="--sweep can vary"):
+        parse_sweep("queries=10,20")
 
 
 def test_bad_configuration_exits_2_with_a_one_line_error(capsys, tmp_path):
-    assert sim.main(["--participants", "0", "--out", str(tmp_path), "--quiet"]) == 2
+    assert main(["--participants", "0", "--out", str(tmp_path), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --participants must be 1..64") and "\n" not in err
 
 
 def test_synthetic_beta_writes_the_theory_check(tmp_path):
-    assert sim.main(["--dataset", "synthetic-beta", "--out", str(tmp_path), "--quiet"]) == 0
+    assert main(["--dataset", "synthetic-beta", "--out", str(tmp_path), "--quiet"]) == 0
     theory = json.loads((tmp_path / "report.json").read_text())["theory"]
     assert theory["max_deviation"] == pytest.approx(
         max(abs(e - a) for e, a in zip(theory["empirical"], theory["analytic"])))
     assert (tmp_path / "theory.png").exists()
+
+
+# ------------------------------------------------------------------ honest figures and the gossip comparison
+
+
+def test_pooled_model_is_chosen_on_a_validation_split_not_on_the_queries(report, monkeypatch):
+    pooled = report["dataset"]["pooled_model"]
+    scores = pooled["validation_accuracy"]
+    assert set(scores) == set(SMALL["models"]) and pooled["model"] == max(scores, key=scores.get)
+    assert report["rounds"][0]["pooled_model"] == pooled["model"]
+
+    # the choice never sees a query label: scrambling every label of the query pool changes nothing
+    from cl_client.sim import world as world_mod
+
+    honest = world_mod.prepare(SimConfig(**SMALL))
+    import sklearn.model_selection as ms  # prepare() imports train_test_split from here when it runs
+
+    original = ms.train_test_split
+
+    def scrambled(*arrays, **kw):
+        X_train, X_pool, y_train, y_pool = original(*arrays, **kw)
+        if kw.get("test_size") == SimConfig().query_share:  # the data / query-pool split
+            y_pool = np.roll(y_pool, 1)  # wrong labels for every query
+        return X_train, X_pool, y_train, y_pool
+
+    monkeypatch.setattr(ms, "train_test_split", scrambled)
+    blind = world_mod.prepare(SimConfig(**SMALL))
+    assert blind.pooled.model == honest.pooled.model
+    assert blind.pooled.validation_accuracy == honest.pooled.validation_accuracy
+
+
+def test_each_round_reports_snowball_gossip_on_the_committed_labels(report):
+    (rnd,) = report["rounds"]
+    s = rnd["snowball"]
+    assert 0 <= s["accuracy"] <= 1 and 0 <= s["equals_consensus"] <= 1
+    assert s["rounds"] >= 1 and s["messages"] > 0
+    honest = sum(1 for row in rnd["participants"] if row["strategy"] == "honest")
+    # N = 4: every participant samples the other 3 (k = 3, alpha = 2): 2 x 3 messages per poll
+    assert report["gossip"]["params"]["k"] == 3 and report["gossip"]["params"]["alpha"] == 2
+    assert s["messages"] % (2 * 3) == 0 and s["messages"] <= 2 * 3 * honest * SMALL["queries"] * s["rounds"]
+
+
+def test_the_degradation_table_runs_from_no_byzantines_to_half(report):
+    g = report["gossip"]
+    assert [row["byzantine"] for row in g["rows"]] == [0, 1, 2]  # N = 4: shares 0..0.5 rounded
+    assert g["adversaries"] == ["lie", "split"] and g["queries"] == SMALL["queries"] * SMALL["rounds"]
+    no_byzantine = g["rows"][0]
+    assert no_byzantine["plurality_accuracy"] == no_byzantine["honest_plurality_accuracy"]
+
+
+def test_the_report_shows_the_snowball_comparison_with_its_parameters(runs):
+    _, d = runs[0]
+    md = (d / "report.md").read_text()
+    assert "Snowball gossip beside the on-chain consensus" in md and "Snowball k=3, alpha=2, beta=8" in md
+    assert (d / "gossip.png").exists()

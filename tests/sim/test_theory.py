@@ -1,41 +1,15 @@
-"""The off-chain vote and the paper's theory check (cl_client.theory); no chain needed."""
+"""The paper's theory check (cl_client.sim.theory); no chain needed. The vote itself is tested in
+tests/client/test_protocol.py."""
 from math import comb
 
 import numpy as np
 import pytest
 
-from cl_client.theory import agreement, beta_check, majority_accuracy, plurality, poisson_binomial_majority
+from cl_client.sim.theory import beta_check, majority_accuracy, poisson_binomial_majority
 
 # Stated tolerance of the theory check: with 4000 committees per N the standard error of the simulated
 # accuracy is about 0.003, so 0.012 is 4 standard errors; a wrong formula or vote is off by far more.
 TOLERANCE = 0.012
-
-
-def test_plurality_breaks_ties_to_the_smallest_label():
-    labels = np.array([[3, 1, 2], [1, 3, 0], [0, 2, 4]])
-    assert plurality(labels, num_classes=5).tolist() == [0, 1, 0]
-
-
-def test_plurality_counts_votes_per_query():
-    labels = np.array([[1, 0], [1, 2], [0, 2]])
-    assert plurality(labels, num_classes=3).tolist() == [1, 2]
-
-
-def test_plurality_with_wei_weights_is_exact_beyond_float_precision():
-    # 2e18 + 1 against 2e18: floats cannot tell them apart, the contract (uint256) can.
-    labels = np.array([[1], [0], [0]])
-    weights = [2 * 10**18 + 1, 10**18, 10**18]
-    assert plurality(labels, num_classes=2, weights=weights).tolist() == [1]
-
-
-def test_plurality_rejects_labels_not_below_k():
-    with pytest.raises(ValueError, match="labels must be in 0..1"):
-        plurality(np.array([[0, 2]]), num_classes=2)
-
-
-def test_agreement_is_the_share_of_queries_equal_to_the_consensus():
-    labels = np.array([[1, 1, 0, 0], [1, 2, 2, 2]])
-    assert agreement(labels, np.array([1, 1, 0, 2])).tolist() == [0.75, 0.5]
 
 
 def test_majority_accuracy_of_three_voters_is_the_closed_form():

@@ -10,8 +10,8 @@ out, so the majority accuracy averaged over the draws is exactly the homogeneous
 (plus half of the tie mass C(N, N/2) p^(N/2) (1-p)^(N/2) for even N: ties go to the smallest label, as
 on-chain, which is the truth for half of the queries when the truth is uniform over {0, 1}).
 
-`beta_check` simulates this with real label vectors and the contract's plurality rule (a vectorised
-binary form of `cl_client.protocol.plurality`, checked against it in tests/sim/test_theory.py), and
+`beta_check` simulates this with real label vectors and the contract's plurality rule
+(`cl_client.protocol.plurality`: the smallest label, 0, wins ties), and
 compares the empirical accuracy with P_N for a range of N.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from math import comb
 
 import numpy as np
 
-from .protocol import agreement, plurality  # noqa: F401 - the rule beta_check votes with
+from ..protocol import plurality
 
 
 def majority_accuracy(n: int, p: float) -> float:
@@ -105,8 +105,8 @@ def beta_check(a: float = 2.0, b: float = 1.5, ns=(1, 3, 5, 7, 9, 11, 15, 21, 31
             truth = rng.integers(0, 2, size=(d, queries), dtype=np.int8)
             correct = rng.random((d, n, queries)) < p[:, :, None]
             labels = np.where(correct, truth[:, None, :], 1 - truth[:, None, :]).astype(np.int8)
-            # binary plurality, smallest label (0) on ties -- identical to plurality() with K = 2, vectorised
-            vote = (2 * labels.sum(axis=1) > n).astype(np.int8)
+            # the contract's rule on every committee's queries at once: voters x (committees * queries)
+            vote = plurality(labels.transpose(1, 0, 2).reshape(n, d * queries), 2).reshape(d, queries)
             accs.append((vote == truth).mean(axis=1))
             exact.append(poisson_binomial_majority(p))
             best.append(p.max(axis=1))

@@ -9,11 +9,13 @@ from typing import Any
 
 import numpy as np
 
+from ..strategies import STRATEGIES
+
 ETHER = 10**18
 # Figures that legitimately differ between two runs with the same seed (clock, gas, node-dependent timing).
 VOLATILE_KEYS = frozenset({"started_at", "finished_at", "wall_time_s", "seconds", "train_seconds", "gas",
                            "gas_summary"})
-GROUP_ORDER = ("honest", "random", "flip", "constant", "collude", "nonreveal", "copier")
+GROUP_ORDER = tuple(STRATEGIES)  # honest first, then the Byzantine strategies in registry order
 
 
 def _jsonable(obj: Any) -> Any:
@@ -71,6 +73,106 @@ def gas_summary(rounds: list[dict]) -> dict:
     return {op: float(np.mean(v)) for op, v in ops.items()}
 
 
+# ---------------------------------------------------------------------------------------------- tables
+# One column spec per table feeds both report.md and the console (rich): (header, cell function).
+
+
+def _equal_cell(r: dict) -> str:
+    if r["equal_weights_round"]:
+        return "yes" if r["consensus_equals_plurality"] else "NO"
+    return "weighted: yes" if r["consensus_equals_weighted_vote"] else "weighted: NO"
+
+
+ACCURACY_COLUMNS = (
+    ("round", lambda r: str(r["round"])),
+    ("consensus", lambda r: _pct(r["consensus_accuracy"])),
+    ("off-chain vote", lambda r: _pct(r["centralised_accuracy"])),
+    ("honest mean", lambda r: _pct(r["honest_mean_accuracy"])),
+    ("honest best", lambda r: _pct(r["honest_best_accuracy"])),
+    ("pooled model", lambda r: _pct(r["pooled_accuracy"])),
+    ("= plurality", _equal_cell),
+    ("false slashes", lambda r: str(r["false_slashes"])),
+    ("caught", lambda r: f"{r['caught']}/{r['byzantine']}"),
+)
+
+
+def _sweep_columns(key: str) -> tuple:
+    return (
+        (key, lambda p: f"{p[key]:g}"),
+        ("consensus first", lambda p: _pct(p["consensus_accuracy_first"])),
+        ("consensus last", lambda p: _pct(p["consensus_accuracy_last"])),
+        ("off-chain vote", lambda p: _pct(p["centralised_accuracy_mean"])),
+        ("honest mean", lambda p: _pct(p["honest_mean_accuracy_mean"])),
+        ("pooled", lambda p: _pct(p["pooled_accuracy_mean"])),
+        ("honest stake share", lambda p: _pct(p["honest_stake_share_last"])),
+        ("false slashes", lambda p: str(p["false_slashes"])),
+        ("caught", lambda p: str(p["caught"])),
+    )
+
+
+def _theory_rows(t: dict) -> list[list[str]]:
+    return [[str(n), f"{t['empirical'][i]:.4f}", f"{t['standard_error'][i]:.4f}", f"{t['analytic'][i]:.4f}",
+             f"{t['best_individual'][i]:.4f}"] for i, n in enumerate(t["ns"])]
+
+
+THEORY_HEADERS = ("N", "simulated", "s.e.", "analytic", "best learner")
+
+
+def _snowball_rounds(rounds: list[dict]) -> list[dict]:
+    return [dict(r["snowball"], round=r["round"], consensus_accuracy=r["consensus_accuracy"])
+            for r in rounds if r.get("snowball")]
+
+
+SNOWBALL_COLUMNS = (
+    ("round", lambda s: str(s["round"])),
+    ("on-chain consensus", lambda s: _pct(s["consensus_accuracy"])),
+    ("Snowball gossip", lambda s: _pct(s["accuracy"])),
+    ("= consensus", lambda s: _pct(s["equals_consensus"])),
+    ("gossip rounds (mean / max)", lambda s: f"{s['rounds_mean']:.1f} / {s['rounds']}"),
+    ("messages / participant / query", lambda s: f"{s['messages_per_participant_query']:.0f}"),
+    ("undecided", lambda s: str(s["undecided"])),
+    ("split decisions", lambda s: str(s["disagreement_queries"])),
+)
+
+
+def _degradation_columns(adversaries) -> tuple:
+    cols = [("Byzantine", lambda row: f"{row['byzantine']} ({_pct(row['share'])})"),
+            ("plurality", lambda row: _pct(row["plurality_accuracy"])),
+            ("honest-only plurality", lambda row: _pct(row["honest_plurality_accuracy"]))]
+    for a in adversaries:
+        cols += [(f"Snowball ({a})", lambda row, a=a: _pct(row[a]["snowball_accuracy"])),
+                 (f"rounds ({a})", lambda row, a=a: f"{row[a]['rounds_mean']:.1f}"),
+                 (f"undecided ({a})", lambda row, a=a: str(row[a]["undecided"]))]
+    return tuple(cols)
+
+
+def _gossip_caption(g: dict) -> str:
+    p = g["params"]
+    return (f"Snowball k={p['k']}, alpha={p['alpha']}, beta={p['beta']}, at most {p['max_rounds']} gossip rounds; "
+            f"peers sampled uniformly; 2 messages (query + reply) per sampled peer. Byzantine participants "
+            f"({', '.join(g['strategies'])}) gossip their committed labels (lie) or feed the honest runner-up "
+            f"label (split). {g['queries']} queries (every round's), Byzantine sets as in a sweep.")
+
+
+def _cells(columns, items) -> tuple[list[str], list[list[str]]]:
+    return [h for h, _ in columns], [[cell(item) for _, cell in columns] for item in items]
+
+
+def _md_table(headers, rows) -> list[str]:
+    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def _rich_table(title: str, headers, rows):
+    from rich.table import Table
+
+    t = Table(title=title)
+    for h in headers:
+        t.add_column(h, justify="right")
+    for r in rows:
+        t.add_row(*r)
+    return t
+
+
 # ---------------------------------------------------------------------------------------------- writing
 
 
@@ -104,7 +206,24 @@ def write_threshold_report(report: dict, out_dir: Path, plots: bool = True) -> d
 # ---------------------------------------------------------------------------------------------- plots
 
 
+class PlotsUnavailable(RuntimeError):
+    """matplotlib is not installed (it is the `sim` extra); one line, fit for a user."""
+
+
+def require_plots() -> None:
+    """Raise PlotsUnavailable (before a run, not after it) if matplotlib cannot be imported."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("matplotlib") is not None
+    except ImportError:
+        found = False
+    if not found:
+        raise PlotsUnavailable("plots need matplotlib: pip install 'cl-client[sim]' (or pass --no-plots)")
+
+
 def _plt():
+    require_plots()
     import matplotlib
 
     matplotlib.use("Agg")
@@ -118,6 +237,8 @@ def make_plots(report: dict, out_dir: Path) -> list[Path]:
     if report.get("rounds"):
         out.append(plot_accuracy(report, out_dir / "accuracy.png"))
         out.append(plot_stake(report, out_dir / "stake.png"))
+    if report.get("gossip"):
+        out.append(plot_gossip(report["gossip"], out_dir / "gossip.png"))
     if report.get("sweep"):
         out.append(plot_sweep(report["sweep"], out_dir / "sweep.png"))
     if report.get("theory"):
@@ -176,6 +297,35 @@ def plot_stake(report: dict, path: Path) -> Path:
         ax.legend(fontsize=8)
     ax1.set_title("stake by strategy (slashing)")
     ax2.set_title("rewards by strategy")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_gossip(g: dict, path: Path) -> Path:
+    plt = _plt()
+    rows = g["rows"]
+    x = [row["share"] for row in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax1.plot(x, [row["plurality_accuracy"] for row in rows], "o-", label="plurality (the contract's rule)")
+    ax1.plot(x, [row["honest_plurality_accuracy"] for row in rows], "x:", color="grey",
+             label="plurality of the honest only")
+    for i, a in enumerate(g["adversaries"]):
+        style = ("s--", "^-.")[i % 2]
+        ax1.plot(x, [row[a]["snowball_accuracy"] for row in rows], style, label=f"Snowball, Byzantines {a}")
+        ax2.plot(x, [row[a]["rounds_mean"] for row in rows], style, label=f"Byzantines {a}")
+    ax1.set_xlabel("Byzantine share")
+    ax1.set_ylabel("accuracy of the consensus")
+    ax1.set_ylim(0, 1.02)
+    ax1.grid(alpha=0.3)
+    ax1.legend(fontsize=8, loc="lower left")
+    ax2.set_xlabel("Byzantine share")
+    ax2.set_ylabel("gossip rounds to decide (mean over queries)")
+    ax2.grid(alpha=0.3)
+    ax2.legend(fontsize=8)
+    p = g["params"]
+    fig.suptitle(f"Snowball (k={p['k']}, alpha={p['alpha']}, beta={p['beta']}) vs the on-chain plurality", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -280,6 +430,12 @@ def render_markdown(report: dict) -> str:
         ch = report["chain"]
         lines += ["", f"Chain: {ch['backend']} (chain id {ch['chain_id']}), contract {ch['contract']}; "
                   f"round parameters {ch['params']}."]
+    if report.get("dataset", {}).get("pooled_model"):
+        pm = report["dataset"]["pooled_model"]
+        scores = ", ".join(f"{m} {v:.3f}" for m, v in pm["validation_accuracy"].items())
+        lines += ["", f"Pooled model: **{pm['model']}**, trained on every shard pooled; chosen before any round "
+                  f"by accuracy on a stratified {100 * pm['validation_share']:.0f} % validation split of the "
+                  f"pooled training data ({scores}), never on the queries' labels."]
     if report.get("dataset"):
         d = report["dataset"]
         sizes = [s["size"] for s in d["shards"]]
@@ -291,16 +447,7 @@ def render_markdown(report: dict) -> str:
         lines += ["", "## Participants", "", "| # | address | strategy | model |", "|---|---|---|---|"]
         lines += [f"| {p['index']} | `{p['address']}` | {p['strategy']} | {p['model']} |" for p in report["participants"]]
     if report.get("rounds"):
-        lines += ["", "## Accuracy per round", "",
-                  "| round | consensus | centralised vote | honest mean | honest best | pooled model | "
-                  "consensus = plurality | false slashes | caught |", "|---|---|---|---|---|---|---|---|---|"]
-        for r in report["rounds"]:
-            eq = ("yes" if r["consensus_equals_plurality"] else "NO") if r["equal_weights_round"] else \
-                f"n/a (weighted vote: {'yes' if r['consensus_equals_weighted_vote'] else 'NO'})"
-            lines.append(f"| {r['round']} | {_pct(r['consensus_accuracy'])} | {_pct(r['centralised_accuracy'])} | "
-                         f"{_pct(r['honest_mean_accuracy'])} | {_pct(r['honest_best_accuracy'])} | "
-                         f"{_pct(r['pooled_accuracy'])} ({r['pooled_best_model']}) | {eq} | "
-                         f"{r['false_slashes']} | {r['caught']}/{r['byzantine']} |")
+        lines += ["", "## Accuracy per round", ""] + _md_table(*_cells(ACCURACY_COLUMNS, report["rounds"]))
         groups = _groups(report["rounds"])
         lines += ["", "## Stake by strategy (ETH, total per group, after each round's claims)", "",
                   "| round | " + " | ".join(groups) + " |", "|---" * (len(groups) + 1) + "|"]
@@ -314,29 +461,28 @@ def render_markdown(report: dict) -> str:
         if report.get("gas_summary"):
             lines += ["", "## Gas per operation (mean)", "", "| operation | gas |", "|---|---|"]
             lines += [f"| {op} | {g:,.0f} |" for op, g in report["gas_summary"].items()]
+    if _snowball_rounds(report.get("rounds", [])):
+        lines += ["", "## Snowball gossip beside the on-chain consensus (the paper's communication phase)", "",
+                  "The same committed labels, decided by Snowball among the participants instead of by the "
+                  "contract (Byzantine participants gossip what they committed).", ""]
+        lines += _md_table(*_cells(SNOWBALL_COLUMNS, _snowball_rounds(report["rounds"])))
+    if report.get("gossip"):
+        g = report["gossip"]
+        lines += ["", "### How Snowball and the plurality degrade with the Byzantine share (off-chain)", "",
+                  _gossip_caption(g), ""] + _md_table(*_cells(_degradation_columns(g["adversaries"]), g["rows"]))
     if report.get("checks"):
         lines += ["", "## Checks", ""]
         lines += [f"- {k.replace('_', ' ')}: {v}" for k, v in report["checks"].items()]
     if report.get("sweep"):
         sw = report["sweep"]
         key = sw["key"]
-        lines += ["", f"## Sweep over {key}", "",
-                  f"| {key} | consensus first | consensus last | centralised | honest mean | pooled | honest stake share | "
-                  "false slashes | caught |", "|---|---|---|---|---|---|---|---|---|"]
-        for p in sw["points"]:
-            lines.append(f"| {p[key]:g} | {_pct(p['consensus_accuracy_first'])} | {_pct(p['consensus_accuracy_last'])} | "
-                         f"{_pct(p['centralised_accuracy_mean'])} | {_pct(p['honest_mean_accuracy_mean'])} | "
-                         f"{_pct(p['pooled_accuracy_mean'])} | {_pct(p['honest_stake_share_last'])} | "
-                         f"{p['false_slashes']} | {p['caught']} |")
+        lines += ["", f"## Sweep over {key}", ""] + _md_table(*_cells(_sweep_columns(key), sw["points"]))
     if report.get("theory"):
         t = report["theory"]
         lines += ["", "## Theory check: Beta-distributed binary learners", "",
                   f"Accuracies p_i ~ Beta({t['a']:g}, {t['b']:g}) (mean {t['mean_accuracy']:.4f}); {t['draws']} committees "
                   f"per N, {t['queries']} queries each; plurality with ties to the smallest label.",
-                  "", "| N | simulated | s.e. | analytic | best learner |", "|---|---|---|---|---|"]
-        for i, n in enumerate(t["ns"]):
-            lines.append(f"| {n} | {t['empirical'][i]:.4f} | {t['standard_error'][i]:.4f} | {t['analytic'][i]:.4f} | "
-                         f"{t['best_individual'][i]:.4f} |")
+                  ""] + _md_table(THEORY_HEADERS, _theory_rows(t))
         lines += ["", f"Maximum |simulated - analytic| = {t['max_deviation']:.4f} "
                   f"(at most {t.get('max_deviation_se', 0):.1f} standard errors). The analytic value is exact for the "
                   "average over committees: once the Beta draws are averaged out, each learner is right on a query "
@@ -394,17 +540,7 @@ def print_summary(report: dict, console) -> None:
 
     if report.get("rounds"):
         groups = _groups(report["rounds"])
-        t = Table(title="Accuracy per round (on the round's queries)")
-        for col in ("round", "consensus", "off-chain vote", "honest mean", "honest best", "pooled model",
-                    "= plurality", "false slashes", "caught"):
-            t.add_column(col, justify="right")
-        for r in report["rounds"]:
-            eq = ("yes" if r["consensus_equals_plurality"] else "NO") if r["equal_weights_round"] else \
-                ("weighted: yes" if r["consensus_equals_weighted_vote"] else "weighted: NO")
-            t.add_row(str(r["round"]), _pct(r["consensus_accuracy"]), _pct(r["centralised_accuracy"]),
-                      _pct(r["honest_mean_accuracy"]), _pct(r["honest_best_accuracy"]), _pct(r["pooled_accuracy"]),
-                      eq, str(r["false_slashes"]), f"{r['caught']}/{r['byzantine']}")
-        console.print(t)
+        console.print(_rich_table("Accuracy per round (on the round's queries)", *_cells(ACCURACY_COLUMNS, report["rounds"])))
         t = Table(title="Stake by strategy (ETH, group total after the round's claims; rewards in brackets)")
         t.add_column("round", justify="right")
         for g in groups:
@@ -420,30 +556,24 @@ def print_summary(report: dict, console) -> None:
                 g.add_column(op, justify="right")
             g.add_row(*[f"{v:,.0f}" for v in report["gas_summary"].values()])
             console.print(g)
+        if _snowball_rounds(report["rounds"]):
+            console.print(_rich_table("Snowball gossip beside the on-chain consensus (same committed labels)",
+                                      *_cells(SNOWBALL_COLUMNS, _snowball_rounds(report["rounds"]))))
+        if report.get("gossip"):
+            g = report["gossip"]
+            console.print(_rich_table("Plurality vs Snowball as the Byzantine share grows (off-chain)",
+                                      *_cells(_degradation_columns(g["adversaries"]), g["rows"])))
+            console.print(_gossip_caption(g), highlight=False)
         for k, v in report["checks"].items():
             console.print(f"check: {k.replace('_', ' ')}: {v}", highlight=False)
     if report.get("sweep"):
         sw = report["sweep"]
         key = sw["key"]
-        t = Table(title=f"Sweep over {key}")
-        for col in (key, "consensus first", "consensus last", "centralised", "honest mean", "pooled",
-                    "honest stake share", "false slash", "caught"):
-            t.add_column(col, justify="right")
-        for p in sw["points"]:
-            t.add_row(f"{p[key]:g}", _pct(p["consensus_accuracy_first"]), _pct(p["consensus_accuracy_last"]),
-                      _pct(p["centralised_accuracy_mean"]), _pct(p["honest_mean_accuracy_mean"]),
-                      _pct(p["pooled_accuracy_mean"]), _pct(p["honest_stake_share_last"]),
-                      str(p["false_slashes"]), str(p["caught"]))
-        console.print(t)
+        console.print(_rich_table(f"Sweep over {key}", *_cells(_sweep_columns(key), sw["points"])))
     if report.get("theory"):
         th = report["theory"]
-        t = Table(title=f"Theory check: Beta({th['a']:g}, {th['b']:g}) binary learners")
-        for col in ("N", "simulated", "s.e.", "analytic", "best learner"):
-            t.add_column(col, justify="right")
-        for i, n in enumerate(th["ns"]):
-            t.add_row(str(n), f"{th['empirical'][i]:.4f}", f"{th['standard_error'][i]:.4f}",
-                      f"{th['analytic'][i]:.4f}", f"{th['best_individual'][i]:.4f}")
-        console.print(t)
+        console.print(_rich_table(f"Theory check: Beta({th['a']:g}, {th['b']:g}) binary learners", THEORY_HEADERS,
+                                  _theory_rows(th)))
         console.print(f"max |simulated - analytic| = {th['max_deviation']:.4f} "
                       f"({th.get('max_deviation_se', 0):.1f} standard errors)", highlight=False)
     if "wall_time_s" in report:

@@ -1,0 +1,137 @@
+"""Scoring a simulated round from what the chain says, against the ground truth only the simulation holds.
+
+`score_round` takes the on-chain facts of one round (consensus, each participant's submission, revealed
+labels, claims) and returns the round's row of the report: accuracy of the consensus, of the same labels
+voted off-chain (equal weights and stake-weighted, with cl_client.protocol's rule), of the honest
+participants and of the pooled model; who was slashed; stake and rewards per strategy. `run_checks` and
+`sweep_point` summarise rounds.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..protocol import SLASHED_STATUSES, plurality, vote_weight
+from .config import HONEST
+from .world import World, accuracy
+
+SWEEP_ROUND_KEYS = ("round", "consensus_accuracy", "centralised_accuracy", "honest_mean_accuracy",
+                    "honest_best_accuracy", "pooled_accuracy", "false_slashes", "caught", "groups")
+CHEATS = ("random", "flip")  # the strategies a threshold must catch; colluders are a plurality question
+
+
+def score_round(world: World, roles: list, r: int, info, consensus: np.ndarray, observed: list[dict]) -> dict:
+    """The report row of round r (0-based). `info` is the round's RoundInfo after settlement; `observed`
+    has, per participant in role order: address, submission, revealed labels (or None), reward/penalty
+    from its Claimed event, stake after the round and its drive states."""
+    batch = world.batches[r]
+    truth = world.y_pool[batch]
+    equal = info.params.equal_weights
+    rows, rev_labels, rev_weights = [], [], []
+    for i, (role, seen) in enumerate(zip(roles, observed)):
+        sub, labels = seen["submission"], seen["labels"]
+        if labels is not None:
+            rev_labels.append(labels)
+            rev_weights.append(vote_weight(sub.stake, equal))
+        rows.append({
+            "index": i, "address": seen["address"], "strategy": role.strategy, "model": role.model,
+            "status": sub.status.name, "weight_wei": int(sub.stake), "matches": int(sub.matches),
+            "agreement": sub.matches / len(batch) if labels is not None else None,
+            "slashed": bool(sub.status in SLASHED_STATUSES), "penalty_wei": seen["penalty_wei"],
+            "reward_wei": seen["reward_wei"], "stake_after_wei": seen["stake_after_wei"],
+            "submitted_accuracy": accuracy(labels, truth) if labels is not None else None,
+            "model_accuracy": accuracy(world.predictions[r][i], truth),
+            "states": seen["states"],
+        })
+    rev_labels = np.stack(rev_labels) if rev_labels else np.empty((0, len(batch)), dtype=np.int64)
+    centralised = plurality(rev_labels, world.num_classes)
+    weighted = plurality(rev_labels, world.num_classes, rev_weights)
+    honest_acc = [row["submitted_accuracy"] for row in rows
+                  if row["strategy"] == HONEST and row["submitted_accuracy"] is not None]
+    pooled = accuracy(world.pooled_predictions[r], truth) if world.pooled is not None else None
+    return {
+        "round": r + 1, "queries": len(batch),
+        "consensus_accuracy": accuracy(consensus, truth),
+        "honest_mean_accuracy": float(np.mean(honest_acc)) if honest_acc else None,
+        "honest_best_accuracy": float(np.max(honest_acc)) if honest_acc else None,
+        "centralised_accuracy": accuracy(centralised, truth),
+        "pooled_accuracy": pooled,
+        "pooled_model": world.pooled.model if world.pooled is not None else None,
+        "equal_weights_round": len(set(rev_weights)) <= 1,
+        "consensus_equals_plurality": bool(np.array_equal(consensus, centralised)),
+        "consensus_equals_weighted_vote": bool(np.array_equal(consensus, weighted)),
+        "revealers": int(info.reveal_count), "committers": int(info.commit_count),
+        "false_slashes": sum(row["slashed"] for row in rows if row["strategy"] == HONEST),
+        "caught": sum(row["slashed"] for row in rows if row["strategy"] != HONEST),
+        "byzantine": sum(1 for row in rows if row["strategy"] != HONEST),
+        "pool_wei": int(info.pool), "groups": group_totals(rows), "participants": rows,
+        "consensus": consensus.tolist(), "truth": truth.tolist(),
+    }
+
+
+def group_totals(rows: list[dict]) -> dict:
+    """Per strategy: participants, stake after the round, rewards and penalties claimed, slashed count."""
+    groups: dict[str, dict] = {}
+    for row in rows:
+        g = groups.setdefault(row["strategy"], {"participants": 0, "stake_wei": 0, "reward_wei": 0,
+                                                 "penalty_wei": 0, "slashed": 0})
+        g["participants"] += 1
+        g["stake_wei"] += row["stake_after_wei"]
+        g["reward_wei"] += row["reward_wei"] or 0
+        g["penalty_wei"] += row["penalty_wei"] or 0
+        g["slashed"] += int(row["slashed"])
+    return groups
+
+
+def run_checks(rounds: list[dict], accounting_ok: bool) -> dict:
+    """The run's checks: the contract's consensus is the plurality, no honest participant slashed, ..."""
+    first = rounds[0]
+    first_round_slashed = {row["strategy"]: [] for row in first["participants"] if row["strategy"] != HONEST}
+    for row in first["participants"]:
+        if row["strategy"] != HONEST:
+            first_round_slashed[row["strategy"]].append(row["slashed"])
+    return {
+        "consensus_equals_plurality_when_weights_equal": all(
+            r["consensus_equals_plurality"] for r in rounds if r["equal_weights_round"]),
+        "rounds_with_equal_weights": [r["round"] for r in rounds if r["equal_weights_round"]],
+        "consensus_equals_weighted_vote_every_round": all(r["consensus_equals_weighted_vote"] for r in rounds),
+        "no_honest_participant_slashed": all(r["false_slashes"] == 0 for r in rounds),
+        "random_and_flip_slashed_in_first_round": all(
+            all(v) for g, v in first_round_slashed.items() if g in CHEATS)
+        if any(g in CHEATS for g in first_round_slashed) else None,
+        "first_round_slashed_by_strategy": {g: sum(v) for g, v in first_round_slashed.items()},
+        "accounting_balanced": accounting_ok,
+    }
+
+
+def sweep_point(key: str, value: float, chain: dict) -> dict:
+    """One point of a sweep: mean and first/last-round accuracies, stake shares and slashes of a run."""
+    rounds = chain["rounds"]
+    last = rounds[-1]
+    total = sum(g["stake_wei"] for g in last["groups"].values())
+    honest_stake = last["groups"].get(HONEST, {}).get("stake_wei", 0)
+    pooled = [r["pooled_accuracy"] for r in rounds if r["pooled_accuracy"] is not None]
+    return {
+        key: value,
+        "consensus_accuracy_mean": float(np.mean([r["consensus_accuracy"] for r in rounds])),
+        "consensus_accuracy_first": rounds[0]["consensus_accuracy"],
+        "consensus_accuracy_last": last["consensus_accuracy"],
+        "centralised_accuracy_mean": float(np.mean([r["centralised_accuracy"] for r in rounds])),
+        "honest_mean_accuracy_mean": float(np.mean([r["honest_mean_accuracy"] for r in rounds
+                                                    if r["honest_mean_accuracy"] is not None] or [np.nan])),
+        "pooled_accuracy_mean": float(np.mean(pooled)) if pooled else None,
+        "honest_stake_share_last": honest_stake / total if total else None,
+        "byzantine_stake_share_last": (total - honest_stake) / total if total else None,
+        "false_slashes": sum(r["false_slashes"] for r in rounds),
+        "caught": sum(r["caught"] for r in rounds),
+    }
+
+
+def report_ok(report: dict) -> bool:
+    """False when a check that must hold for the protocol failed (equality of the vote, accounting)."""
+    checks = report.get("checks", {})
+    return bool(checks.get("consensus_equals_plurality_when_weights_equal", True)
+                and checks.get("consensus_equals_weighted_vote_every_round", True)
+                and checks.get("accounting_balanced", True)
+                and all(run["checks"].get("consensus_equals_weighted_vote_every_round", True)
+                        and run["checks"].get("accounting_balanced", True)
+                        for run in report.get("sweep", {}).get("runs", [])))

@@ -1,0 +1,282 @@
+"""Playing a simulation on a local chain: deploy, fund real participants, open and drive rounds, sweep.
+
+    report = simulate(SimConfig(), Path("reports/x"))     # what `cl-client simulate` runs
+
+One run starts its own local chain (cl_client.node.LocalNode), deploys the contract, gives every participant
+a non-IID Dirichlet shard and a model (cl_client.sim.world), deposits their stake and plays R rounds. Each
+round the requester writes the query batch file, opens the round with its file:// URI and a reward, and
+every participant -- a cl_client Participant sending real transactions -- commits, reveals, finalizes and
+claims, driven by cl_client.participant.drive on the dev chain's jumping clock. The chain's results are
+scored by cl_client.sim.metrics.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .config import COMMIT_SECONDS, ETHER, HONEST, REVEAL_SECONDS, SWEEPABLE, SimConfig, SimulationError, \
+    assign_roles, config_dict
+from . import gossip
+from .metrics import SWEEP_ROUND_KEYS, run_checks, score_round, sweep_point
+from .world import World, dataset_summary, prepare, training_steps
+
+
+class ChainRun:
+    """One deployment on a running LocalNode, its funded participants, and the rounds played on it.
+
+    `ChainRun(...)` only connects; `deploy()` deploys and sets the owner's defaults, `fund()` deposits
+    every participant's stake (in participant order), and `play_round(r)` plays round r.
+    """
+
+    def __init__(self, config: SimConfig, world: World, node, out_dir: Path, progress=None, tasks=None):
+        from eth_account import Account
+
+        self.config, self.world, self.node, self.out_dir = config, world, node, out_dir
+        self.progress, self.tasks = progress, tasks
+        self.roles = assign_roles(config)
+        if len(node.keys) < config.participants + 1:
+            raise SimulationError(f"the node has {len(node.keys)} keys; need {config.participants + 1}")
+        self.w3 = self._web3()
+        self.owner = Account.from_key(node.keys[0])
+        self.gateways, self.participants, self.addresses = [], [], []
+
+    def _web3(self):
+        from ..chain import connect
+
+        w3 = connect(self.node.url)
+        # web3 asks eth_chainId before most calls; the dev chain's id never changes, so cache that one answer.
+        w3.provider.cacheable_requests = {"eth_chainId"}
+        w3.provider.cache_allowed_requests = True
+        return w3
+
+    def _gateway(self, account):
+        from ..chain import Gateway
+
+        return Gateway(self.w3, self.address, account, poll_interval=0.05, backoff=0.2, from_block=self.deploy_block)
+
+    def deploy(self) -> "ChainRun":
+        """Deploy the contract; the owner sets equal weights / the agreement threshold if configured."""
+        from ..chain import deploy
+
+        cfg = self.config
+        self.address, self.deploy_block = deploy(self.w3, self.owner)
+        self.requester = self._gateway(self.owner)
+        defaults = self.requester.defaults()
+        wanted = replace(defaults, equal_weights=bool(cfg.equal_weights) or defaults.equal_weights,
+                         agreement_bps=defaults.agreement_bps if cfg.agreement_bps is None else cfg.agreement_bps)
+        if wanted != defaults:
+            self.requester.set_defaults(wanted)
+        self.params = self.requester.defaults()
+        return self
+
+    def fund(self) -> "ChainRun":
+        """Every participant deposits its stake and gets a Participant (journals under out_dir/journals)."""
+        from eth_account import Account
+
+        from ..participant import Participant
+        from ..strategies import make_strategy
+
+        cfg = self.config
+        for role in self.roles:
+            gw = self._gateway(Account.from_key(self.node.keys[role.index + 1]))
+            gw.deposit(int(cfg.stake_eth * ETHER))
+            strategy = None if role.strategy == HONEST else make_strategy(role.strategy)
+            self.gateways.append(gw)
+            self.participants.append(Participant(gw, self.world.learners[role.index], strategy=strategy,
+                                                 journal_dir=self.out_dir / "journals", finalize=True,
+                                                 rng=np.random.default_rng([cfg.seed, role.index, 3])))
+        self.addresses = [gw.sender for gw in self.gateways]
+        return self
+
+    # ------------------------------------------------------------------ driving
+
+    def _drive(self, round_id: int, done: frozenset, until: int, task=None) -> dict:
+        """cl_client.participant.drive over every participant on the dev chain's jumping clock, up to the
+        end of the phase being driven; returns the last state of each, by participant index."""
+        from ..participant import JumpClock, drive
+
+        on_done = None if task is None else (lambda p, state: self.progress.advance(task))
+        history = drive(self.participants, round_id, JumpClock(self.node, self.requester), done=done, until=until,
+                        timeout=600.0, on_done=on_done)
+        return {i: history[p.address][-1] for i, p in enumerate(self.participants)}
+
+    def _advance_past(self, deadline: int) -> None:
+        now = self.requester.latest_timestamp()
+        if now <= deadline:
+            self.node.increase_time(deadline - now + 1)
+
+    def play_round(self, r: int) -> dict:
+        """Open round r (0-based) on chain, drive every participant through it, and score what the chain says."""
+        from ..data import write_queries
+        from ..participant import COMMIT_DONE, REVEAL_DONE, TERMINAL_STATES
+        from ..protocol import Phase
+
+        cfg, world = self.config, self.world
+        batch = world.batches[r]
+        qpath = (self.out_dir / "queries" / f"round-{r + 1}.npz").resolve()
+        qhash = write_queries(qpath, world.X_pool[batch])
+        t0 = time.perf_counter()
+        round_id = self.requester.open_round(qhash, qpath.as_uri(), len(batch), world.num_classes,
+                                             COMMIT_SECONDS, REVEAL_SECONDS, int(cfg.reward_eth * ETHER))
+        info = self.requester.round(round_id)
+        tasks = self.tasks or {}
+        commit_states = self._drive(round_id, COMMIT_DONE, info.commit_deadline, tasks.get("commit"))
+        self._advance_past(info.commit_deadline)
+        reveal_states = self._drive(round_id, REVEAL_DONE, info.reveal_deadline, tasks.get("reveal"))
+        self._advance_past(info.reveal_deadline)
+        final_states = self._drive(round_id, TERMINAL_STATES, 2**63, tasks.get("final"))
+        seconds = time.perf_counter() - t0
+
+        info = self.requester.round(round_id)
+        if info.phase != Phase.FINALIZED:
+            raise SimulationError(f"round {round_id} ended {info.phase.name}, not FINALIZED "
+                                  f"({info.reveal_count} revealers of {info.commit_count})")
+        revealed = self.requester.revealed(round_id)
+        claims = {e["args"]["participant"]: e["args"] for e in self.requester.events("Claimed", round_id)}
+        observed = []
+        for i, addr in enumerate(self.addresses):
+            claim = claims.get(addr)
+            acct = self.requester.account_info(addr)
+            observed.append({
+                "address": addr, "submission": self.requester.submission(round_id, addr),
+                "labels": np.frombuffer(revealed[addr], dtype=np.uint8).astype(np.int64) if addr in revealed else None,
+                "penalty_wei": int(claim["penalty"]) if claim else None,
+                "reward_wei": int(claim["reward"]) if claim else None,
+                "stake_after_wei": int(acct.free + acct.locked),
+                "states": [commit_states[i], reveal_states[i], final_states[i]],
+            })
+        consensus = np.frombuffer(self.requester.consensus(round_id), dtype=np.uint8).astype(np.int64)
+        out = score_round(world, self.roles, r, info, consensus, observed)
+        committed = [p.journal(round_id).labels for p in self.participants]  # Byzantine rows: their lie
+        snowball = None if any(c is None for c in committed) else gossip.per_round(
+            world, self.roles, np.stack([np.frombuffer(c, dtype=np.uint8).astype(np.int64) for c in committed]),
+            consensus, r)
+        out.update({"round_id": round_id, "gas": self._gas(round_id), "seconds": seconds, "snowball": snowball})
+        return out
+
+    def _gas(self, round_id: int) -> dict:
+        """Gas used per operation in this round, from the receipts of the round's events."""
+        out = {}
+        for op, event in (("open_round", "RoundOpened"), ("commit", "Committed"), ("reveal", "Revealed"),
+                          ("finalize", "RoundFinalized"), ("claim", "Claimed")):
+            used = [self.requester.receipt(e["transactionHash"])["gasUsed"] for e in self.requester.events(event, round_id)]
+            if used:
+                out[op] = {"count": len(used), "mean": float(np.mean(used)), "max": int(max(used)),
+                           "total": int(sum(used))}
+        return out
+
+    def groups(self) -> dict:
+        """Participants and stake (free + locked) per strategy, now."""
+        groups: dict[str, dict] = {}
+        for i, role in enumerate(self.roles):
+            acct = self.requester.account_info(self.addresses[i])
+            g = groups.setdefault(role.strategy, {"participants": 0, "stake_wei": 0})
+            g["participants"] += 1
+            g["stake_wei"] += int(acct.free + acct.locked)
+        return groups
+
+    def accounting_ok(self) -> bool:
+        return sum(self.requester.accounting()) == self.requester.balance(self.address)
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+def run_rounds(config: SimConfig, world: World, node, out_dir: Path, progress=None, label: str = "") -> dict:
+    """Deploy on `node` and play config.rounds rounds; returns the chain part of the report."""
+    tasks = None
+    if progress is not None:
+        total = config.participants * config.rounds
+        tasks = {key: progress.add_task(f"{name}{label}", total=total)
+                 for key, name in (("commit", "commit"), ("reveal", "reveal"), ("final", "finalize + claim"))}
+    run = ChainRun(config, world, node, out_dir, progress, tasks).deploy().fund()
+    initial = run.groups()
+    rounds = [run.play_round(r) for r in range(config.rounds)]
+    return {
+        "chain": {"backend": config.backend, "chain_id": run.requester.chain_id, "contract": run.address,
+                  "deploy_block": run.deploy_block, "params": asdict(run.params)},
+        "participants": [{"index": r.index, "address": run.addresses[r.index], "strategy": r.strategy,
+                          "model": r.model, "byzantine": r.byzantine} for r in run.roles],
+        "initial_groups": initial,
+        "rounds": rounds,
+        "checks": run_checks(rounds, run.accounting_ok()),
+    }
+
+
+def parse_sweep(spec: str) -> tuple[str, list[float]]:
+    try:
+        key, values = spec.split("=", 1)
+        key = key.strip()
+        numbers = [float(v) for v in values.split(",") if v.strip()]
+    except ValueError:
+        raise SimulationError(f"--sweep wants NAME=v1,v2,... (e.g. byzantine=0,0.1,0.2), got {spec!r}") from None
+    if key not in SWEEPABLE:
+        raise SimulationError(f"--sweep can vary {' or '.join(SWEEPABLE)}, not {key!r}")
+    if not numbers:
+        raise SimulationError(f"--sweep {key}= needs at least one value")
+    return key, numbers
+
+
+def default_out_dir(root: str | Path = "reports") -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(root) / stamp
+    n = 1
+    while out.exists():
+        n += 1
+        out = Path(root) / f"{stamp}-{n}"
+    return out
+
+
+def simulate(config: SimConfig, out_dir: Path, *, sweep: tuple[str, list[float]] | None = None,
+             console=None, show_progress: bool = True) -> dict:
+    """Run the configured simulation (or sweep) end to end and return the report dictionary."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..node import LocalNode
+    from .datasets import THEORY
+
+    config = config.validate()
+    started = time.perf_counter()
+    report: dict = {"tool": "cl_client.sim", "config": config_dict(config), "seed": config.seed,
+                    "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=console, disable=not show_progress, transient=False)
+    with progress:
+        if config.dataset == THEORY:
+            from .theory import beta_check
+
+            task = progress.add_task("theory check (off-chain)", total=1)
+            ns = sorted({1, 3, 5, 7, 9, 11, 15, 21, 31, config.participants})
+            report["theory"] = beta_check(config.beta_a, config.beta_b, ns=ns, draws=config.beta_draws,
+                                          queries=config.queries, seed=config.seed).as_dict()
+            progress.advance(task)
+        else:
+            points = [(None, config)] if sweep is None else [
+                (v, replace(config, **{sweep[0]: v}).validate()) for v in sweep[1]]
+            worlds: dict[float, World] = {}
+            with LocalNode(backend=config.backend, accounts=config.participants + 1, block_time=0) as node:
+                for value, cfg in points:
+                    if cfg.alpha not in worlds:
+                        task = progress.add_task(f"training (alpha={cfg.alpha:g})", total=training_steps(cfg))
+                        worlds[cfg.alpha] = prepare(cfg, on_trained=lambda t=task: progress.advance(t))
+                    world = worlds[cfg.alpha]
+                    sub = out_dir if value is None else out_dir / f"{sweep[0]}-{value:g}"
+                    label = "" if value is None else f" ({sweep[0]}={value:g})"
+                    chain = run_rounds(cfg, world, node, sub, progress, label)
+                    if value is None:
+                        report.update(chain)
+                        report["dataset"] = dataset_summary(world)
+                        report["gossip"] = gossip.degradation(world, cfg)
+                    else:
+                        report.setdefault("sweep", {"key": sweep[0], "points": []})
+                        report["sweep"]["points"].append(sweep_point(sweep[0], value, chain))
+                        report["sweep"].setdefault("runs", []).append(
+                            {"value": value, "checks": chain["checks"],
+                             "rounds": [{k: r[k] for k in SWEEP_ROUND_KEYS} for r in chain["rounds"]]})
+    report["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    report["wall_time_s"] = time.perf_counter() - started
+    return report
