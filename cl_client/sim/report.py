@@ -232,6 +232,13 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def make_plots(report: dict, out_dir: Path) -> list[Path]:
     out = []
     if report.get("rounds"):
@@ -266,10 +273,7 @@ def plot_accuracy(report: dict, path: Path) -> Path:
     ax.set_title(f"{c['dataset']}: N={c['participants']}, Q={c['queries']}, alpha={c['alpha']}, "
                  f"{100 * c['byzantine']:.0f}% Byzantine")
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_stake(report: dict, path: Path) -> Path:
@@ -297,10 +301,7 @@ def plot_stake(report: dict, path: Path) -> Path:
         ax.legend(fontsize=8)
     ax1.set_title("stake by strategy (slashing)")
     ax2.set_title("rewards by strategy")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_gossip(g: dict, path: Path) -> Path:
@@ -326,10 +327,7 @@ def plot_gossip(g: dict, path: Path) -> Path:
     ax2.legend(fontsize=8)
     p = g["params"]
     fig.suptitle(f"Snowball (k={p['k']}, alpha={p['alpha']}, beta={p['beta']}) vs the on-chain plurality", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_sweep(sweep: dict, path: Path) -> Path:
@@ -355,10 +353,7 @@ def plot_sweep(sweep: dict, path: Path) -> Path:
     ax2.set_ylim(0, 1.02)
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_theory(theory: dict, path: Path) -> Path:
@@ -380,10 +375,7 @@ def plot_theory(theory: dict, path: Path) -> Path:
                  f"{theory['max_deviation']:.4f}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_agreement(threshold: dict, path: Path) -> Path:
@@ -411,10 +403,7 @@ def plot_agreement(threshold: dict, path: Path) -> Path:
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8, loc="center right")
     ax.set_title("agreement by group: min-max (thin), 5-95 percentile (thick), median")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 # ---------------------------------------------------------------------------------------------- text

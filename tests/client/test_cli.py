@@ -27,6 +27,7 @@ from cl_client.data import save_shard, write_queries
 from cl_client.journal import Journal
 from cl_client.keys import write_keystore
 from cl_client.node import free_port
+from support import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ETH = 10**18
@@ -419,16 +420,6 @@ def test_claim_in_a_round_not_taken_part_in(chain, opened, capsys, monkeypatch):
 # ------------------------------------------------------------------ cl-client node
 
 
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -448,7 +439,7 @@ def test_node_runs_until_stopped_and_cleans_up(tmp_path, capsys):
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     node_pid = None
     try:
-        _wait_for(lambda: state_file.exists() or proc.poll() is not None, 60, "the state file")
+        wait_until(lambda: state_file.exists() or proc.poll() is not None, 60, "the state file")
         assert proc.poll() is None, proc.stderr.read()
         state = json.loads(state_file.read_text())
         node_pid = state["pid"]

@@ -12,7 +12,6 @@ import json
 import math
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from cl_client.chain import Gateway, Phase, Status, connect
 from cl_client.data import dirichlet_partition, save_shard, write_queries
 from cl_client.journal import Journal
 from oracle import plurality
+from support import wait_until
 
 ETH = 10**18
 COMMIT_SECONDS, REVEAL_SECONDS = 30, 25
@@ -34,16 +34,6 @@ VICTIM = "h0"
 def cl_client_exe() -> str:
     exe = Path(sys.executable).parent / "cl-client"
     return str(exe) if exe.exists() else "cl-client"
-
-
-def wait_until(predicate, timeout: float, what: str, logs=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs()}")
 
 
 def fees_paid(w3, address: str, first_block: int) -> int:
