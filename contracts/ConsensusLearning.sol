@@ -39,9 +39,18 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     uint256 public constant MAX_UNBONDING_DELAY = 30 days;
 
     uint256 private constant _BPS = 10_000;
-    uint8 private constant _OPEN = 0;
-    uint8 private constant _FINALIZED = 1;
-    uint8 private constant _FAILED = 2;
+    /// @dev Tally weights are stored shifted left by one label's width (8 bits), so that in _plurality
+    /// `key = or(t, xor(label, 0xff))` puts (255 - label) in the freed low byte: comparing keys then orders
+    /// by weight first and, on equal weight, prefers the smaller label (the tie rule). _loadRevealers
+    /// shifts, _scoreAndSettle shifts back; `0xff` in _plurality is the mask of those low bits.
+    uint256 private constant _KEY_SHIFT = 8;
+
+    /// @dev What finalize() recorded; with the deadlines and the block time it gives the Phase.
+    enum Outcome {
+        Open, // not finalized yet
+        Finalized, // quorum met, consensus stored
+        Failed // quorum missed
+    }
 
     /*//////////////////////////////////////////////////////////////
                                  STORAGE
@@ -53,7 +62,9 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint16 numClasses; // K
         uint40 commitDeadline; // last second of the Commit phase
         uint40 revealDeadline; // last second of the Reveal phase
-        uint8 outcome; // _OPEN, _FINALIZED or _FAILED
+        // An Outcome, stored as its uint8: an enum-typed storage read is range-checked (Panic 0x21) at
+        // every comparison by the legacy code generator, which would cost commit and reveal ~40 gas.
+        uint8 outcome; // uint8(Outcome.Open), uint8(Outcome.Finalized) or uint8(Outcome.Failed)
         bool refunded; // the requester took back the reward of a failed round
         uint32 commitCount; // participants that committed
         uint32 revealCount; // participants that revealed
@@ -69,7 +80,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint128 committedPenalty; // sum over committers of ceil(stake * nonRevealSlashBps / BPS)
         // slot 5: written at reveal
         uint128 revealedStake; // sum of revealers' stakes
-        uint128 revealedPenalty; // the same penalty sum over revealers (so non-revealers' = 4b - 5b)
+        uint128 revealedPenalty; // the same sum over revealers (non-revealers': committedPenalty - revealedPenalty)
         // slot 6: written at finalize
         uint128 pool; // reward + bonus + slashed, shared by agreeing revealers pro-rata to weight
         uint128 agreedWeight; // total weight of agreeing revealers
@@ -136,7 +147,9 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     function deposit() external payable {
         if (msg.value == 0) revert ZeroDeposit();
         Account storage a = _accounts[msg.sender];
-        a.free += uint128(msg.value); // msg.value < 2^128 on any real chain; checked add regardless
+        // The cast is safe because msg.value <= the total ETH supply (~1.2e26 wei) < 2^96 < 2^128; the add is
+        // checked but the cast is not, so this rests on the supply (only a test node could mint more).
+        a.free += uint128(msg.value);
         _totalStake += msg.value;
         emit Deposited(msg.sender, msg.value, a.free);
     }
@@ -152,6 +165,19 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint256 readyAt = block.timestamp + _unbondingDelay;
         a.unbondingReadyAt = uint64(readyAt);
         emit WithdrawalRequested(msg.sender, amount, a.unbonding, readyAt);
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function withdraw() external nonReentrant {
+        Account storage a = _accounts[msg.sender];
+        uint256 amount = a.unbonding;
+        if (amount == 0) revert NothingToWithdraw();
+        if (block.timestamp < a.unbondingReadyAt) revert UnbondingNotOver(a.unbondingReadyAt, block.timestamp);
+        a.unbonding = 0;
+        a.unbondingReadyAt = 0;
+        _totalStake -= amount;
+        emit Withdrawn(msg.sender, amount);
+        _send(msg.sender, amount);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -265,7 +291,8 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     function finalize(uint256 roundId, address[] calldata revealers, bytes[] calldata labels) external {
         Round storage r = _rounds[roundId];
         _checkPhase(roundId, r, Phase.Finalizable);
-        if (!_quorumMet(roundId, r)) return; // marked Failed
+        (bool met, uint256 revealedWeight, uint256 committedWeight) = _quorumMet(r);
+        if (!met) return _fail(roundId, r, revealedWeight, committedWeight);
         uint256[] memory rows = _loadRevealers(roundId, r, revealers, labels);
         bytes memory consensusLabels = _plurality(rows, r.numQueries, r.numClasses);
         _scoreAndSettle(roundId, r, revealers, rows, consensusLabels);
@@ -277,7 +304,8 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         Submission storage s = _submissions[roundId][msg.sender];
         if (s.status == Status.None) revert NothingToClaim(roundId, msg.sender);
         if (s.claimed) revert AlreadyClaimed(roundId, msg.sender);
-        if (r.outcome == _OPEN) revert WrongPhase(roundId, Phase.Finalized, _phase(r));
+        // Finalized or Failed: claim() accepts both, so not _checkPhase. (A helper here cost 34 gas.)
+        if (r.outcome == uint8(Outcome.Open)) revert WrongPhase(roundId, Phase.Finalized, _phase(r));
         uint256 penalty;
         (reward, penalty) = _settlement(r, s);
 
@@ -297,26 +325,13 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     /// @inheritdoc IConsensusLearning
     function claimRefund(uint256 roundId) external nonReentrant {
         Round storage r = _rounds[roundId];
-        if (r.outcome != _FAILED || r.refunded || msg.sender != r.requester || r.reward == 0) {
+        if (r.outcome != uint8(Outcome.Failed) || r.refunded || msg.sender != r.requester || r.reward == 0) {
             revert NoRefund(roundId, msg.sender);
         }
         uint256 amount = r.reward;
         r.refunded = true;
         _refundsOwed -= amount;
         emit RefundClaimed(roundId, msg.sender, amount);
-        _send(msg.sender, amount);
-    }
-
-    /// @inheritdoc IConsensusLearning
-    function withdraw() external nonReentrant {
-        Account storage a = _accounts[msg.sender];
-        uint256 amount = a.unbonding;
-        if (amount == 0) revert NothingToWithdraw();
-        if (block.timestamp < a.unbondingReadyAt) revert UnbondingNotOver(a.unbondingReadyAt, block.timestamp);
-        a.unbonding = 0;
-        a.unbondingReadyAt = 0;
-        _totalStake -= amount;
-        emit Withdrawn(msg.sender, amount);
         _send(msg.sender, amount);
     }
 
@@ -413,7 +428,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     function claimable(uint256 roundId, address participant) external view returns (uint256 reward, uint256 penalty) {
         Round storage r = _rounds[roundId];
         Submission storage s = _submissions[roundId][participant];
-        if (r.outcome == _OPEN || s.status == Status.None || s.claimed) return (0, 0);
+        if (r.outcome == uint8(Outcome.Open) || s.status == Status.None || s.claimed) return (0, 0);
         return _settlement(r, s);
     }
 
@@ -458,7 +473,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     }
 
     /*//////////////////////////////////////////////////////////////
-                            INTERNAL HELPERS
+                        PRIVATE: PHASE AND CHECKS
     //////////////////////////////////////////////////////////////*/
 
     /// @dev Phase as a pure function of the round's deadlines, outcome and the block time.
@@ -466,8 +481,8 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint256 revealDeadline = r.revealDeadline;
         if (revealDeadline == 0) return Phase.None;
         uint8 outcome = r.outcome;
-        if (outcome == _FINALIZED) return Phase.Finalized;
-        if (outcome == _FAILED) return Phase.Failed;
+        if (outcome == uint8(Outcome.Finalized)) return Phase.Finalized;
+        if (outcome == uint8(Outcome.Failed)) return Phase.Failed;
         if (block.timestamp <= r.commitDeadline) return Phase.Commit;
         if (block.timestamp <= revealDeadline) return Phase.Reveal;
         return Phase.Finalizable;
@@ -516,12 +531,25 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         return keccak256(abi.encode(block.chainid, address(this), roundId, participant, labelsHash, salt));
     }
 
+    /// @dev The SSTORE2 pointer of a finalized round; reverts UnknownRound or WrongPhase otherwise.
+    function _finalizedPointer(uint256 roundId) private view returns (address pointer) {
+        Round storage r = _rounds[roundId];
+        Phase actual = _phase(r);
+        if (actual == Phase.None) revert UnknownRound(roundId);
+        if (actual != Phase.Finalized) revert WrongPhase(roundId, Phase.Finalized, actual);
+        return r.consensusPointer;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                              PRIVATE: MONEY
+    //////////////////////////////////////////////////////////////*/
+
     /// @dev ceil(stake * bps / BPS): penalties round up so the pool never promises more than was taken.
     function _penalty(uint256 stake, uint256 bps) private pure returns (uint256) {
         return (stake * bps + _BPS - 1) / _BPS;
     }
 
-    /// @dev What claim() pays and takes for a settled round (outcome != _OPEN).
+    /// @dev What claim() pays and takes for a settled round (outcome != Outcome.Open).
     function _settlement(Round storage r, Submission storage s) private view returns (uint256 reward, uint256 penalty) {
         Status status = s.status;
         uint256 stake = s.stake;
@@ -536,30 +564,55 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         // Status.Revealed after settlement means a failed round: no penalty, no reward.
     }
 
-    /// @dev Quorum: enough revealers and revealed weight >= quorumBps of committed weight. If missed, the
-    /// round fails: reward refundable, non-revealers' penalties to the treasury, no consensus.
-    function _quorumMet(uint256 roundId, Round storage r) private returns (bool) {
+    /// @dev Add `amount` (dust, undistributable stake) to the treasury, which only funds future bonuses.
+    function _fundTreasury(uint256 roundId, uint256 amount) private {
+        if (amount == 0) return;
+        _treasury += amount;
+        emit TreasuryFunded(roundId, amount, _treasury);
+    }
+
+    /// @dev The only ETH transfer out: to msg.sender of claim / claimRefund / withdraw, after their effects.
+    function _send(address to, uint256 amount) private {
+        (bool ok,) = payable(to).call{value: amount}("");
+        if (!ok) revert TransferFailed(to, amount);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                        PRIVATE: FINALIZE PIPELINE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Quorum: at least one and at least minRevealers revealers, and revealed weight >= quorumBps of
+    /// committed weight (weights are stakes, or counts when equalWeights). Also returns the two weights it
+    /// compared, which _fail reports in RoundFailed (so the failure path does not read them again).
+    function _quorumMet(Round storage r)
+        private
+        view
+        returns (bool met, uint256 revealedWeight, uint256 committedWeight)
+    {
         Params memory p = r.params;
         uint256 n = r.revealCount;
-        uint256 committedWeight = p.equalWeights ? r.commitCount : r.committedStake;
-        uint256 revealedWeight = p.equalWeights ? n : r.revealedStake;
-        if (n != 0 && n >= p.minRevealers && revealedWeight * _BPS >= committedWeight * p.quorumBps) return true;
+        committedWeight = p.equalWeights ? r.commitCount : r.committedStake;
+        revealedWeight = p.equalWeights ? n : r.revealedStake;
+        met = n != 0 && n >= p.minRevealers && revealedWeight * _BPS >= committedWeight * p.quorumBps;
+    }
 
+    /// @dev Mark a round that missed quorum Failed: the reward becomes refundable to the requester, the
+    /// non-revealers' penalties and the bonus go to the treasury, and no consensus is stored.
+    function _fail(uint256 roundId, Round storage r, uint256 revealedWeight, uint256 committedWeight) private {
         uint256 nonRevealPenalty = r.committedPenalty - r.revealedPenalty;
         uint256 reward = r.reward;
         uint256 bonus = r.bonus;
-        r.outcome = _FAILED;
+        r.outcome = uint8(Outcome.Failed);
         _totalStake -= nonRevealPenalty;
         _rewardsOwed -= reward + bonus;
         _refundsOwed += reward;
         emit RoundFailed(roundId, revealedWeight, committedWeight, nonRevealPenalty);
         _fundTreasury(roundId, bonus + nonRevealPenalty);
-        return false;
     }
 
     /// @dev Check the finalize() input against storage: exactly the round's revealers, strictly ascending
     /// (so no duplicates), each with labels hashing to what it revealed. Returns interleaved rows
-    /// (calldata offset of the labels, tally weight << 8) for the assembly loops.
+    /// (calldata offset of the labels, tally weight << _KEY_SHIFT) for the assembly loops.
     function _loadRevealers(
         uint256 roundId,
         Round storage r,
@@ -585,14 +638,29 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
                 offset := v.offset
             }
             rows[2 * i] = offset;
-            rows[2 * i + 1] = (equalWeights ? 1 : uint256(s.stake)) << 8; // stake < 2^96: no overflow
+            rows[2 * i + 1] = (equalWeights ? 1 : uint256(s.stake)) << _KEY_SHIFT; // stake < 2^96: no overflow
         }
     }
 
     /// @dev Weighted plurality per query over label vectors already checked to be Q bytes < K (at reveal,
     /// and by hash in _loadRevealers). Ties go to the smallest label. Linear in N x Q.
     /// Queries are taken 32 at a time, so each revealer's labels are read one calldata word per chunk.
-    /// Memory: tally[label][j] for the 32 queries j of the chunk (K x 32 words), leader[j] (32 words).
+    ///
+    /// Memory, per chunk of 32 queries (j = query index within the chunk, 0..31):
+    ///
+    ///     tally (K x 32 words, label-major: row `label` starts at tallyData + label * 0x400)
+    ///     +-------------------+-------------------+-----+--------------------+
+    ///     | tally[0][0..31]   | tally[1][0..31]   | ... | tally[K-1][0..31]  |
+    ///     +-------------------+-------------------+-----+--------------------+
+    ///       word tallyData + label * 0x400 + j * 0x20 = weight of `label` on query j, << _KEY_SHIFT
+    ///
+    ///     leader (32 words)
+    ///     +-----------+-----------+-----+------------+
+    ///     | key[0]    | key[1]    | ... | key[31]    |     key[j] = max over labels of
+    ///     +-----------+-----------+-----+------------+              tally[label][j] | (0xff ^ label)
+    ///       high 248 bits: the leading weight; low byte: 0xff ^ its label (so the smaller label wins ties)
+    ///
+    /// Both are zeroed after each chunk; the chunk's consensus bytes are the leaders' low bytes ^ 0xff.
     function _plurality(uint256[] memory rows, uint256 q, uint256 k) private pure returns (bytes memory result) {
         result = new bytes(q);
         uint256[] memory tally = new uint256[](k << 5);
@@ -610,10 +678,13 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
                 if lt(sub(q, c), 0x20) { keep := not(shr(shl(3, sub(q, c)), not(0))) }
                 for { let row := rowsStart } lt(row, rowsEnd) { row := add(row, 0x40) } {
                     let word := and(calldataload(add(mload(row), c)), keep)
-                    let w := mload(add(row, 0x20)) // weight << 8
+                    let w := mload(add(row, 0x20)) // weight << _KEY_SHIFT: its low byte is free for the label
                     // Unrolled by 4 (the loop overhead is most of the cost of a 1-label body). For each label:
-                    //   tally[label][j] += weight; key = (sum << 8) | (255 - label);
+                    //   tally[label][j] += weight; key = (sum << _KEY_SHIFT) | (255 - label);
                     //   leader[j] = max(leader[j], key)  -- more weight wins, then the smaller label.
+                    // The four bodies differ only in their byte index and offset. They stay copied out:
+                    // a Yul function is not inlined by the legacy optimizer (a call per label), and a
+                    // 1-label inner loop pays its overhead per label, so either would raise finalize's gas.
                     for { let j := 0 } lt(j, 32) { j := add(j, 4) } {
                         let off := shl(5, j)
                         {
@@ -690,7 +761,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             bool agreed = matches * _BPS >= threshold;
             if (agreed) {
                 s.status = Status.Agreed;
-                agreedWeight += rows[2 * i + 1] >> 8;
+                agreedWeight += rows[2 * i + 1] >> _KEY_SHIFT;
             } else {
                 s.status = Status.Deviated;
                 slashed += _penalty(s.stake, deviatorSlashBps);
@@ -703,13 +774,13 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint256 paid;
         if (agreedWeight != 0) {
             for (uint256 i; i < n; ++i) {
-                paid += pool * (rows[2 * i + 1] >> 8) / agreedWeight; // 0 for deviators
+                paid += pool * (rows[2 * i + 1] >> _KEY_SHIFT) / agreedWeight; // 0 for deviators
             }
         }
         uint256 dust = pool - paid;
 
         address pointer = SSTORE2.write(consensusLabels);
-        r.outcome = _FINALIZED;
+        r.outcome = uint8(Outcome.Finalized);
         r.pool = uint128(pool);
         r.agreedWeight = uint128(agreedWeight);
         r.consensusPointer = pointer;
@@ -717,12 +788,6 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         _rewardsOwed = _rewardsOwed + slashed - dust;
         emit RoundFinalized(roundId, pointer, pool, agreedWeight, slashed, dust);
         _fundTreasury(roundId, dust);
-    }
-
-    function _fundTreasury(uint256 roundId, uint256 amount) private {
-        if (amount == 0) return;
-        _treasury += amount;
-        emit TreasuryFunded(roundId, amount, _treasury);
     }
 
     /// @dev Number of equal bytes between the Q calldata bytes at `offset` and `b` (Q bytes), 32 at a time.
@@ -746,6 +811,10 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             }
         }
     }
+
+    /*//////////////////////////////////////////////////////////////
+                           PRIVATE: BIT TRICKS
+    //////////////////////////////////////////////////////////////*/
 
     /// @dev Revert with LabelOutOfRange unless every byte of `labels` is < k (2 <= k <= 256).
     /// Checks 32 labels per word: with lo = b & 0x7f and hi = b & 0x80,
@@ -777,18 +846,5 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
                 if (uint8(labels[i]) >= k) revert LabelOutOfRange(i, uint8(labels[i]), k);
             }
         }
-    }
-
-    function _finalizedPointer(uint256 roundId) private view returns (address pointer) {
-        Round storage r = _rounds[roundId];
-        Phase actual = _phase(r);
-        if (actual == Phase.None) revert UnknownRound(roundId);
-        if (actual != Phase.Finalized) revert WrongPhase(roundId, Phase.Finalized, actual);
-        return r.consensusPointer;
-    }
-
-    function _send(address to, uint256 amount) private {
-        (bool ok,) = payable(to).call{value: amount}("");
-        if (!ok) revert TransferFailed(to, amount);
     }
 }

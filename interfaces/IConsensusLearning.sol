@@ -83,67 +83,67 @@ interface IConsensusLearning {
                                   ERRORS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice deposit() was called without value.
+    /// @dev deposit() was called without value.
     error ZeroDeposit();
-    /// @notice More stake was asked for than is free (not locked, not unbonding).
+    /// @dev More stake was asked for than is free (not locked, not unbonding).
     error InsufficientFreeStake(uint256 requested, uint256 available);
-    /// @notice withdraw() with nothing unbonding.
+    /// @dev withdraw() with nothing unbonding.
     error NothingToWithdraw();
-    /// @notice withdraw() before the unbonding delay has passed.
+    /// @dev withdraw() before the unbonding delay has passed.
     error UnbondingNotOver(uint256 readyAt, uint256 nowTimestamp);
-    /// @notice openRound() with Q outside 1..MAX_QUERIES.
+    /// @dev openRound() with Q outside 1..MAX_QUERIES.
     error InvalidQueryCount(uint256 numQueries, uint256 maxQueries);
-    /// @notice openRound() with K outside 2..256.
+    /// @dev openRound() with K outside 2..256.
     error InvalidClassCount(uint256 numClasses);
-    /// @notice openRound() with a phase duration outside the allowed bounds.
+    /// @dev openRound() with a phase duration outside the allowed bounds.
     error InvalidDuration(uint256 duration, uint256 minDuration, uint256 maxDuration);
-    /// @notice openRound() with a zero query hash.
+    /// @dev openRound() with a zero query hash.
     error EmptyQueriesHash();
-    /// @notice openRound() with a reward that does not fit in 96 bits.
+    /// @dev openRound() with a reward that does not fit in 96 bits.
     error RewardTooLarge(uint256 reward);
-    /// @notice The round does not exist.
+    /// @dev The round does not exist.
     error UnknownRound(uint256 roundId);
-    /// @notice The call is not allowed in the round's current phase.
+    /// @dev The call is not allowed in the round's current phase.
     error WrongPhase(uint256 roundId, Phase expected, Phase actual);
-    /// @notice The participant already committed in this round.
+    /// @dev The participant already committed in this round.
     error AlreadyCommitted(uint256 roundId, address participant);
-    /// @notice A zero commitment (reserved for "none").
+    /// @dev A zero commitment (reserved for "none").
     error ZeroCommitment();
-    /// @notice The participant's free stake is below the round's minimum.
+    /// @dev The participant's free stake is below the round's minimum.
     error StakeBelowMinimum(uint256 stake, uint256 minStake);
-    /// @notice The round already has its maximum number of participants.
+    /// @dev The round already has its maximum number of participants.
     error RoundFull(uint256 roundId, uint256 maxParticipants);
-    /// @notice reveal() without a commitment in this round.
+    /// @dev reveal() without a commitment in this round.
     error NotCommitted(uint256 roundId, address participant);
-    /// @notice reveal() a second time.
+    /// @dev reveal() a second time.
     error AlreadyRevealed(uint256 roundId, address participant);
-    /// @notice The label vector does not have exactly Q entries.
+    /// @dev The label vector does not have exactly Q entries.
     error WrongLabelCount(uint256 given, uint256 expected);
-    /// @notice A label is not below K.
+    /// @dev A label is not below K.
     error LabelOutOfRange(uint256 index, uint256 label, uint256 numClasses);
-    /// @notice The labels and salt do not hash to the participant's commitment.
+    /// @dev The labels and salt do not hash to the participant's commitment.
     error CommitmentMismatch(uint256 roundId, address participant);
-    /// @notice finalize() arrays of different lengths.
+    /// @dev finalize() arrays of different lengths.
     error LengthMismatch(uint256 revealers, uint256 labels);
-    /// @notice finalize() was not given exactly the round's revealers.
+    /// @dev finalize() was not given exactly the round's revealers.
     error RevealerCountMismatch(uint256 given, uint256 expected);
-    /// @notice finalize() revealers must be sorted strictly ascending (this also rules out duplicates).
+    /// @dev finalize() revealers must be sorted strictly ascending (this also rules out duplicates).
     error RevealersNotSorted(uint256 index);
-    /// @notice finalize() was given an address that did not reveal in this round.
+    /// @dev finalize() was given an address that did not reveal in this round.
     error NotARevealer(uint256 roundId, address participant);
-    /// @notice finalize() was given labels that differ from what the participant revealed.
+    /// @dev finalize() was given labels that differ from what the participant revealed.
     error RevealedLabelsMismatch(uint256 roundId, address participant);
-    /// @notice claim() by an address that has nothing to settle in this round.
+    /// @dev claim() by an address that has nothing to settle in this round.
     error NothingToClaim(uint256 roundId, address participant);
-    /// @notice claim() a second time.
+    /// @dev claim() a second time.
     error AlreadyClaimed(uint256 roundId, address participant);
-    /// @notice claimRefund() by someone other than the requester, or when no refund is owed.
+    /// @dev claimRefund() by someone other than the requester, or when no refund is owed.
     error NoRefund(uint256 roundId, address caller);
-    /// @notice consensusLabel() index not below Q.
+    /// @dev consensusLabel() index not below Q.
     error QueryIndexOutOfRange(uint256 index, uint256 numQueries);
-    /// @notice An owner setting outside its hard bounds.
+    /// @dev An owner setting outside its hard bounds.
     error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
-    /// @notice Sending ETH failed.
+    /// @dev Sending ETH failed.
     error TransferFailed(address to, uint256 amount);
 
     /*//////////////////////////////////////////////////////////////
@@ -232,7 +232,8 @@ interface IConsensusLearning {
     /// @notice Commit to a label vector with all of the caller's free stake as weight.
     /// @param roundId The round, in its Commit phase.
     /// @param commitment keccak256(abi.encode(block.chainid, address(this), roundId, msg.sender,
-    /// keccak256(labels), salt)); see `commitmentOf`.
+    /// keccak256(labels), salt)); see `commitmentOf`. Never reuse a salt: draw a fresh secret 32 bytes for
+    /// every commitment (a reused salt lets anyone who saw an earlier reveal test guesses of the labels).
     function commit(uint256 roundId, bytes32 commitment) external;
 
     /// @notice Reveal the committed labels (one byte per query, each < K) and salt.
