@@ -30,6 +30,7 @@ from eth_abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
+from web3.logs import DISCARD
 from web3.exceptions import (ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound,
                              Web3RPCError)
 
@@ -587,7 +588,21 @@ class Gateway(_Sender):
         return self.transact("finalize", int(round_id), order, [revealed[a] for a in order])
 
     def claim(self, round_id: int) -> dict:
+        """Send claim(roundId); the receipt (`claimed_amounts(receipt)` reads what it paid and took)."""
         return self.transact("claim", int(round_id))
+
+    def claimed_amounts(self, receipt: dict) -> tuple[int, int]:
+        """(reward, penalty) of the Claimed event in a claim's receipt; (0, 0) if it has none."""
+        for event in self.contract.events.Claimed().process_receipt(receipt, errors=DISCARD):
+            return int(event["args"]["reward"]), int(event["args"]["penalty"])
+        return 0, 0
+
+    def claim_of(self, round_id: int, participant: str) -> tuple[int, int] | None:
+        """(reward, penalty) that `participant` claimed in `round_id`, from the Claimed events; None if not yet."""
+        for event in self.events("Claimed", round_id):
+            if event["args"]["participant"].lower() == participant.lower():
+                return int(event["args"]["reward"]), int(event["args"]["penalty"])
+        return None
 
     def claim_refund(self, round_id: int) -> dict:
         return self.transact("claimRefund", int(round_id))

@@ -535,12 +535,6 @@ def cmd_status(args, out: Output) -> int:
     return 0
 
 
-def _claimed_event(gw: Gateway, receipt: dict) -> tuple[int, int]:
-    for ev in gw.contract.events.Claimed().process_receipt(receipt):
-        return int(ev["args"]["reward"]), int(ev["args"]["penalty"])
-    return 0, 0
-
-
 def cmd_claim(args, out: Output) -> int:
     gw = gateway(args, out, need_key=True)
     rid = _round_id(gw, args.round)
@@ -554,7 +548,7 @@ def cmd_claim(args, out: Output) -> int:
         raise CLIError(f"round {rid} is not finalized yet: run `cl-client finalize --round {rid}` first")
     sub = gw.submission(rid)
     receipt = gw.claim(rid)  # not taken part, claimed already, still open: NothingToClaim, AlreadyClaimed, WrongPhase
-    reward, penalty = _claimed_event(gw, receipt)
+    reward, penalty = gw.claimed_amounts(receipt)
     out.line(f"claimed round {rid}: reward {fmt_eth(reward)}, penalty {fmt_eth(penalty)}; "
              f"free stake now {fmt_eth(gw.account_info().free)}")
     out.put(round_id=rid, reward=reward, penalty=penalty, status=sub.status.name)

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from web3.logs import DISCARD
 
 from .chain import ChainError, ContractError, Gateway, RoundInfo
 from .commitment import commitment, encode_labels, new_salt
@@ -132,9 +131,7 @@ class Participant:
         j = self.journal(round_id)
         reward, penalty = j.get("reward"), j.get("penalty")
         if sub.claimed and reward is None:
-            for e in gw.events("Claimed", round_id):
-                if e["args"]["participant"].lower() == self.address.lower():
-                    reward, penalty = int(e["args"]["reward"]), int(e["args"]["penalty"])
+            reward, penalty = gw.claim_of(round_id, self.address) or (None, None)
         elif not sub.claimed and sub.status != Status.NONE:
             reward, penalty = gw.claimable(round_id, self.address)
         labels = j.labels
@@ -362,9 +359,7 @@ class Participant:
                 raise
             j.record(State.CLAIMED)
             return State.DONE
-        reward = penalty = 0
-        for event in gw.contract.events.Claimed().process_receipt(receipt, errors=DISCARD):
-            reward, penalty = int(event["args"]["reward"]), int(event["args"]["penalty"])
+        reward, penalty = gw.claimed_amounts(receipt)
         j.record(State.CLAIMED, reward=reward, penalty=penalty, **self._tx_fields(j, "claim", receipt))
         self._emit(round_id, State.CLAIMED, f"round {round_id}: {self.address} claimed: reward {reward} wei, "
                                         f"penalty {penalty} wei", receipt)
@@ -388,14 +383,12 @@ class Participant:
 
     @staticmethod
     def _tx_fields(j: Journal, op: str, receipt: dict) -> dict:
-        tx_hash = receipt["transactionHash"]
-        tx_hash = tx_hash.hex() if isinstance(tx_hash, (bytes, bytearray)) else str(tx_hash)
         gas = int(receipt["gasUsed"])
         price = int(receipt.get("effectiveGasPrice", 0) or 0)
         return {
             "gas": dict(j.get("gas", {}), **{op: gas}),
             "fees": dict(j.get("fees", {}), **{op: gas * price}),
-            "tx": dict(j.get("tx", {}), **{op: "0x" + tx_hash.removeprefix("0x")}),
+            "tx": dict(j.get("tx", {}), **{op: _tx_hash(receipt)}),
         }
 
     def _record_tx(self, j: Journal, state: State, op: str, receipt: dict) -> None:
@@ -406,10 +399,14 @@ class Participant:
             return
         tx_hash = gas = None
         if receipt is not None:
-            h = receipt["transactionHash"]
-            tx_hash = "0x" + (h.hex() if isinstance(h, (bytes, bytearray)) else str(h)).removeprefix("0x")
-            gas = int(receipt["gasUsed"])
+            tx_hash, gas = _tx_hash(receipt), int(receipt["gasUsed"])
         self.progress(ProgressEvent(round_id, self.address, state, message, tx_hash, gas))
+
+
+def _tx_hash(receipt: dict) -> str:
+    """A receipt's transaction hash as 0x-hex, whatever form web3 returned it in."""
+    h = receipt["transactionHash"]
+    return "0x" + (h.hex() if isinstance(h, (bytes, bytearray)) else str(h)).removeprefix("0x")
 
 
 # ---------------------------------------------------------------------------------------------- scheduler
