@@ -8,6 +8,7 @@ import os
 import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,10 @@ def test_a_reaped_or_foreign_pid_is_not_ours_and_is_never_signalled():
     assert not pid_alive(None)
     other = subprocess.Popen(["sleep", "60"], start_new_session=True)  # alive, but not a node or a supervisor
     try:
+        deadline = time.monotonic() + 10  # until exec: right after fork /proc may show no (or python's) cmdline
+        while "sleep" not in Path(f"/proc/{other.pid}/cmdline").read_bytes().decode(errors="replace"):
+            assert time.monotonic() < deadline, "sleep 60 did not start"
+            time.sleep(0.01)
         assert pid_alive(other.pid)
         assert not is_ours(other.pid, BACKENDS)
         assert is_ours(other.pid, ("sleep",))
