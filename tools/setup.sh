@@ -43,18 +43,8 @@ if ! fresh pip pyproject.toml tools/setup.sh || ! (cd / && "$ROOT/.venv/bin/pyth
   stamp pip pyproject.toml tools/setup.sh
 fi
 
-# 3. solc for py-solc-x / Brownie, without downloads: a launcher for tools/solc-shim.js.
-SOLC_VERSION=$(node -p "require('./node_modules/solc/package.json').version")
-SOLCX_DIR=${SOLCX_BINARY_PATH:-$HOME/.solcx}
-LAUNCHER="$SOLCX_DIR/solc-v$SOLC_VERSION"
-WANT=$(printf '#!/bin/sh\n# installed by %s/tools/setup.sh\nexec "%s" "%s/tools/solc-shim.js" "$@"\n' \
-  "$ROOT" "$(command -v node)" "$ROOT")
-if [ ! -x "$LAUNCHER" ] || [ "$(cat "$LAUNCHER")" != "$WANT" ]; then
-  echo "setup: installing solc $SOLC_VERSION shim at $LAUNCHER"
-  mkdir -p "$SOLCX_DIR"
-  printf '%s\n' "$WANT" > "$LAUNCHER"
-  chmod 755 "$LAUNCHER"
-fi
+# 3. solc for py-solc-x / Brownie, without downloads (tools/install_solc.sh says how).
+tools/install_solc.sh
 
 # 4. Brownie's ganache-cli network on the hardfork the contracts are compiled for.
 PATH="$ROOT/.venv/bin:$ROOT/node_modules/.bin:$PATH" .venv/bin/python tools/brownie_net.py configure
