@@ -4,12 +4,33 @@
 // py-solc-x (and so Brownie) finds compilers at ~/.solcx/solc-v<VERSION> and calls them as
 //   solc --version          -> must print "Version: <semver>+commit.<hash>.<platform>" on line 2
 //   solc --standard-json    -> standard JSON on stdin, standard JSON on stdout
-// `make setup` installs a launcher for this file there (see tools/install-solc.sh).
+// `make setup` (tools/install_solc.sh) installs a copy of this file there, behind a sh header that runs
+// node on it. That copy is shared by every checkout on the machine, so it names none: solc-js is loaded
+// from node_modules/solc under the current directory, which is the project root when Brownie runs it.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
-const solc = require(path.join(__dirname, '..', 'node_modules', 'solc'));
+function fail(message) {
+  fs.writeSync(2, `solc-shim: ${message}\n`);
+  process.exit(1);
+}
+
+// The version the installed copy is named for (solc-v0.8.30); null when run as tools/solc-shim.js.
+const NAMED = (path.basename(__filename).match(/^solc-v(\d+\.\d+\.\d+)$/) || [null, null])[1];
+
+function loadSolc() {
+  const cwd = process.cwd();
+  const dir = path.join(cwd, 'node_modules', 'solc');
+  if (!fs.existsSync(path.join(dir, 'package.json'))) {
+    fail(`no node_modules/solc under ${cwd}; run \`make setup\` in your checkout`);
+  }
+  const have = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+  if (NAMED && have !== NAMED) {
+    fail(`${__filename} is solc ${NAMED} but node_modules/solc under ${cwd} is ${have}`);
+  }
+  return require(dir);
+}
 
 function writeAll(text) {
   // process.stdout.write + exit truncates at 64 KiB on a pipe; write synchronously instead.
@@ -53,13 +74,13 @@ function findImport(importPath) {
 function main(argv) {
   if (argv.includes('--version') || argv.includes('-v')) {
     // solc-js reports "...Emscripten.clang"; py-solc-x parses the semver from this line.
-    const long = solc.version().replace(/\.Emscripten\.clang$/, '.Linux.g++');
+    const long = loadSolc().version().replace(/\.Emscripten\.clang$/, '.Linux.g++');
     writeAll(`solc, the solidity compiler commandline interface\nVersion: ${long}\n`);
     return 0;
   }
   if (argv.includes('--standard-json')) {
-    const input = readStdin();
-    writeAll(solc.compile(input, { import: findImport }));
+    const solc = loadSolc(); // before reading stdin: without solc-js, fail at once
+    writeAll(solc.compile(readStdin(), { import: findImport }));
     return 0;
   }
   const known = new Set(['--allow-paths', '--base-path', '--include-path']);

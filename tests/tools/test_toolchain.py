@@ -30,7 +30,9 @@ def test_launcher_is_installed_where_py_solc_x_looks():
 
 
 def test_version_output_is_parsed_by_py_solc_x():
-    out = subprocess.run([str(installed_launcher()), "--version"], capture_output=True, text=True, timeout=60)
+    # from the project root, as Brownie runs it: the launcher loads solc-js from ./node_modules/solc
+    out = subprocess.run([str(installed_launcher()), "--version"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=60)
     assert out.returncode == 0
     assert out.stdout.splitlines()[1].startswith(f"Version: {solc_version()}+commit.")
     assert out.stdout.splitlines()[1].endswith(".Linux.g++")
