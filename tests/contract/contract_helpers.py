@@ -282,7 +282,7 @@ def quick(method, *args, sender, value: int = 0):
     under test): about half the round trips. Fails loudly if the transaction reverts."""
     txid = web3.eth.send_transaction({"from": sender.address, "to": method._address, "value": value,
                                       "gas": BLOCK_GAS_LIMIT, "data": method.encode_input(*args)})
-    receipt = web3.eth.get_transaction_receipt(txid)
+    receipt = web3.eth.wait_for_transaction_receipt(txid, timeout=120)  # Anvil may answer before it mines
     if receipt.status != 1:
         raise AssertionError(f"set-up transaction {method.abi['name']}{args} reverted")
     return receipt

@@ -127,7 +127,7 @@ def test_participants_as_separate_processes_survive_a_crash_and_settle_on_chain(
     info = reader.round(rid)
     assert info.phase == Phase.FINALIZED, processes.logs()
     revealed = reader.revealed(rid)
-    assert set(revealed) == {addr[n] for n, s in PARTICIPANTS if s != "nonreveal"}
+    assert set(revealed) == {addr[n] for n, s in PARTICIPANTS if s != "nonreveal"}, processes.logs()
     order = sorted(revealed, key=lambda a: int(a, 16))
     weights = [reader.submission(rid, a).stake for a in order]
     assert reader.consensus(rid) == plurality([revealed[a] for a in order], weights, NUM_QUERIES, 10)
