@@ -21,6 +21,8 @@ from eth_account.signers.local import LocalAccount
 ENV_KEY = "CL_PRIVATE_KEY"
 ENV_KEYSTORE = "CL_KEYSTORE"
 ENV_PASSWORD = "CL_KEYSTORE_PASSWORD"
+# The order n of secp256k1's group: a private key is an integer 1 <= k < n.
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 class KeyLoadError(ValueError):
@@ -37,9 +39,19 @@ def _from_hex(text: str, source: str) -> LocalAccount:
         key = bytes.fromhex(raw)
     except ValueError:
         raise KeyLoadError(f"{source} is not hexadecimal") from None
+    return _account(key, source)
+
+
+def _account(key: bytes, source: str) -> LocalAccount:
+    """The account of 32-byte `key`; KeyLoadError for 0 and any k >= n (eth-account accepts 0 and signs with it)."""
+    k = int.from_bytes(bytes(key), "big")
+    if k == 0:
+        raise KeyLoadError(f"{source} is the all-zero key, which is not a valid secp256k1 private key")
+    if k >= SECP256K1_N:
+        raise KeyLoadError(f"{source} is not a valid secp256k1 private key (it must be below the curve order n)")
     try:
         return Account.from_key(key)
-    except Exception:  # noqa: BLE001 - e.g. zero or >= curve order
+    except Exception:  # noqa: BLE001
         raise KeyLoadError(f"{source} is not a valid secp256k1 private key") from None
 
 
@@ -76,7 +88,7 @@ def load_keystore(path: str | Path, password: str) -> LocalAccount:
         raise KeyLoadError(f"cannot decrypt keystore {path}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - malformed crypto parameters
         raise KeyLoadError(f"cannot decrypt keystore {path} ({type(exc).__name__})") from None
-    return Account.from_key(key)
+    return _account(key, f"the key in keystore {path}")
 
 
 def load_account(keystore: str | Path | None = None, password_file: str | Path | None = None,
