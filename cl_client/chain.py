@@ -8,18 +8,35 @@ Retry policy (one layer, owned here; web3's provider-level retry is switched off
     what      transient failures only: connection errors (refused, reset), timeouts, HTTP 429/502/503/504 and
               node messages such as "header not found" (`_is_transient`). Reverts and any other error are
               raised at once.
-    where     every read goes through `_Sender._rpc`; sending a raw transaction has its own loop of the same
-              size in `_Sender._send_signed` (it re-signs after a nonce or fee change, and treats "already
-              known" / "nonce too low" for its own hash as success, so a retried send is never sent twice).
-    how many  `retries + 1` requests per call (Gateway default 6; `connect` probes with 3).
-    backoff   `backoff * 2**i` seconds before retry i + 1 (default 0.5, 1, 2, 4, 8: at most 15.5 s of waiting).
+    where     every read goes through `_Sender._rpc`; sending a raw transaction has its own loop in
+              `_Sender._send_signed` (it re-signs after a nonce or fee change, and treats "already known" /
+              "nonce too low" for its own hash as success, so a retried send is never sent twice).
+    how long  an outage is waited out until the caller's deadline (`Gateway.deadline(ts)`; commit and reveal
+              set the round's deadline themselves), else for `outage` seconds (default 300); `retries`, if
+              given, also caps the number of tries (`connect` probes 3 times).
+    backoff   `backoff * 2**i` seconds before retry i + 1 (0.5, 1, 2, 4, 8, 15, 15, ...: capped at
+              `max_backoff`), never past the deadline; `on_retry(line)` gets one line per backoff.
+    timeouts  HTTP connect 5 s, read 10 s (`connect`): a node that accepts the connection but never answers is
+              reported after 10 s, not after minutes.
+Transactions (`_Sender._submit`): a transaction not mined within `replace_after_blocks` blocks or
+`replace_after_seconds` s is replaced (same nonce, fees +12.5 %, up to `max_fee_multiple` x the first fee; at
+the cap it is re-broadcast); after `confirmations` blocks the receipt's block must still be the canonical one
+at that height, else (a reorg) it is waited for again and re-broadcast. Sent transactions with a deadline
+are re-checked while `wait_for_timestamp` waits, and re-sent if a reorg dropped them before the deadline.
+Node errors a user can cause (funds, nonces, gas limits, fees) are put into words (`explain_node_error`).
+Provider economy: waits sleep until about the target block time instead of polling; the poll interval
+follows the node's block interval; settled rounds, the code check and the deployment block are cached;
+eth_getLogs windows shrink to a provider's cap.
 Structs (getRound, getSubmission, getAccount, defaults) are decoded by ABI field name, never by position.
 """
 from __future__ import annotations
 
 import json
+import re
+import threading
 import time
 import typing
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, is_dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,8 +54,13 @@ from web3.exceptions import (ContractCustomError, ContractLogicError, TimeExhaus
 from .protocol import Params, Phase, Status  # noqa: F401 - re-exported (cl_client.chain.Phase ...)
 
 GWEI = 10**9
-DEFAULT_RETRIES = 5  # retries after the first try of a call (see "Retry policy" above)
+DEFAULT_RETRIES = None  # no cap on the number of tries: an outage is bounded by time (see "Retry policy")
 DEFAULT_BACKOFF = 0.5  # seconds before the first retry, doubled each time
+DEFAULT_MAX_BACKOFF = 15.0  # the longest sleep between two tries
+DEFAULT_OUTAGE = 300.0  # seconds an outage is waited out when the caller gave no deadline
+CONNECT_TIMEOUT = 5.0  # HTTP connect timeout, seconds
+READ_TIMEOUT = 10.0  # HTTP read timeout, seconds: a silent node is reported after this long
+MAX_SLEEP = 60.0  # the longest sleep of a wait between two looks at the chain
 
 
 class ChainError(Exception):
@@ -218,7 +240,87 @@ def _revert_data(exc: BaseException) -> str | bytes | None:
     return search(getattr(exc, "data", None)) or search(getattr(exc, "args", ()))
 
 
+def _node_message(exc: BaseException) -> str:
+    """The node's own error message, without Ganache's JS stack or web3's dict wrapping (one line)."""
+    response = getattr(exc, "rpc_response", None)
+    if isinstance(response, dict) and isinstance(response.get("error"), dict):
+        text = str(response["error"].get("message", ""))
+    else:
+        arg = exc.args[0] if getattr(exc, "args", None) else None
+        text = str(arg.get("message", "")) if isinstance(arg, dict) else str(exc)
+    text = _one_line(Exception(text)) if text.strip() else type(exc).__name__
+    return re.sub(r"^(VM Exception while processing transaction: |Error: |RuntimeError: )", "", text).strip()
+
+
+def _eth(wei: int) -> str:
+    return f"{wei / 10**18:.6g} ETH"
+
+
+def _gwei(wei: int) -> str:
+    return f"{wei / GWEI:.4g} gwei"
+
+
+def _fee(tx: Mapping) -> int:
+    return int(tx.get("maxFeePerGas") or tx.get("gasPrice") or 0)
+
+
+def _ints(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"(?<![0-9a-fA-Fx])(\d+)(?![0-9a-fA-Fx])", text)]
+
+
+def explain_node_error(message: str, tx: Mapping | None = None, balance: int | None = None) -> str | None:
+    """Words for a node error a user can cause (geth, Anvil, Ganache and Hardhat formats), else None.
+
+    `tx` (the transaction sent) and `balance` (the sender's, in wei) fill in the figures the node left out.
+    """
+    m, tx = message.lower(), tx or {}
+    sender = tx.get("from", "the account")
+    gas, fee, value = int(tx.get("gas", 0) or 0), _fee(tx), int(tx.get("value", 0) or 0)
+    if re.search(r"insufficient funds|enough funds|lackoffund|insufficient balance", m):
+        # geth: "have X want Y"; Hardhat: "upfront cost is: X and the sender's account only has: Y"
+        have = want = None
+        if (g := re.search(r"have (\d+) want (\d+)", m)):
+            have, want = int(g[1]), int(g[2])
+        elif (h := re.search(r"upfront cost is: (\d+).*only has: (\d+)", m)):
+            want, have = int(h[1]), int(h[2])
+        have = balance if have is None else have
+        want = (gas * fee + value) if want is None and gas and fee else want
+        figures = "".join([f"; it needs up to {_eth(want)}" if want is not None else "",
+                           f" and holds {_eth(have)}" if have is not None else ""])
+        return (f"{sender} cannot pay gas * price + value{figures}: send it some ETH, or lower the amount")
+    if re.search(r"nonce too low|nonce has already been used|nonce is too low|correct nonce|old nonce", m):
+        return (f"nonce {tx.get('nonce', '?')} of {sender} was already used by another transaction (is the key "
+                "used by another client or wallet at the same time?)")
+    if re.search(r"nonce too high|nonce is too high|future nonce", m):
+        return (f"nonce {tx.get('nonce', '?')} of {sender} is ahead of the account's next one (a transaction "
+                "before it is missing; is the node in sync?)")
+    if re.search(r"exceeds block gas limit|gas_limit > env\.block\.gas_limit|intrinsic gas too high|"
+                 r"exceeds the block gas limit|gas limit reached", m):
+        numbers = _ints(m) if "block gas limit of" in m else []
+        limit = f" of {numbers[-1]:,}" if numbers else ""
+        return f"the transaction's gas limit {gas:,} is above the block gas limit{limit}"
+    if re.search(r"intrinsic gas too low|requires at least \d+ gas|gas too low|base fee exceeds gas limit", m):
+        need = re.search(r"at least (\d+) gas", m)
+        return (f"the transaction's gas limit {gas:,} is below what it costs before running any code"
+                f"{f' ({int(need[1]):,} gas)' if need else ''}")
+    if re.search(r"replacement (transaction )?underpriced|replacement fee too low|transaction underpriced|"
+                 r"gas price too low to replace|fee too low", m):
+        return (f"the node refused to replace the pending transaction with nonce {tx.get('nonce', '?')} of "
+                f"{sender} at {_gwei(fee)}: a replacement must pay at least 10-12.5 % more")
+    if re.search(r"less than (the )?block('s)? base ?fee|fee cap less than block base fee|"
+                 r"max fee per gas less than block base fee|maxfeepergas .*basefeepergas", m):
+        return f"the fee cap {_gwei(fee)} is below the block's base fee: the network is busier than estimated"
+    return None
+
+
 TRANSIENT = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, TimeoutError, ConnectionError)
+
+
+def _is_range_error(exc: BaseException) -> bool:
+    """True for a provider's refusal of an eth_getLogs range as too large (Alchemy, Infura, QuickNode, ...)."""
+    msg = _node_message(exc).lower()
+    return any(s in msg for s in ("range", "too large", "limit exceeded", "exceed", "more than", "too many blocks",
+                                  "max block", "query returned", "-32005", "response size", "is limited to"))
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -231,13 +333,27 @@ def _is_transient(exc: BaseException) -> bool:
     return any(s in msg for s in ("timed out", "connection reset", "too many requests", "header not found"))
 
 
-def _retrying(call: Callable[[], Any], retries: int, backoff: float) -> Any:
-    """`call()`, retried up to `retries` times on transient failures, sleeping backoff * 2**i before retry i + 1.
+def _transport_reason(exc: BaseException) -> str:
+    """A short reason for a transient failure: a silent node is named as such."""
+    if isinstance(exc, (requests.exceptions.ReadTimeout, TimeoutError)) or "read timed out" in str(exc).lower():
+        return "the node accepted the connection but did not answer in time"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "cannot connect (refused or reset)"
+    if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
+        return f"HTTP {exc.response.status_code}"
+    return _one_line(exc)
 
-    Contract reverts and other errors propagate at once; when the tries run out, ChainError (one line).
+
+def _retrying(call: Callable[[], Any], retries: int | None, backoff: float, *, until: float | None = None,
+              max_backoff: float = DEFAULT_MAX_BACKOFF, on_retry: Callable[[str], None] | None = None) -> Any:
+    """`call()`, retried on transient failures until monotonic time `until` (and at most `retries` times if
+    not None), sleeping backoff * 2**i (capped at `max_backoff`, never past `until`) before retry i + 1.
+
+    Contract reverts and other errors propagate at once; when time or tries run out, ChainError (one line).
+    `on_retry(line)` is told of each backoff.
     """
-    delay = backoff
-    for attempt in range(retries + 1):
+    delay, started, attempt = backoff, time.monotonic(), 0
+    while True:
         try:
             return call()
         except (ContractCustomError, ContractLogicError):
@@ -245,16 +361,26 @@ def _retrying(call: Callable[[], Any], retries: int, backoff: float) -> Any:
         except Exception as exc:  # noqa: BLE001
             if not _is_transient(exc):
                 raise
-            if attempt == retries:
-                raise ChainError(f"node did not answer after {retries + 1} tries: {_one_line(exc)}") from None
-            time.sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")
+            attempt += 1
+            now = time.monotonic()
+            if (retries is not None and attempt > retries) or (until is not None and now >= until):
+                raise ChainError(f"node did not answer after {attempt} tries over {now - started:.0f} s: "
+                                 f"{_transport_reason(exc)}") from None
+            sleep = delay if until is None else max(0.0, min(delay, until - now))
+            if on_retry is not None:
+                left = "" if until is None else f", giving up in {until - now:.0f} s"
+                on_retry(f"node not answering ({_transport_reason(exc)}); try {attempt + 1} in {sleep:.1f} s"
+                         f"{left}")
+            time.sleep(sleep)
+            delay = min(delay * 2, max_backoff)
 
 
-def connect(rpc_url: str, timeout: float = 30.0, retries: int = 2, backoff: float = DEFAULT_BACKOFF) -> Web3:
+def connect(rpc_url: str, timeout: float = READ_TIMEOUT, retries: int = 2, backoff: float = DEFAULT_BACKOFF,
+            connect_timeout: float = CONNECT_TIMEOUT) -> Web3:
     """A Web3 for `rpc_url` (http(s) or ws(s)); raises ChainError if nothing answers there.
 
+    HTTP requests time out after `connect_timeout` s to connect and `timeout` s to read, so a node that
+    accepts the connection but never answers is reported after `timeout` s (it is not tried again here).
     web3's own HTTP retry (5 tries with backoff, even for eth_sendRawTransaction) is switched off: the
     Gateway retries instead (module docstring, "Retry policy"), so waits do not compound. The legacy
     websocket provider has no retry of its own. The first eth_chainId is tried `retries + 1` times.
@@ -262,47 +388,182 @@ def connect(rpc_url: str, timeout: float = 30.0, retries: int = 2, backoff: floa
     if rpc_url.startswith(("ws://", "wss://")):
         w3 = Web3(Web3.LegacyWebSocketProvider(rpc_url, websocket_timeout=timeout))
     elif rpc_url.startswith(("http://", "https://")):
-        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
+        w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": (connect_timeout, timeout)},
+                                    exception_retry_configuration=None))
     else:
         raise ChainError(f"RPC URL must start with http(s):// or ws(s)://, got {rpc_url!r}")
+
+    def probe() -> int:
+        try:
+            return w3.eth.chain_id
+        except requests.exceptions.ReadTimeout:
+            raise _Silent() from None
+
     try:
-        _retrying(lambda: w3.eth.chain_id, retries, backoff)
+        _retrying(probe, retries, backoff)
+        _cache_chain_id(w3)
+    except _Silent:
+        raise ChainError(f"the node at {rpc_url} accepted the connection but did not answer within "
+                         f"{timeout:.0f} s") from None
     except Exception as exc:  # noqa: BLE001 - any failure here means "unreachable"
         raise ChainError(f"cannot reach an Ethereum node at {rpc_url} ({type(exc).__name__})") from None
     return w3
 
 
+def _cache_chain_id(w3: Web3) -> None:
+    """Let the provider answer eth_chainId from memory: web3 asks for it twice per eth_call and per
+    transaction built (2 of every 3 requests of an idle client). Nothing else is cached there (blocks can
+    be reorged)."""
+    provider = w3.provider
+    if hasattr(provider, "cacheable_requests"):
+        provider.cacheable_requests = {"eth_chainId"}
+        provider.cache_allowed_requests = True
+
+
+class _Silent(Exception):
+    """connect's probe timed out reading: not worth retrying."""
+
+
+@dataclass
+class _Sent:
+    """A transaction this client sent and saw mined: re-checked while waits run (reorgs), up to `until`."""
+    raw: bytes
+    hash: bytes
+    label: str
+    block_number: int | None
+    block_hash: bytes | None
+    until: int | None  # chain time after which re-sending is pointless (the phase's deadline), None: watch briefly
+
+
 class _Sender:
     """The transaction path shared by `Gateway` and `deploy`: retried reads, gas estimation with revert
-    decoding, EIP-1559 fees, nonces with recovery, signing and sending, receipts after `confirmations` blocks.
+    decoding, EIP-1559 fees, nonces with recovery, signing and sending, stuck-transaction replacement,
+    receipts after `confirmations` blocks on the canonical chain.
     """
 
     def __init__(self, w3: Web3, account: LocalAccount | None, *, confirmations: int = 1,
-                 retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF, poll_interval: float = 0.5,
-                 tx_timeout: float = 300.0):
+                 retries: int | None = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF,
+                 poll_interval: float | None = None, tx_timeout: float = 300.0, outage: float = DEFAULT_OUTAGE,
+                 max_backoff: float = DEFAULT_MAX_BACKOFF, on_retry: Callable[[str], None] | None = None,
+                 replace_after_blocks: int = 3, replace_after_seconds: float = 60.0,
+                 max_fee_multiple: float = 4.0, watch_blocks: int = 12):
         self.w3 = w3
         self.account = account
         self.confirmations = max(1, int(confirmations))
-        self.retries = int(retries)
+        self.retries = None if retries is None else int(retries)
         self.backoff = float(backoff)
-        self.poll_interval = float(poll_interval)
+        self.max_backoff = float(max_backoff)
+        self.outage = float(outage)
+        self.on_retry = on_retry  # one line per backoff, per replaced / re-sent transaction, per log window cut
+        self._poll_interval = None if poll_interval is None else float(poll_interval)
         self.tx_timeout = float(tx_timeout)
+        self.replace_after_blocks = max(1, int(replace_after_blocks))
+        self.replace_after_seconds = float(replace_after_seconds)
+        self.max_fee_multiple = max(1.0, float(max_fee_multiple))
+        self.watch_blocks = int(watch_blocks)
         self._nonce: int | None = None
+        self._until: float | None = None  # monotonic deadline set by `deadline()`
+        self._deadline_ts: int | None = None
+        self._seen: tuple[int, float] | None = None  # (latest block timestamp, monotonic time it was read)
+        self._interval: tuple[float, float] | None = None  # (seconds per block, monotonic time measured)
+        self._sent: list[_Sent] = []
+        self._jumpy = False
+        self._lock = threading.RLock()
         self.chain_id = self._rpc(lambda: w3.eth.chain_id)
+        _cache_chain_id(w3)
 
-    def _rpc(self, call: Callable[[], Any]) -> Any:
-        """Run an RPC call with the retry policy (`retries`, `backoff`; module docstring)."""
-        return _retrying(call, self.retries, self.backoff)
+    # ------------------------------------------------------------------ retries, deadlines, time
 
-    @staticmethod
-    def _as_contract_error(exc: BaseException, fn_name: str) -> ChainError:
-        """ContractError if `exc` carries one of the contract's errors, else a one-line ChainError."""
+    def _say(self, line: str) -> None:
+        if self.on_retry is not None:
+            self.on_retry(line)
+
+    def _rpc(self, call: Callable[[], Any], retries: int | None = None) -> Any:
+        """Run an RPC call with the retry policy (module docstring): until the deadline, else `outage` s."""
+        until = self._until if self._until is not None else time.monotonic() + self.outage
+        tries = self.retries if retries is None else retries
+        return _retrying(call, tries, self.backoff, until=until, max_backoff=self.max_backoff,
+                         on_retry=self.on_retry)
+
+    def _chain_now(self) -> int:
+        """Chain time now, estimated from the last block seen and the wall clock (no request if recent)."""
+        if self._seen is None:
+            self._latest_block()
+        ts, at = self._seen
+        return int(ts + (time.monotonic() - at))
+
+    def _latest_block(self) -> Any:
+        block = self._rpc(lambda: self.w3.eth.get_block("latest"))
+        self._seen = (int(block["timestamp"]), time.monotonic())
+        return block
+
+    @contextmanager
+    def deadline(self, timestamp: int | None = None, *, seconds: float | None = None):
+        """Within the block, ride out RPC outages (and keep trying to get a transaction in) until chain time
+        `timestamp` (mapped to the wall clock from the last block seen) or for `seconds`; innermost wins."""
+        if timestamp is None and seconds is None:
+            yield self
+            return
+        saved = self._until, self._deadline_ts
+        if timestamp is not None:
+            self._until = time.monotonic() + max(0, int(timestamp) - self._chain_now())
+            self._deadline_ts = int(timestamp)
+        else:
+            self._until = time.monotonic() + float(seconds)
+        try:
+            yield self
+        finally:
+            self._until, self._deadline_ts = saved
+
+    def block_interval(self) -> float:
+        """Seconds per block, from the latest 20 blocks (measured at most every 10 minutes; at least 1 s)."""
+        if self._interval is not None and time.monotonic() - self._interval[1] < 600:
+            return self._interval[0]
+        latest = self._latest_block()
+        n = min(20, int(latest["number"]))
+        seconds = 12.0
+        if n > 0:
+            old = self._rpc(lambda: self.w3.eth.get_block(int(latest["number"]) - n))
+            seconds = (int(latest["timestamp"]) - int(old["timestamp"])) / n
+        self._interval = (max(1.0, seconds), time.monotonic())
+        return self._interval[0]
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between two looks at the chain: as given, else half the node's block interval (0.5-15 s)."""
+        if self._poll_interval is not None:
+            return self._poll_interval
+        return min(15.0, max(0.5, self.block_interval() / 2))
+
+    @poll_interval.setter
+    def poll_interval(self, value: float | None) -> None:
+        self._poll_interval = None if value is None else float(value)
+
+    # ------------------------------------------------------------------ errors
+
+    def _as_contract_error(self, exc: BaseException, fn_name: str, tx: Mapping | None = None) -> ChainError:
+        """ContractError if `exc` carries one of the contract's errors, else a one-line ChainError in words."""
         decoded = decode_revert(_revert_data(exc))
         if decoded:
             return ContractError(decoded[0], decoded[1], fn_name)
+        words = self._words(exc, tx)
+        if words:
+            return ChainError(f"{fn_name}: {words}")
         if isinstance(exc, (ContractCustomError, ContractLogicError)):
             return ChainError(f"{fn_name}: transaction would revert ({_one_line(exc)})")
-        return ChainError(f"{fn_name}: {_one_line(exc)}")
+        return ChainError(f"{fn_name}: {_node_message(exc)}")
+
+    def _words(self, exc: BaseException, tx: Mapping | None) -> str | None:
+        message = _node_message(exc)
+        if explain_node_error(message, tx) is None:
+            return None
+        balance = None
+        if tx and tx.get("from"):
+            try:
+                balance = int(_retrying(lambda: self.w3.eth.get_balance(tx["from"]), 1, self.backoff))
+            except Exception:  # noqa: BLE001 - the figure is a courtesy
+                balance = None
+        return explain_node_error(message, tx, balance)
 
     @property
     def sender(self) -> str:
@@ -311,13 +572,15 @@ class _Sender:
             raise ChainError("this action sends a transaction: give a key (CL_PRIVATE_KEY or --keystore)")
         return self.account.address
 
+    # ------------------------------------------------------------------ sending
+
     def _fees(self, block: Any) -> dict:
         """EIP-1559 fees over `block`'s base fee (tip from the node, else 1 gwei); gasPrice before London."""
         base = block.get("baseFeePerGas")
         if base is None:  # pre-london chain
             return {"gasPrice": self._rpc(lambda: self.w3.eth.gas_price)}
         try:
-            tip = int(self._rpc(lambda: self.w3.eth.max_priority_fee))
+            tip = int(self._rpc(lambda: self.w3.eth.max_priority_fee, retries=1))
         except Exception:  # noqa: BLE001 - some nodes lack eth_maxPriorityFeePerGas
             tip = GWEI
         tip = max(tip, 1)
@@ -333,8 +596,8 @@ class _Sender:
             gas = self._rpc(lambda: fn.estimate_gas({"from": sender, "value": value}))
         except (ContractCustomError, ContractLogicError, ValueError, Web3RPCError) as exc:
             # web3 raises reverts as Contract*Error; some nodes report them as plain RPC errors
-            raise self._as_contract_error(exc, label) from None
-        latest = self._rpc(lambda: self.w3.eth.get_block("latest"))
+            raise self._as_contract_error(exc, label, {"from": sender, "value": value}) from None
+        latest = self._latest_block()
         fees = self._fees(latest)
         gas = int(gas * 1.2) + 10_000
         if latest.get("gasLimit"):
@@ -346,20 +609,24 @@ class _Sender:
         }))
         tx_hash = self._send_signed(tx, label)
         self._nonce = tx["nonce"] + 1
-        receipt = self._wait_receipt(tx_hash)
+        receipt = self._wait_receipt(tx_hash, tx, label)
         if receipt["status"] != 1:
-            raise ChainError(f"{label}: transaction 0x{tx_hash.hex()} reverted on chain (state changed since "
-                             "estimation); retry")
+            raise ChainError(f"{label}: transaction 0x{bytes(receipt['transactionHash']).hex()} reverted on chain "
+                             "(state changed since estimation); retry")
         return receipt
 
-    def _send_signed(self, tx: dict, label: str = "transaction") -> bytes:
+    def _send_signed(self, tx: dict, label: str = "transaction", replacing: bool = False) -> bytes | None:
         """Sign and send; handle 'nonce too low', 'replacement underpriced', 'already known', timeouts.
 
-        This is the retry loop for eth_sendRawTransaction (same `retries`/`backoff` as `_rpc`).
+        This is the retry loop for eth_sendRawTransaction (the `_rpc` policy: until the deadline, else
+        `outage` s). `replacing`: `tx` replaces one already sent with its nonce; 'nonce too low' then means an
+        earlier version was mined (None is returned) and the nonce is never changed.
         """
-        delay = self.backoff
-        for attempt in range(self.retries + 1):
+        delay, started, attempt, bumps = self.backoff, time.monotonic(), 0, 0
+        until = self._until if self._until is not None else started + self.outage
+        while True:
             signed = self.account.sign_transaction(tx)
+            self._last_raw = bytes(signed.raw_transaction)
             try:
                 return bytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
             except Exception as exc:  # noqa: BLE001
@@ -372,35 +639,164 @@ class _Sender:
                         self._rpc(lambda: self.w3.eth.get_transaction(signed.hash))
                         return bytes(signed.hash)
                     except TransactionNotFound:
-                        tx["nonce"] = self._rpc(lambda: self.w3.eth.get_transaction_count(tx["from"], "pending"))
+                        if replacing:
+                            return None
+                        nonce = self._rpc(lambda: self.w3.eth.get_transaction_count(tx["from"], "pending"))
+                        if nonce == tx["nonce"]:  # the node says too low, yet offers the same: give up in words
+                            raise ChainError(f"{label}: {self._words(exc, tx) or _node_message(exc)}") from None
+                        tx["nonce"] = nonce
                 elif "underpriced" in msg or "fee too low" in msg:
-                    for key in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
-                        if key in tx:
-                            tx[key] = tx[key] * 1125 // 1000 + 1  # +12.5 %: the usual replacement rule
+                    bumps += 1
+                    if replacing or bumps > 4:  # +60 % did not do: the pending one pays far more
+                        raise ChainError(f"{label}: {self._words(exc, tx) or _node_message(exc)}") from None
+                    _bump(tx)
                 elif not _is_transient(exc):
-                    raise ChainError(f"{label}: sending the transaction failed: {_one_line(exc)}") from None
-                if attempt == self.retries:
-                    raise ChainError(f"{label}: could not send the transaction after {attempt + 1} tries: "
-                                     f"{_one_line(exc)}") from None
-                time.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")
+                    words = self._words(exc, tx) or _node_message(exc)
+                    raise ChainError(f"{label}: sending the transaction failed: {words}") from None
+                attempt += 1
+                now = time.monotonic()
+                if (self.retries is not None and attempt > self.retries) or now >= until:
+                    why = _transport_reason(exc) if _is_transient(exc) else (self._words(exc, tx)
+                                                                            or _node_message(exc))
+                    raise ChainError(f"{label}: could not send the transaction after {attempt} tries: {why}"
+                                     ) from None
+                sleep = max(0.0, min(delay, until - now))
+                if _is_transient(exc):
+                    self._say(f"{label}: node not answering ({_transport_reason(exc)}); try {attempt + 1} in "
+                              f"{sleep:.1f} s")
+                time.sleep(sleep)
+                delay = min(delay * 2, self.max_backoff)
 
-    def _wait_receipt(self, tx_hash: bytes) -> dict:
-        """The receipt once `confirmations` blocks include the transaction's block (ChainError after tx_timeout)."""
+    def _receipt_of(self, tx_hash: bytes) -> dict | None:
+        try:
+            receipt = self._rpc(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
+        except (TransactionNotFound, TimeExhausted):
+            return None
+        return None if receipt is None or receipt.get("blockNumber") is None else dict(receipt)
+
+    def _canonical(self, number: int, block_hash: bytes) -> bool:
+        """True if `block_hash` is still the canonical block at height `number`."""
+        block = self._rpc(lambda: self.w3.eth.get_block(int(number)))
+        return bytes(block["hash"]) == bytes(block_hash)
+
+    def _wait_receipt(self, tx_hash: bytes, tx: dict | None = None, label: str = "transaction") -> dict:
+        """The receipt once `confirmations` blocks include the transaction's block, which must still be the
+        canonical block at its height (ChainError after tx_timeout).
+
+        With `tx` (what was sent): if no version of it is mined within `replace_after_blocks` blocks or
+        `replace_after_seconds` s, it is replaced (same nonce, fees +12.5 %, capped at `max_fee_multiple` x
+        the first fee; at the cap the last version is re-broadcast, for a node that lost it). A receipt
+        whose block was reorged away is waited for again the same way.
+        """
+        hashes = [tx_hash]
+        raws = {tx_hash: getattr(self, "_last_raw", None)}
+        first_fee = _fee(tx) if tx else 0
         deadline = time.monotonic() + self.tx_timeout
+        since_block, since_time = None, time.monotonic()
         while True:
-            try:
-                receipt = self._rpc(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
-            except (TransactionNotFound, TimeExhausted):
-                receipt = None
+            receipt = next(filter(None, (self._receipt_of(h) for h in reversed(hashes))), None)
+            head = self._rpc(lambda: self.w3.eth.block_number)
+            since_block = head if since_block is None else since_block
             if receipt is not None:
-                head = self._rpc(lambda: self.w3.eth.block_number)
                 if head - receipt["blockNumber"] + 1 >= self.confirmations:
-                    return dict(receipt)
+                    if self._canonical(receipt["blockNumber"], receipt["blockHash"]):
+                        self._watch(receipt, raws.get(bytes(receipt["transactionHash"])), label)
+                        return receipt
+                    self._say(f"{label}: block {receipt['blockNumber']} of transaction "
+                              f"0x{bytes(receipt['transactionHash']).hex()} was replaced by a reorg; waiting for "
+                              "it to be mined again")
+                    since_block, since_time = head, time.monotonic()
+                    self._rebroadcast(raws.get(bytes(receipt["transactionHash"])))
+            elif tx is not None and (head - since_block >= self.replace_after_blocks
+                                     or time.monotonic() - since_time >= self.replace_after_seconds):
+                new_hash = self._replace(tx, label, first_fee, raws.get(hashes[-1]))
+                if new_hash is not None and new_hash not in hashes:
+                    hashes.append(new_hash)
+                    raws[new_hash] = self._last_raw
+                since_block, since_time = head, time.monotonic()
             if time.monotonic() > deadline:
                 raise ChainError(f"transaction 0x{tx_hash.hex()} not confirmed within {self.tx_timeout:.0f} s")
             time.sleep(self.poll_interval)
+
+    def _replace(self, tx: dict, label: str, first_fee: int, last_raw: bytes | None) -> bytes | None:
+        """Replace stuck `tx` with the same nonce and fees +12.5 % (capped); re-broadcast it at the cap."""
+        cap = int(first_fee * self.max_fee_multiple)
+        bumped = dict(tx)
+        _bump(bumped)
+        if _fee(bumped) > cap:
+            self._say(f"{label}: transaction with nonce {tx['nonce']} still not mined at the fee cap "
+                      f"{_gwei(_fee(tx))}; sending it again")
+            self._rebroadcast(last_raw)
+            return None
+        self._say(f"{label}: transaction with nonce {tx['nonce']} not mined yet; replacing it with fee cap "
+                  f"{_gwei(_fee(bumped))} (was {_gwei(_fee(tx))})")
+        new_hash = self._send_signed(bumped, label, replacing=True)
+        if new_hash is not None:
+            tx.update(bumped)
+        return new_hash
+
+    def _rebroadcast(self, raw: bytes | None) -> None:
+        """Send signed bytes again (same hash): for a node that lost the transaction, or after a reorg."""
+        if raw is None:
+            return
+        try:
+            self._rpc(lambda: self.w3.eth.send_raw_transaction(raw))
+        except ChainError:
+            raise
+        except Exception:  # noqa: BLE001 - "already known", "nonce too low" (mined meanwhile): nothing to do
+            pass
+
+    # ------------------------------------------------------------------ reorg watch
+
+    def _watch(self, receipt: dict, raw: bytes | None, label: str) -> None:
+        if raw is None:
+            return
+        with self._lock:
+            self._sent.append(_Sent(raw, bytes(receipt["transactionHash"]), label, int(receipt["blockNumber"]),
+                                    bytes(receipt["blockHash"]), self._deadline_ts))
+
+    def check_sent(self, head: int | None = None, now: int | None = None) -> None:
+        """Re-check this client's mined transactions: one whose block was reorged away and that is not mined
+        again is re-sent (same signed bytes) while its deadline has not passed. Called by the waits."""
+        with self._lock:
+            if not self._sent:
+                return
+            head = self._rpc(lambda: self.w3.eth.block_number) if head is None else head
+            now = self._chain_now() if now is None else now
+            keep = []
+            for s in self._sent:
+                if s.until is not None and now > s.until:
+                    continue  # the phase is over: nothing to gain by re-sending
+                if s.until is None and s.block_number is not None and head - s.block_number >= self.watch_blocks:
+                    continue
+                if s.block_number is not None and self._canonical(s.block_number, s.block_hash):
+                    keep.append(s)
+                    continue
+                receipt = self._receipt_of(s.hash)
+                if receipt is not None and self._canonical(receipt["blockNumber"], receipt["blockHash"]):
+                    s.block_number, s.block_hash = int(receipt["blockNumber"]), bytes(receipt["blockHash"])
+                else:
+                    if s.block_number is not None:
+                        self._say(f"{s.label}: transaction 0x{s.hash.hex()} was dropped by a reorg; sending it "
+                                  "again")
+                    s.block_number = s.block_hash = None
+                    self._rebroadcast(s.raw)
+                keep.append(s)
+            self._sent = keep
+
+    def _watching(self) -> bool:
+        return bool(self._sent)
+
+
+def _bump(tx: dict) -> None:
+    """Fees +12.5 % (+1 wei): what nodes require of a replacement with the same nonce."""
+    for key in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
+        if key in tx:
+            tx[key] = tx[key] * 1125 // 1000 + 1
+
+
+_CODE_CHECKED: set[tuple[int, str]] = set()  # (chain id, address) whose code matched: it cannot change
+_DEPLOYED_AT: dict[tuple[int, str], int] = {}  # (chain id, address) -> deployment block
 
 
 class Gateway(_Sender):
@@ -408,8 +804,11 @@ class Gateway(_Sender):
 
     Parameters follow web3 conventions: amounts in wei, timestamps in seconds, labels as bytes.
     `confirmations` blocks must be mined on top of a transaction's block before it counts.
-    `retries`/`backoff` govern transient RPC failures (connection errors, timeouts, HTTP 429/5xx): each call
-    makes at most `retries + 1` requests, waiting backoff * 2**i before retry i + 1 (module docstring).
+    Transient RPC failures (connection errors, timeouts, HTTP 429/5xx) are retried with backoff until the
+    caller's deadline (`deadline(ts)`) or for `outage` s; `retries`, if given, caps the tries at `retries + 1`
+    (module docstring). Further options (`_Sender`): `outage`, `max_backoff`, `on_retry(line)`,
+    `replace_after_blocks`, `replace_after_seconds`, `max_fee_multiple`, `watch_blocks`.
+    `from_block` None or 0: log scans start at the deployment block (`find_deployment_block`).
     """
 
     def __init__(
@@ -420,32 +819,76 @@ class Gateway(_Sender):
         *,
         expected_chain_id: int | None = None,
         confirmations: int = 1,
-        retries: int = DEFAULT_RETRIES,
+        retries: int | None = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
-        poll_interval: float = 0.5,
+        poll_interval: float | None = None,
         tx_timeout: float = 300.0,
-        from_block: int = 0,
+        from_block: int | None = None,
         check_code: bool = True,
         log_window: int = 5_000,
+        **options: Any,
     ):
         super().__init__(w3, account, confirmations=confirmations, retries=retries, backoff=backoff,
-                         poll_interval=poll_interval, tx_timeout=tx_timeout)
-        self.from_block = int(from_block)
+                         poll_interval=poll_interval, tx_timeout=tx_timeout, **options)
+        self._from_block = int(from_block) if from_block else None  # None / 0: found on first use
         self.log_window = max(1, int(log_window))
+        self._rounds: dict[int, RoundInfo] = {}  # settled rounds (they cannot change) and open ones' deadlines
         if expected_chain_id is not None and int(expected_chain_id) != self.chain_id:
             raise ChainError(f"wrong chain: the node is on chain id {self.chain_id}, expected {expected_chain_id}")
         try:
             self.address = to_checksum_address(address)
         except ValueError:
             raise ChainError(f"not an address: {address!r}") from None
-        if check_code:
+        if check_code and (self.chain_id, self.address) not in _CODE_CHECKED:
             code = bytes(self._rpc(lambda: w3.eth.get_code(self.address)))
             if not code:
                 raise ChainError(f"no contract code at {self.address} on chain {self.chain_id}")
             if "0x" + keccak(code).hex() != artifact()["deployedBytecodeHash"]:
                 raise ChainError(f"the code at {self.address} is not this version of ConsensusLearning")
+            _CODE_CHECKED.add((self.chain_id, self.address))
         # decode_tuples: structs come back as named tuples with the ABI's field names (read by `_from_abi`)
         self.contract = w3.eth.contract(address=self.address, abi=artifact()["abi"], decode_tuples=True)
+
+    @property
+    def from_block(self) -> int:
+        """The first block log scans read: as given, else the contract's deployment block (found once)."""
+        if self._from_block is None:
+            self._from_block = self.find_deployment_block()
+        return self._from_block
+
+    @from_block.setter
+    def from_block(self, value: int | None) -> None:
+        self._from_block = int(value) if value else None
+
+    def find_deployment_block(self) -> int:
+        """The block the contract was created in: a binary search on eth_getCode over block numbers
+        (O(log n) requests, cached per process). 0 if the node keeps no state that old (a pruned node)."""
+        key = (self.chain_id, self.address)
+        if key in _DEPLOYED_AT:
+            return _DEPLOYED_AT[key]
+        head = int(self._rpc(lambda: self.w3.eth.block_number))
+
+        def has_code(number: int) -> bool:
+            return bool(bytes(self._rpc(lambda: self.w3.eth.get_code(self.address, number), retries=2)))
+
+        lo, hi = 0, head
+        try:
+            if not has_code(hi):
+                raise ChainError(f"no contract code at {self.address} on chain {self.chain_id}")
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if has_code(mid):
+                    hi = mid
+                else:
+                    lo = mid + 1
+        except ChainError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - historic state pruned ("missing trie node", ...)
+            self._say(f"cannot find the deployment block of {self.address} ({_node_message(exc)}); "
+                      "reading logs from block 0 (pass --from-block to skip that)")
+            return 0
+        _DEPLOYED_AT[key] = lo
+        return lo
 
     # ------------------------------------------------------------------ plumbing
 
@@ -469,28 +912,63 @@ class Gateway(_Sender):
 
     def latest_timestamp(self) -> int:
         """The latest block's timestamp (chain time, seconds)."""
-        return int(self._rpc(lambda: self.w3.eth.get_block("latest"))["timestamp"])
+        return int(self._latest_block()["timestamp"])
 
     def wait_for_timestamp(self, target: int, on_tick: Callable[[int], None] | None = None,
                            timeout: float | None = None) -> int:
-        """Block until the latest block's timestamp is >= `target` (block time, not wall clock)."""
+        """Block until the latest block's timestamp is >= `target` (block time, not wall clock).
+
+        Sleeps until about the time the target block is due (chain time follows the wall clock), at most
+        MAX_SLEEP s at a time, then looks every `poll_interval` s; while a transaction sent before a deadline is
+        watched (`check_sent`), it looks at least every two blocks so that a reorg is noticed in time. An RPC
+        outage inside is waited out until `timeout` (if given) or the gateway's deadline / outage bound.
+        """
         start = time.monotonic()
-        while True:
-            now = self.latest_timestamp()
-            if on_tick:
-                on_tick(now)
-            if now >= target:
-                return now
-            if timeout is not None and time.monotonic() - start > timeout:
-                raise ChainError(f"chain time {now} did not reach {target} within {timeout:.0f} s "
-                                 "(is the node mining blocks?)")
-            time.sleep(self.poll_interval)
+        ctx = self.deadline(seconds=timeout) if timeout is not None and self._until is None else self.deadline()
+        prev = None
+        with ctx:
+            while True:
+                block = self._latest_block()
+                now = int(block["timestamp"])
+                if prev is not None and now - prev[0] > time.monotonic() - prev[1] + 2 * self.block_interval():
+                    self._jumpy = True  # chain time jumps ahead of the wall clock (a dev chain): poll instead
+                prev = (now, time.monotonic())
+                self.check_sent(int(block["number"]), now)
+                if on_tick:
+                    on_tick(now)
+                if now >= target:
+                    return now
+                elapsed = time.monotonic() - start
+                if timeout is not None and elapsed > timeout:
+                    raise ChainError(f"chain time {now} did not reach {target} within {timeout:.0f} s "
+                                     "(is the node mining blocks?)")
+                if self._poll_interval is not None or self._jumpy:  # polling as asked, or on a jumpy chain
+                    sleep = self.poll_interval
+                else:  # chain time follows the wall clock: sleep until about the target
+                    sleep = min(max(float(target - now), self.poll_interval), MAX_SLEEP)
+                if self._watching():
+                    sleep = min(sleep, max(self.poll_interval, 2 * self.block_interval()))
+                if timeout is not None:
+                    sleep = min(sleep, max(0.0, timeout - elapsed) + 0.01)
+                time.sleep(sleep)
 
     # ------------------------------------------------------------------ reads
 
     def round(self, round_id: int) -> RoundInfo:
-        """getRound, decoded by field name."""
-        return _from_abi(RoundInfo, self._call("getRound", int(round_id)), "getRound", round_id=int(round_id))
+        """getRound, decoded by field name (a finalized or failed round is read once: it cannot change)."""
+        rid = int(round_id)
+        cached = self._rounds.get(rid)
+        if cached is not None and cached.phase in (Phase.FINALIZED, Phase.FAILED):
+            return cached
+        info = _from_abi(RoundInfo, self._call("getRound", rid), "getRound", round_id=rid)
+        if info.phase != Phase.NONE:
+            self._rounds[rid] = info  # its deadlines bound commit's and reveal's retries
+        return info
+
+    def _phase_end(self, round_id: int, which: str) -> int:
+        """The round's commit or reveal deadline (chain time), read once."""
+        info = self._rounds.get(int(round_id)) or self.round(round_id)
+        return int(getattr(info, which))
 
     def phase(self, round_id: int) -> Phase:
         return Phase(self._call("phase", int(round_id)))
@@ -535,16 +1013,31 @@ class Gateway(_Sender):
         return self._rpc(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
 
     def events(self, name: str, round_id: int | None = None, from_block: int | None = None) -> list:
-        """Decoded logs of event `name` (optionally for one round), oldest first."""
+        """Decoded logs of event `name` (optionally for one round), oldest first.
+
+        Asked in windows of `log_window` blocks; a provider that refuses a window as too large ("range too
+        large", "limit exceeded", ...) gets half of it, and the gateway keeps the smaller window.
+        """
         event = getattr(self.contract.events, name)
         filters = {"roundId": int(round_id)} if round_id is not None else None
         start = self.from_block if from_block is None else from_block
         head = self._rpc(lambda: self.w3.eth.block_number)
-        logs = []
-        # Many public RPC providers cap eth_getLogs at a few thousand blocks: ask in windows.
-        for lo in range(start, head + 1, self.log_window):
+        logs, lo = [], start
+        while lo <= head:
             hi = min(lo + self.log_window - 1, head)
-            logs += self._rpc(lambda: event.get_logs(from_block=lo, to_block=hi, argument_filters=filters))
+            try:
+                logs += self._rpc(lambda: event.get_logs(from_block=lo, to_block=hi, argument_filters=filters))
+            except (ValueError, Web3RPCError) as exc:
+                if not _is_range_error(exc):
+                    raise ChainError(f"eth_getLogs for {name}: {_node_message(exc)}") from None
+                if hi == lo:
+                    raise ChainError(f"the node refuses eth_getLogs even for a single block ({_node_message(exc)}); "
+                                     "use another RPC provider") from None
+                self.log_window = max(1, (hi - lo + 1) // 2)
+                self._say(f"the node caps eth_getLogs ({_node_message(exc)}); asking for {self.log_window} blocks "
+                          "at a time")
+                continue
+            lo = hi + 1
         return sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))
 
     def revealed(self, round_id: int) -> dict[str, bytes]:
@@ -576,10 +1069,14 @@ class Gateway(_Sender):
         return int(event["args"]["roundId"])
 
     def commit(self, round_id: int, commitment: bytes) -> dict:
-        return self.transact("commit", int(round_id), bytes(commitment))
+        """Send the commitment; outages are waited out, and a dropped commit re-sent, until the commit deadline."""
+        with self.deadline(None if self._until is not None else self._phase_end(round_id, "commit_deadline")):
+            return self.transact("commit", int(round_id), bytes(commitment))
 
     def reveal(self, round_id: int, labels: bytes, salt: bytes) -> dict:
-        return self.transact("reveal", int(round_id), bytes(labels), bytes(salt))
+        """Send the reveal; outages are waited out, and a dropped reveal re-sent, until the reveal deadline."""
+        with self.deadline(None if self._until is not None else self._phase_end(round_id, "reveal_deadline")):
+            return self.transact("reveal", int(round_id), bytes(labels), bytes(salt))
 
     def finalize(self, round_id: int) -> dict:
         """Finalize with every revealer's labels, read from the Revealed events and sorted by address."""
@@ -636,4 +1133,5 @@ def deploy(w3: Web3, account: LocalAccount, *, confirmations: int = 1, tx_timeou
     factory = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
     sender = _Sender(w3, account, confirmations=confirmations, tx_timeout=tx_timeout, poll_interval=0.1)
     receipt = sender._submit(factory.constructor(), "deploy")
+    _DEPLOYED_AT[(sender.chain_id, to_checksum_address(receipt["contractAddress"]))] = int(receipt["blockNumber"])
     return receipt["contractAddress"], receipt["blockNumber"]
