@@ -9,7 +9,15 @@ the commit transaction.
 A file that cannot be read back exactly (bad JSON, checksum mismatch, another round's or address's file)
 raises JournalCorrupt and is never overwritten.
 
-    j = Journal.open("~/.cl-client/journal", chain_id, contract, round_id, address)
+Version 2 binds a journal to the chain's identity, not only to its chain id and contract address (a
+restarted dev chain has the same id, and a redeploy there the same address): `binding` holds the genesis
+block hash, the contract's runtime-code hash and the round's requester, query hash and deadlines
+(`cl_client.identity.binding`). A file whose binding differs from the chain's raises JournalMismatch (a
+JournalCorrupt) and is left untouched. A version-1 file (no binding) opened with a binding is `legacy`:
+it is used only after `verify_legacy` saw its commitment on chain (the commitment hashes chain id, contract,
+round, address, labels and salt, so nobody else's labels can match it), which rewrites it as version 2.
+
+    j = Journal.open("~/.cl-client/journal", chain_id, contract, round_id, address, binding=...)
     j.state                      # "new" if there is no file yet
     j.record("prepared", labels=b"...", salt=salt, commitment=c)   # durable when this returns
 """
@@ -24,7 +32,12 @@ from typing import Any
 
 from .files import write_private
 
-VERSION = 1
+VERSION = 2
+LEGACY_VERSIONS = (1,)
+BINDING_NAMES = {"genesis": "genesis", "code_hash": "contract code", "requester": "round requester",
+                 "queries_hash": "round query hash", "commit_deadline": "round commit deadline",
+                 "reveal_deadline": "round reveal deadline"}
+"""The fields of a journal's binding, and how a mismatch names them."""
 
 class State(str, enum.Enum):
     """Where one participant stands in one round: the one vocabulary of the journal and `Participant.step`.
@@ -65,6 +78,10 @@ class JournalCorrupt(ValueError):
     """A journal file exists but cannot be trusted; it is left untouched."""
 
 
+class JournalMismatch(JournalCorrupt):
+    """A sound journal file of another chain or deployment (or an unverifiable old one); left untouched."""
+
+
 def _hex(b: bytes) -> str:
     return "0x" + bytes(b).hex()
 
@@ -75,6 +92,12 @@ def _unhex(s: str) -> bytes:
     return bytes.fromhex(s[2:])
 
 
+def _short(value: Any) -> str:
+    """A binding value for a one-line message: hashes shortened to 0x + 16 hex digits."""
+    text = str(value)
+    return text[:18] + ".." if text.startswith("0x") and len(text) > 20 else text
+
+
 def _checksum(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
@@ -83,10 +106,12 @@ class Journal:
     """The durable record of one participant's progress in one round (see the module docstring)."""
 
     def __init__(self, path: Path, chain_id: int, contract: str, round_id: int, address: str,
-                 data: dict | None = None):
+                 data: dict | None = None, binding: dict | None = None):
         self.path = Path(path)
         self.chain_id, self.round_id = int(chain_id), int(round_id)
         self.contract, self.address = str(contract).lower(), str(address).lower()
+        self.binding = None if binding is None else dict(binding)
+        self.legacy = False  # a version-1 file not yet verified against the chain: not to be used or written
         self.data: dict[str, Any] = data if data is not None else self._identity() | {"state": State.NEW.value}
 
     # ------------------------------------------------------------------ opening
@@ -97,18 +122,50 @@ class Journal:
         return Path(directory).expanduser() / name
 
     @classmethod
-    def open(cls, directory, chain_id: int, contract: str, round_id: int, address: str) -> "Journal":
-        """The journal for this (chain, contract, round, address): read from disk, or a fresh "new" one."""
+    def open(cls, directory, chain_id: int, contract: str, round_id: int, address: str,
+             binding: dict | None = None) -> "Journal":
+        """The journal for this (chain, contract, round, address): read from disk, or a fresh "new" one.
+
+        With `binding` (see the module docstring), a file bound to another chain or deployment raises
+        JournalMismatch; a version-1 file comes back with `legacy` set, to be `verify_legacy`-ed.
+        """
         path = cls.path_for(directory, chain_id, contract, round_id, address)
-        journal = cls(path, chain_id, contract, round_id, address)
+        journal = cls(path, chain_id, contract, round_id, address, binding=binding)
         if path.exists():
             journal.data = journal._load()
         return journal
 
-    def _identity(self) -> dict:
-        return {"version": VERSION, "chain_id": self.chain_id, "contract": self.contract,
-                "round_id": self.round_id, "address": self.address}
+    @staticmethod
+    def round_of(path: Path) -> int | None:
+        """The round id in a journal file's name (None if it is not one)."""
+        parts = Path(path).name.removesuffix(".json").split("-")
+        return int(parts[2]) if len(parts) == 4 and parts[2].isdigit() else None
 
+    def _identity(self) -> dict:
+        ident = {"version": VERSION, "chain_id": self.chain_id, "contract": self.contract,
+                 "round_id": self.round_id, "address": self.address}
+        if self.binding is not None:
+            ident["binding"] = dict(self.binding)
+        return ident
+
+    def _mismatch(self, reason: str) -> JournalMismatch:
+        return JournalMismatch(
+            f"journal {self.path} {reason}; it was left untouched and is not used: move it away (keep it "
+            f"if this address may still have a commitment from it on that chain) and run again")
+
+    def verify_legacy(self, onchain_commitment: bytes | None) -> None:
+        """Accept a version-1 journal if its commitment is the one on chain (then rewrite it as version 2),
+        else raise JournalMismatch. No-op for a journal that is not legacy."""
+        if not self.legacy:
+            return
+        mine = self.commitment
+        if mine is None or onchain_commitment is None or bytes(onchain_commitment) != mine:
+            why = ("no commitment of this address is on chain" if onchain_commitment is None or
+                   not any(onchain_commitment) else "the commitment on chain is another one")
+            raise self._mismatch(f"is a version-1 journal that cannot be verified against this chain ({why}; it "
+                                 "may belong to a previous chain with the same id and contract address)")
+        self.legacy = False
+        self.record(self.state)  # now version 2, bound to this chain
     def _corrupt(self, reason: str) -> JournalCorrupt:
         return JournalCorrupt(
             f"journal {self.path} is corrupt ({reason}); it was left untouched: repair or move it away "
@@ -128,11 +185,25 @@ class Journal:
         body = doc["journal"]
         if _checksum(body) != doc["sha256"]:
             raise self._corrupt("checksum mismatch")
-        if body.get("version") != VERSION:
-            raise self._corrupt(f"unknown version {body.get('version')!r}")
+        version = body.get("version")
+        if version != VERSION and version not in LEGACY_VERSIONS:
+            raise self._corrupt(f"unknown version {version!r}")
         for key, want in self._identity().items():
+            if key in ("version", "binding"):
+                continue
             if body.get(key) != want:
                 raise self._corrupt(f"it belongs to {key}={body.get(key)!r}, expected {want!r}")
+        if version in LEGACY_VERSIONS:
+            self.legacy = self.binding is not None
+        elif self.binding is not None:
+            theirs = body.get("binding")
+            if not isinstance(theirs, dict):
+                raise self._mismatch("holds no chain binding")
+            for key, want in self.binding.items():
+                if theirs.get(key) != want:
+                    name = BINDING_NAMES.get(key, key)
+                    raise self._mismatch(f"belongs to another chain/deployment ({name} {_short(theirs.get(key))} in "
+                                         f"the journal != {_short(want)} on this chain)")
         if body.get("state") not in STATES:
             raise self._corrupt(f"unknown state {body.get('state')!r}")
         for key in _BYTES_FIELDS:
@@ -185,10 +256,12 @@ class Journal:
         labels, salt and commitment can be set once; changing them afterwards raises ValueError, so a
         salt that may already be on chain is never lost.
         """
+        if self.legacy:
+            raise ValueError(f"journal {self.path} is a version-1 journal not verified against this chain")
         if state not in STATES:
             raise ValueError(f"unknown journal state {str(state)!r}; one of {', '.join(STATES)}")
         state = State(state)
-        new = dict(self.data)
+        new = dict(self.data) | self._identity()  # a verified version-1 journal becomes version 2
         for key, value in fields.items():
             if isinstance(value, (bytes, bytearray)):
                 value = _hex(value)

@@ -29,6 +29,7 @@ import numpy as np
 from .chain import ChainError, ContractError, Gateway, RoundInfo
 from .commitment import commitment, encode_labels, new_salt
 from .data import fetch_queries
+from .identity import binding
 from .journal import COMMIT_DONE, REVEAL_DONE, TERMINAL_STATES, Journal, State
 from .protocol import Phase, Status
 from .strategies import Honest, Strategy, make_strategy
@@ -97,10 +98,19 @@ class Participant:
 
     # ------------------------------------------------------------------ public API
 
-    def journal(self, round_id: int) -> Journal:
-        """This participant's journal for `round_id` (read from disk each time)."""
-        gw = self.gateway
-        return Journal.open(self.journal_dir, gw.chain_id, gw.address, round_id, self.address)
+    def journal(self, round_id: int, info: RoundInfo | None = None) -> Journal:
+        """This participant's journal for `round_id` (read from disk each time), bound to this chain and
+        round (`identity.binding`). A journal of another chain or deployment raises JournalMismatch; a
+        version-1 journal is used only if its commitment is the one on chain (then rewritten as version 2)."""
+        gw, round_id = self.gateway, int(round_id)
+        if info is None:
+            info = self._info.get(round_id) or self._round(round_id)
+        j = Journal.open(self.journal_dir, gw.chain_id, gw.address, round_id, self.address,
+                         binding=binding(gw, info))
+        if j.legacy:
+            sub = gw.submission(round_id, self.address)
+            j.verify_legacy(None if sub.status == Status.NONE else sub.hash)
+        return j
 
     def step(self, round_id: int, queries=None) -> State:
         """Do the next action possible now (at the chain's block time) and return the state (see module doc).
@@ -128,7 +138,7 @@ class Participant:
         gw, round_id = self.gateway, int(round_id)
         info = gw.round(round_id)
         sub = gw.submission(round_id, self.address)
-        j = self.journal(round_id)
+        j = self.journal(round_id, info)
         reward, penalty = j.get("reward"), j.get("penalty")
         if sub.claimed and reward is None:
             reward, penalty = gw.claim_of(round_id, self.address) or (None, None)
@@ -167,7 +177,7 @@ class Participant:
     def _step(self, round_id: int, queries) -> State:
         gw = self.gateway
         info = self._round(round_id)
-        j = self.journal(round_id)
+        j = self.journal(round_id, info)
         sub = gw.submission(round_id, self.address)
         phase = info.phase
 

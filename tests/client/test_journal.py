@@ -140,3 +140,44 @@ def test_a_consistent_but_impossible_file_is_corrupt(tmp_path):
     j.path.write_text(json.dumps(doc))
     with pytest.raises(JournalCorrupt, match="'prepared' without labels and salt"):
         open_j(tmp_path)
+
+
+BINDING = {"genesis": "0x" + "aa" * 32, "code_hash": "0x" + "bb" * 32, "requester": "0x" + "ee" * 20,
+           "queries_hash": "0x" + "cc" * 32, "commit_deadline": 100, "reveal_deadline": 200}
+
+
+@pytest.mark.parametrize("key, value, named", [("genesis", "0x" + "11" * 32, "genesis 0xaaaaaaaaaaaaaaaa.. in the journal != 0x1111111111111111.. on this chain"),
+                                               ("code_hash", "0x" + "22" * 32, "contract code"),
+                                               ("queries_hash", "0x" + "33" * 32, "round query hash"),
+                                               ("commit_deadline", 101, "round commit deadline 100 in the journal != 101")])
+def test_a_journal_bound_to_another_chain_or_round_is_refused_and_kept(tmp_path, key, value, named):
+    j = open_j(tmp_path, binding=BINDING)
+    j.record("prepared", labels=LABELS, salt=SALT, commitment=COMMITMENT)
+    before = j.path.read_bytes()
+    assert open_j(tmp_path, binding=BINDING).salt == SALT
+    with pytest.raises(journal_mod.JournalMismatch) as info:
+        open_j(tmp_path, binding=BINDING | {key: value})
+    message = str(info.value)
+    assert "belongs to another chain/deployment" in message and named in message and "move it away" in message
+    assert "\n" not in message and j.path.read_bytes() == before
+
+
+def test_a_version_1_journal_is_used_only_once_its_commitment_is_seen_on_chain(tmp_path):
+    body = {"version": 1, "chain_id": CHAIN, "contract": CONTRACT, "round_id": ROUND, "address": ADDR,
+            "state": "committed", "labels": "0x" + LABELS.hex(), "salt": "0x" + SALT.hex(),
+            "commitment": "0x" + COMMITMENT.hex()}
+    path = Journal.path_for(tmp_path / "j", CHAIN, CONTRACT, ROUND, ADDR)
+    path.parent.mkdir()
+    path.write_text(json.dumps({"journal": body, "sha256": journal_mod._checksum(body)}))
+    assert open_j(tmp_path).state == "committed"  # without a binding: read as before
+    j = open_j(tmp_path, binding=BINDING)
+    assert j.legacy
+    with pytest.raises(ValueError):
+        j.record("revealed")  # not written before it is verified
+    for onchain in (None, b"\x00" * 32, b"\x01" * 32):
+        with pytest.raises(journal_mod.JournalMismatch, match="version-1 journal that cannot be verified"):
+            open_j(tmp_path, binding=BINDING).verify_legacy(onchain)
+    j.verify_legacy(COMMITMENT)
+    again = open_j(tmp_path, binding=BINDING)
+    assert not again.legacy and again.get("version") == 2 and again.get("binding") == BINDING
+    assert (again.state, again.salt) == ("committed", SALT)

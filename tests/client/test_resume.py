@@ -1,0 +1,223 @@
+"""`cl-client participate` never loses stake to a restart, a stale journal or a bad round (issue 16).
+
+In-process `main(argv)` against the module's instant-mining Ganache. Waits on block time jump the chain's
+clock (Gateway.wait_for_timestamp is patched to `evm_increaseTime`); the wait for a new round to be opened
+(`cl_client.cli.time.sleep`) is patched so that a test can open a round or press "Ctrl-C" there.
+A crash right after the commit is mined is a BaseException raised from a wrapped Gateway.commit.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from eth_account import Account
+
+from cl_client import cli, deployments
+from cl_client.chain import Gateway, Phase, Status, connect
+from cl_client.cli import main
+from cl_client.commitment import commitment, encode_labels, new_salt
+from cl_client.data import save_shard, write_queries
+from cl_client.journal import Journal
+
+ETH = 10**18
+DEPLOYER, REQUESTER = 0, 1
+
+
+class Crash(BaseException):
+    """The process dies here (not an Exception: nothing in the client may catch it)."""
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith("CL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def chain(local_node, tmp_path_factory):
+    deploy_dir = tmp_path_factory.mktemp("deployments")
+    env = {"CL_RPC_URL": local_node.url, "CL_DEPLOYMENTS_DIR": str(deploy_dir)}
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith("CL_"):
+                mp.delenv(name)
+        for k, v in env.items():
+            mp.setenv(k, v)
+        mp.setenv("CL_PRIVATE_KEY", "0x" + local_node.keys[DEPLOYER].hex())
+        assert main(["deploy", "--quiet"]) == 0
+    record = deployments.load(1337, deploy_dir)
+    return {"env": env, "address": record.address, "node": local_node, "next": iter(range(2, 80))}
+
+
+@pytest.fixture
+def account(chain, monkeypatch):
+    """A fresh account of the node, used by this test only; CL_* set for it."""
+    index = next(chain["next"])
+    for k, v in chain["env"].items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("CL_PRIVATE_KEY", "0x" + chain["node"].keys[index].hex())
+    return gateway(chain, index)
+
+
+def gateway(chain, index: int) -> Gateway:
+    node = chain["node"]
+    return Gateway(connect(node.url), chain["address"], Account.from_key(node.keys[index]), poll_interval=0.05)
+
+
+@pytest.fixture(autouse=True)
+def jumping_clock(chain, monkeypatch):
+    """Waits on block time move the chain's clock instead of sleeping."""
+    node = chain["node"]
+
+    def wait_for_timestamp(self, target, on_tick=None, timeout=None):
+        while (now := self.latest_timestamp()) < target:
+            node.increase_time(max(1, target - now))
+        if on_tick:
+            on_tick(now)
+        return now
+
+    monkeypatch.setattr(Gateway, "wait_for_timestamp", wait_for_timestamp)
+
+
+@pytest.fixture
+def new_round_wait(monkeypatch):
+    """new_round_wait(*actions): each time `participate` sleeps waiting for a round to be opened, the next
+    action runs (e.g. open a round); when none is left, Ctrl-C (KeyboardInterrupt)."""
+
+    def install(*actions):
+        queue = list(actions)
+
+        def sleep(_seconds):
+            if not queue:
+                raise KeyboardInterrupt
+            queue.pop(0)()
+
+        monkeypatch.setattr(cli, "time", types.SimpleNamespace(sleep=sleep, monotonic=time.monotonic,
+                                                               time=time.time))
+    install()
+    return install
+
+
+@pytest.fixture(scope="module")
+def shard(tmp_path_factory, digits) -> Path:
+    path = tmp_path_factory.mktemp("shard") / "shard.npz"
+    save_shard(path, digits.X_train[:200], digits.y_train[:200])
+    return path
+
+
+@pytest.fixture
+def open_round(chain, digits, tmp_path):
+    """open_round(X=None, commit=30, reveal=30, uri=None) -> (round id, query file)."""
+
+    def make(X=None, commit: int = 30, reveal: int = 30, uri: str | None = None) -> tuple[int, Path]:
+        X = digits.X_query[:20] if X is None else X
+        path = tmp_path / f"queries-{time.monotonic_ns()}.npz"
+        digest = write_queries(path, X)
+        rid = gateway(chain, REQUESTER).open_round(digest, uri or path.as_uri(), len(X), 10, commit, reveal, 0)
+        return rid, path
+
+    return make
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def participate(shard, journal_dir, *which):
+    return ["participate", *which, "--shard", str(shard), "--stake", "1", "--journal-dir", str(journal_dir),
+            "--seed", "0"]
+
+
+def crash_after_commit(monkeypatch):
+    real = Gateway.commit
+
+    def commit_then_die(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        raise Crash("killed after the commit was mined")
+
+    monkeypatch.setattr(Gateway, "commit", commit_then_die)
+    return lambda: monkeypatch.setattr(Gateway, "commit", real)
+
+
+def into_reveal_phase(chain, gw, rid):
+    info = gw.round(rid)
+    chain["node"].increase_time(info.commit_deadline + 1 - gw.latest_timestamp())
+    assert gw.phase(rid) == Phase.REVEAL
+
+
+# ------------------------------------------------------------------ 2: journals bound to the chain
+
+
+def _legacy_journal(path: Path, body: dict) -> None:
+    """A version-1 journal file, as the client wrote before journals were bound to the chain."""
+    from cl_client.journal import _checksum
+
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_text(json.dumps({"journal": body, "sha256": _checksum(body)}))
+
+
+def test_a_journal_left_by_another_chain_is_refused_and_kept(chain, account, open_round, shard, capsys, tmp_path):
+    """The previous chain (same chain id, same contract address) left a prepared journal for this round id."""
+    rid, _ = open_round()
+    stale = encode_labels(np.zeros(20, dtype=np.int64), num_classes=10)
+    salt = new_salt()
+    c = commitment(1337, chain["address"], rid, account.sender, stale, salt)
+    path = Journal.path_for(tmp_path / "j", 1337, chain["address"], rid, account.sender)
+    _legacy_journal(path, {"version": 1, "chain_id": 1337, "contract": chain["address"].lower(),
+                           "round_id": rid, "address": account.sender.lower(), "state": "prepared",
+                           "labels": "0x" + stale.hex(), "salt": "0x" + salt.hex(),
+                           "commitment": "0x" + c.hex()})
+    before = path.read_bytes()
+    code, _, err = run(capsys, *participate(shard, tmp_path / "j", "--round", str(rid)))
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "cannot be verified" in err and str(path) in err and "move it away" in err, err
+    assert account.submission(rid).status == Status.NONE  # the stale labels were not committed
+    assert account.account_info().free == 0  # and nothing was deposited
+    assert path.read_bytes() == before
+
+
+def test_a_bound_journal_of_another_genesis_is_refused_in_one_line(chain, account, open_round, shard, capsys,
+                                                                    tmp_path):
+    rid, _ = open_round()
+    from cl_client.participant import Participant
+
+    p = Participant(account, None, journal_dir=tmp_path / "j")
+    j = p.journal(rid)
+    j.binding = dict(j.binding, genesis="0x" + "11" * 32)  # as written on the previous chain
+    j.record("prepared", labels=bytes(20), salt=bytes(range(32)), commitment=bytes(32))
+    before = j.path.read_bytes()
+    code, _, err = run(capsys, *participate(shard, tmp_path / "j", "--round", str(rid)))
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "belongs to another chain/deployment (genesis 0x1111" in err and "move it away" in err, err
+    assert j.path.read_bytes() == before
+    assert account.submission(rid).status == Status.NONE
+
+
+def test_a_legacy_journal_whose_commitment_is_on_chain_is_verified_and_upgraded(chain, account, open_round,
+                                                                                tmp_path):
+    from cl_client.participant import Participant
+
+    rid, _ = open_round()
+    account.deposit(ETH)
+    labels = encode_labels(np.arange(20) % 10, num_classes=10)
+    salt = new_salt()
+    c = commitment(1337, chain["address"], rid, account.sender, labels, salt)
+    account.commit(rid, c)
+    path = Journal.path_for(tmp_path / "j", 1337, chain["address"], rid, account.sender)
+    _legacy_journal(path, {"version": 1, "chain_id": 1337, "contract": chain["address"].lower(),
+                           "round_id": rid, "address": account.sender.lower(), "state": "committed",
+                           "labels": "0x" + labels.hex(), "salt": "0x" + salt.hex(), "commitment": "0x" + c.hex()})
+    p = Participant(account, None, journal_dir=tmp_path / "j")
+    j = p.journal(rid)
+    assert j.labels == labels and j.get("version") == 2 and j.get("binding") == j.binding
+    into_reveal_phase(chain, account, rid)
+    assert p.step(rid) == "revealed"
