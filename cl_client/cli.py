@@ -81,6 +81,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _bps(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"basis points must be 0..10000, got {text!r}")
+    return value
+
+
 def fmt_eth(wei: int) -> str:
     text = f"{Decimal(int(wei)) / WEI:f}"
     if "." in text:
@@ -584,35 +594,41 @@ def cmd_finalize(args, out: Output) -> int:
 # ------------------------------------------------------------------------------------------ participate
 
 
-def _rounds_to_play(args, gw: Gateway, waiter: Waiter) -> Any:
-    """Yield the round ids to take part in, waiting for new rounds to be opened if needed."""
+def _rounds_to_play(args, gw: Gateway, waiter: Waiter, resumed: frozenset[int] = frozenset()) -> Any:
+    """Yield the round ids to take part in, waiting for new rounds to be opened if needed.
+
+    Rounds in `resumed` (finished from the journal already) are not yielded again; under --rounds-from-now N
+    they count towards the N, so a rerun of the same command does what the first run would have done."""
     if args.round:
         for rid in args.round:
-            yield _round_id(gw, rid)
+            rid = _round_id(gw, rid)
+            if rid not in resumed:
+                yield rid
         return
     count = gw.round_count()
     first = count if count and gw.phase(count) == Phase.COMMIT else count + 1
-    limit = None if args.follow else args.rounds_from_now
-    rid = first
-    while limit is None or rid < first + limit:
+    limit = None if args.follow else max(0, args.rounds_from_now - len(resumed))
+    rid, given = first, 0
+    while limit is None or given < limit:
+        if rid in resumed:
+            rid += 1
+            continue
         if gw.round_count() < rid:
             waiter.message(f"waiting for round {rid} to be opened")
             while gw.round_count() < rid:
                 time.sleep(gw.poll_interval)
         yield rid
+        given += 1
         rid += 1
 
 
 def _ensure_stake(args, gw: Gateway, rid: int, waiter: Waiter) -> None:
-    """Deposit --stake if the free stake is below round `rid`'s minimum. Without --stake the commit's revert
-    (StakeBelowMinimum) says what to do; `_precheck_round` says it earlier for the rounds given by --round."""
+    """Deposit --stake if the free stake is below round `rid`'s minimum (`_assess_round` checked that it
+    then suffices)."""
     r = gw.round(rid)
     free = gw.account_info().free
     if free >= r.params.min_stake or not args.stake:
         return
-    if free + args.stake < r.params.min_stake:  # fail before a deposit that could not make it enough
-        raise CLIError(f"--stake {fmt_eth(args.stake)} leaves the free stake below round {rid}'s minimum "
-                       f"{fmt_eth(r.params.min_stake)}")
     waiter.message(f"depositing {fmt_eth(args.stake)} of stake")
     gw.deposit(args.stake)
 
@@ -628,22 +644,87 @@ def _check_can_join(gw: Gateway, rid: int) -> Status:
     return sub.status
 
 
-def _precheck_round(args, gw: Gateway, rid: int, strategy, participant) -> None:
-    """Everything about round `rid` that can be checked before training: too late to join, a journal that
-    cannot be read, too little stake without --stake, a query file that does not match the round."""
-    from .data import fetch_queries
+def _assess_round(args, gw: Gateway, rid: int, strategy, shard_X, shard_y):
+    """Every check on joining round `rid` that can be made before a transaction (and before training):
+    too late to join, the policy (--max-slash-bps, --max-stake), too little stake, shard labels outside the
+    round's classes, a query file that cannot be fetched, does not match the round's hash, or has another
+    feature count than the shard. Returns the verified query matrix (None if the strategy uses no model);
+    CLIError (one line) if the round cannot be joined."""
+    from .data import QueryHashMismatch, fetch_queries
 
-    status = _check_can_join(gw, rid)
-    participant.journal(rid)  # raises JournalCorrupt
-    if status != Status.NONE:
-        return
+    _check_can_join(gw, rid)
     r = gw.round(rid)
+    pr = r.params
+    if args.max_slash_bps is not None:
+        worst = max(pr.deviator_slash_bps, pr.non_reveal_slash_bps)
+        if worst > args.max_slash_bps:
+            raise CLIError(f"round {rid} slashes up to {worst} bps of the stake (deviator {pr.deviator_slash_bps}, "
+                           f"non-revealer {pr.non_reveal_slash_bps}), above --max-slash-bps {args.max_slash_bps}")
     free = gw.account_info().free
-    if not args.stake and free < r.params.min_stake:  # before training, rather than at the commit
-        raise CLIError(f"free stake {fmt_eth(free)} is below round {rid}'s minimum {fmt_eth(r.params.min_stake)}: "
-                       "pass --stake ETH to deposit first, or run `cl-client stake --amount ETH`")
-    if strategy.uses_model:
-        fetch_queries(gw.queries_uri(rid), r.queries_hash)  # raises QueryHashMismatch
+    after = free + args.stake if args.stake and free < pr.min_stake else free
+    if after < pr.min_stake:
+        if not args.stake:
+            raise CLIError(f"free stake {fmt_eth(free)} is below round {rid}'s minimum {fmt_eth(pr.min_stake)}: "
+                           "pass --stake ETH to deposit first, or run `cl-client stake --amount ETH`")
+        raise CLIError(f"--stake {fmt_eth(args.stake)} leaves the free stake below round {rid}'s minimum "
+                       f"{fmt_eth(pr.min_stake)}")
+    if args.max_stake is not None and after > args.max_stake:
+        raise CLIError(f"round {rid} would lock the whole free stake, {fmt_eth(after)}, above --max-stake "
+                       f"{fmt_eth(args.max_stake)} (withdraw some with `cl-client withdraw --amount ETH`)")
+    if not strategy.uses_model:
+        return None
+    if len(shard_y) and int(shard_y.max()) >= r.num_classes:
+        raise CLIError(f"round {rid} has K={r.num_classes} classes (labels 0..{r.num_classes - 1}), but shard "
+                       f"{args.shard} holds label {int(shard_y.max())}")
+    uri = gw.queries_uri(rid)
+    try:
+        X = fetch_queries(uri, r.queries_hash)
+    except QueryHashMismatch as exc:
+        raise CLIError(f"round {rid}: {exc}") from None
+    except (OSError, ValueError) as exc:  # FileNotFoundError, ConnectionError, a file that is not .npz
+        raise CLIError(f"round {rid}: cannot fetch its queries from {uri}: {one_line(exc)}") from None
+    if len(X) != r.num_queries:
+        raise CLIError(f"round {rid} has {r.num_queries} queries, but its query file holds {len(X)}")
+    if X.shape[1] != shard_X.shape[1]:
+        raise CLIError(f"round {rid}'s queries have {X.shape[1]} features, but shard {args.shard} has "
+                       f"{shard_X.shape[1]}")
+    return X
+
+
+def _unfinished_rounds(gw: Gateway, participant) -> list[int]:
+    """Rounds this address has a journal for on this chain and contract that are not over yet (not claimed,
+    not missed), oldest first. Every journal is opened, so one of another chain or deployment is refused
+    here (JournalMismatch), before anything is sent."""
+    from .journal import Journal, State
+
+    pattern = f"{gw.chain_id}-{gw.address.lower()}-*-{gw.sender.lower()}.json"
+    count, rids = gw.round_count(), []
+    for path in participant.journal_dir.glob(pattern):
+        rid = Journal.round_of(path)
+        if rid is None:
+            continue
+        if not 1 <= rid <= count:
+            raise CLIError(f"journal {path} is for round {rid}, which does not exist on this chain/deployment "
+                           f"({count} round(s) opened); it belongs to another chain: move it away")
+        if participant.journal(rid).state not in (State.CLAIMED, State.MISSED):
+            rids.append(rid)
+    return sorted(rids)
+
+
+def _train(args, X, y, shard: Path, journal_dir: Path, waiter: Waiter):
+    """The fitted model, from the model cache in the journal folder if this shard, model and seed were
+    fitted before (`modelcache`), else trained now and cached."""
+    from .modelcache import fit_cached
+    from .models import Learner
+
+    fit = lambda: Learner(estimator=args.model, random_state=args.seed).fit(X, y)  # noqa: E731
+    try:
+        learner, loaded = fit_cached(journal_dir, shard, args.model, args.seed, fit)
+    except ValueError as exc:
+        raise CLIError(f"cannot train {args.model!r} on {shard}: {one_line(exc)}") from None
+    waiter.message(f"{'loaded' if loaded else 'trained'} {args.model} on {len(X)} examples from {shard}"
+                   + (" (cached model)" if loaded else ""))
+    return learner
 
 
 WAIT_LABELS = {
@@ -654,18 +735,19 @@ WAIT_LABELS = {
 }
 
 
-def _play_round(participant, gw: Gateway, rid: int, waiter: "Waiter", timeout: float | None) -> dict:
+def _play_round(participant, gw: Gateway, rid: int, waiter: "Waiter", timeout: float | None, queries=None) -> dict:
     """Participant.run_round, with the waits on block time shown by the Waiter."""
 
     def on_wait(state: str, start: int, target: int, now: int) -> None:
         waiter.wait(f"round {rid}: {WAIT_LABELS.get(state, state)}", start, target, now)
 
-    return participant.run_round(rid, timeout=timeout, on_wait=on_wait)
+    return participant.run_round(rid, queries=queries, timeout=timeout, on_wait=on_wait)
 
 
 def cmd_participate(args, out: Output) -> int:
+    """Finish every unfinished round of this address's journals (reveal, finalize, claim: no model needed),
+    then check, train (or load the cached model) and take part in the rounds asked for."""
     from . import data
-    from .models import Learner
     from .participant import Participant
     from .strategies import make_strategy
 
@@ -681,38 +763,48 @@ def cmd_participate(args, out: Output) -> int:
         X, y = data.load_shard(shard)
     except (OSError, ValueError, KeyError) as exc:
         raise CLIError(f"cannot load shard {shard}: {one_line(exc)}") from None
-    if args.round:  # fail fast, before training or depositing
-        for rid in args.round:
-            _precheck_round(args, gw, _round_id(gw, rid), strategy,
-                            Participant(gw, None, strategy=strategy, journal_dir=args.journal_dir))
-    learner = None
-    if strategy.uses_model:  # train before waiting for rounds, so that no phase time is spent on it
-        try:
-            learner = Learner(estimator=args.model, random_state=args.seed).fit(X, y)
-        except ValueError as exc:
-            raise CLIError(f"cannot train {args.model!r} on {shard}: {one_line(exc)}") from None
+    reader = Participant(gw, None, strategy=strategy, journal_dir=args.journal_dir)
+    resumed = _unfinished_rounds(gw, reader)  # a journal of another chain stops here, before anything is sent
+    queries: dict[int, Any] = {}
+    for rid in dict.fromkeys(_round_id(gw, rid) for rid in args.round or ()):  # fail fast: no deposit, no training
+        if rid in resumed:
+            continue
+        reader.journal(rid)  # raises JournalCorrupt / JournalMismatch
+        if _check_can_join(gw, rid) == Status.NONE:
+            queries[rid] = _assess_round(args, gw, rid, strategy, X, y)
+    new_rounds = bool(args.follow or queries or (args.rounds_from_now or 0) > len(resumed)
+                      or any(rid not in resumed for rid in args.round or ()))
     summaries = []
     args.in_round = True  # from here on, an interrupted run resumes from the journal
     with Waiter(args.quiet) as waiter:
-        if learner is not None:
-            waiter.message(f"trained {args.model} on {len(X)} examples from {shard}")
-        for rid in _rounds_to_play(args, gw, waiter):
-            try:
-                status = _check_can_join(gw, rid)
-            except CLIError as exc:
-                if args.round:
-                    raise
-                waiter.message(f"skipping: {exc}")
-                continue
-            if status == Status.NONE:
-                _ensure_stake(args, gw, rid, waiter)
+
+        def play(rid: int, learner, round_queries=None) -> None:
             participant = Participant(gw, learner, strategy=strategy, journal_dir=args.journal_dir,
                                       finalize=not args.no_finalize, rng=args.seed,
                                       progress=lambda event: waiter.message(str(event)))
-            summary = _play_round(participant, gw, rid, waiter, args.timeout)
+            summary = _play_round(participant, gw, rid, waiter, args.timeout, round_queries)
             summary.pop("labels", None)
             summaries.append(summary)
             out.line(_summary_line(rid, summary))
+
+        for rid in resumed:  # reveal from the journal before any training
+            waiter.message(f"round {rid}: resuming from journal {reader.journal(rid).path}")
+            play(rid, None)
+        learner = None
+        if new_rounds and strategy.uses_model:  # before waiting for rounds: no phase time is spent on it
+            learner = _train(args, X, y, shard, reader.journal_dir, waiter)
+        for rid in _rounds_to_play(args, gw, waiter, frozenset(resumed)) if new_rounds else ():
+            if gw.submission(rid).status == Status.NONE:
+                if rid not in queries:
+                    try:
+                        queries[rid] = _assess_round(args, gw, rid, strategy, X, y)
+                    except CLIError as exc:
+                        if args.round:
+                            raise
+                        waiter.message(f"skipping round {rid}: {exc}")
+                        continue
+                _ensure_stake(args, gw, rid, waiter)
+            play(rid, learner, queries.pop(rid, None))
     out.put(address=gw.sender, rounds=summaries)
     return 0
 
@@ -815,6 +907,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="random_state of the model")
     p.add_argument("--no-finalize", action="store_true", help="do not finalize the round yourself")
     p.add_argument("--timeout", type=float, default=None, help="give up a round after this many wall seconds")
+    pol = p.add_argument_group("policy (a round outside it is skipped under --follow / --rounds-from-now, an "
+                               "error with --round)")
+    pol.add_argument("--max-slash-bps", type=_bps, metavar="BPS",
+                     help="join no round that can slash more than this share of the stake (basis points, "
+                          "10000 = all; the larger of its deviator and non-revealer rates)")
+    pol.add_argument("--max-stake", type=positive_eth, metavar="ETH",
+                     help="join no round while the stake a commit would lock (the whole free stake) exceeds this")
 
     sub.add_parser("simulate", help="the consensus-learning simulation on a local chain it starts "
                                     "(what `make demo` runs; see `cl-client simulate --help`)", add_help=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 import types
 from pathlib import Path
@@ -23,6 +24,7 @@ from cl_client.cli import main
 from cl_client.commitment import commitment, encode_labels, new_salt
 from cl_client.data import save_shard, write_queries
 from cl_client.journal import Journal
+from cl_client.models import Learner
 
 ETH = 10**18
 DEPLOYER, REQUESTER = 0, 1
@@ -154,6 +156,28 @@ def into_reveal_phase(chain, gw, rid):
     assert gw.phase(rid) == Phase.REVEAL
 
 
+# ------------------------------------------------------------------ 1: a rerun finishes its rounds first
+
+
+@pytest.mark.parametrize("which", [("--rounds-from-now", "1"), ("--follow",)], ids=["rounds-from-now", "follow"])
+def test_a_rerun_reveals_the_round_it_committed_in_whatever_its_flags(
+        chain, account, open_round, shard, new_round_wait, capsys, monkeypatch, tmp_path, which):
+    rid, _ = open_round()
+    restore = crash_after_commit(monkeypatch)
+    with pytest.raises(Crash):
+        main(participate(shard, tmp_path / "j", *which))
+    restore()
+    assert account.submission(rid).status == Status.COMMITTED
+    into_reveal_phase(chain, account, rid)
+
+    code, out, err = run(capsys, *participate(shard, tmp_path / "j", *which))
+    assert code == (130 if which == ("--follow",) else 0), err  # --follow: Ctrl-C while it waits for more
+    sub = account.submission(rid)
+    assert sub.status == Status.REVEALED and sub.claimed, err  # the round failed (1 revealer): stake back
+    assert f"round {rid}: {account.sender} revealed" in err
+    assert f"round {rid}: " in out
+
+
 # ------------------------------------------------------------------ 2: journals bound to the chain
 
 
@@ -221,3 +245,86 @@ def test_a_legacy_journal_whose_commitment_is_on_chain_is_verified_and_upgraded(
     assert j.labels == labels and j.get("version") == 2 and j.get("binding") == j.binding
     into_reveal_phase(chain, account, rid)
     assert p.step(rid) == "revealed"
+
+
+# ------------------------------------------------------------------ 3: --follow skips a bad round
+
+
+BAD_ROUNDS = {
+    "hash": "but the round expects",
+    "missing-file": "no such file",
+    "features": "features",
+    "slash": "--max-slash-bps",
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_ROUNDS))
+def test_follow_skips_a_round_it_cannot_take_part_in_with_one_warning_and_takes_the_next(
+        chain, account, open_round, shard, digits, new_round_wait, capsys, tmp_path, bad):
+    if bad == "features":
+        bad_rid, _ = open_round(X=digits.X_query[:20, :10])
+    elif bad == "missing-file":
+        bad_rid, _ = open_round(uri=(tmp_path / "gone.npz").as_uri())
+    else:
+        bad_rid, path = open_round()
+        if bad == "hash":
+            write_queries(path, digits.X_query[20:40])
+    good = []
+    new_round_wait(lambda: good.append(open_round()[0]))
+    extra = ["--max-slash-bps", "500"] if bad == "slash" else []
+    code, out, err = run(capsys, *participate(shard, tmp_path / "j", "--follow"), *extra)
+    assert code == 130, err  # still following when Ctrl-C came
+    assert account.submission(bad_rid).status == Status.NONE
+    warnings = [line for line in err.splitlines() if f"round {bad_rid}" in line]
+    assert len(warnings) == 1 and "skipping" in warnings[0] and BAD_ROUNDS[bad] in warnings[0], err
+    if bad == "slash":
+        assert good and account.submission(good[0]).status == Status.NONE  # the policy skips every such round
+        assert account.account_info().free == 0
+    else:
+        assert good and account.submission(good[0]).claimed, err
+        assert account.account_info().free == ETH  # one deposit, for the round it took part in
+
+
+def test_an_explicit_round_with_the_wrong_feature_count_is_an_error_before_any_deposit(
+        chain, account, open_round, shard, digits, capsys, tmp_path):
+    rid, _ = open_round(X=digits.X_query[:20, :10])
+    code, _, err = run(capsys, *participate(shard, tmp_path / "j", "--round", str(rid)))
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "10 features" in err and "64" in err, err
+    assert account.account_info().free == 0 and account.submission(rid).status == Status.NONE
+
+
+# ------------------------------------------------------------------ 4: reveal before training; cached models
+
+
+def test_a_restart_reveals_from_the_journal_before_any_training(
+        chain, account, open_round, shard, capsys, monkeypatch, tmp_path):
+    rid, _ = open_round()
+    restore = crash_after_commit(monkeypatch)
+    with pytest.raises(Crash):
+        main(participate(shard, tmp_path / "j", "--round", str(rid)))
+    restore()
+    into_reveal_phase(chain, account, rid)
+    events = []
+    real_fit, real_reveal = Learner.fit, Gateway.reveal
+    monkeypatch.setattr(Learner, "fit", lambda self, X, y: events.append("fit") or real_fit(self, X, y))
+    monkeypatch.setattr(Gateway, "reveal", lambda self, *a, **k: events.append("reveal") or real_reveal(self, *a, **k))
+    code, _, err = run(capsys, *participate(shard, tmp_path / "j", "--round", str(rid)))
+    assert code == 0, err
+    assert events[:1] == ["reveal"], events
+    assert account.submission(rid).status == Status.REVEALED
+
+
+def test_the_model_is_cached_per_shard_model_and_seed(chain, account, open_round, shard, capsys, monkeypatch,
+                                                       tmp_path):
+    fits = []
+    real_fit = Learner.fit
+    monkeypatch.setattr(Learner, "fit", lambda self, X, y: fits.append(1) or real_fit(self, X, y))
+    rid, _ = open_round()
+    for _ in range(2):  # the same command twice: trained the first time, loaded the second
+        code, _, err = run(capsys, *participate(shard, tmp_path / "j", "--round", str(rid)))
+        assert code == 0, err
+    assert len(fits) == 1
+    cached = list((tmp_path / "j").glob("models/*"))
+    assert len(cached) == 1 and stat.S_IMODE(os.stat(cached[0]).st_mode) == 0o600
+    assert "loaded logistic_regression" in err
