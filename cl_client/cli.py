@@ -473,10 +473,24 @@ def _load_query_file(args, out: Output) -> tuple[Path, bytes, int]:
     return dest, digest, len(X)
 
 
+LOCAL_CHAIN_IDS = (1337, 31337)  # Ganache and Anvil / Hardhat
+
+
+def file_uri_warning(chain_id: int, uri: str) -> str | None:
+    """The warning for a file:// query URI on a chain other than a local dev chain (else None)."""
+    if uri.lower().startswith("file:") and int(chain_id) not in LOCAL_CHAIN_IDS:
+        return (f"warning: the query URI {uri} is a local file, which participants on other machines cannot "
+                f"fetch (chain id {chain_id} is not a local dev chain); publish the file and pass --uri https://...")
+    return None
+
+
 def cmd_open_round(args, out: Output) -> int:
     gw = gateway(args, out, need_key=True)
     path, digest, q = _load_query_file(args, out)
     uri = args.uri or path.resolve().as_uri()
+    warning = file_uri_warning(gw.chain_id, uri)
+    if warning:
+        out.note(warning)
     rid = gw.open_round(digest, uri, q, args.classes, args.commit_seconds, args.reveal_seconds, args.reward)
     info = gw.round(rid)
     now = gw.latest_timestamp()
@@ -589,6 +603,60 @@ def cmd_finalize(args, out: Output) -> int:
                  f"`cl-client claim --refund --round {rid}`")
     out.put(round_id=rid, phase=r.phase.name, pool=r.pool, reveal_count=r.reveal_count)
     return 0
+
+
+def cmd_make_demo_data(args, out: Output) -> int:
+    from .data import make_demo_data
+
+    try:
+        paths = make_demo_data(args.out, participants=args.participants, num_queries=args.queries, seed=args.seed)
+    except ValueError as exc:
+        raise CLIError(one_line(exc)) from None
+    shards = paths[1:]
+    out.line(f"wrote {paths[0]} ({args.queries} queries) and {len(shards)} shards: "
+             + ", ".join(p.name for p in shards))
+    out.put(queries=str(paths[0]), shards=[str(p) for p in shards])
+    return 0
+
+
+WAIT_PHASES = ("commit", "reveal", "finalizable", "settled")
+
+
+def cmd_wait(args, out: Output) -> int:
+    """Wait for a state instead of sleeping: the node of `cl-client node` answering, or a round's phase."""
+    if args.timeout is None:
+        args.timeout = 60.0 if args.node else 600.0
+    deadline = time.monotonic() + args.timeout
+    if args.node:
+        path = _state_path(args)
+        while True:
+            try:
+                record = NodeRecord.read(path)
+                if record and record.url:
+                    connect(record.url)
+                    out.line(f"node at {record.url} is up (chain id {record.chain_id})")
+                    out.put(url=record.url, chain_id=record.chain_id)
+                    return 0
+            except ChainError:
+                pass
+            if time.monotonic() > deadline:
+                raise CLIError(f"no node answered within {args.timeout:g} s (state file {path})")
+            time.sleep(0.5)
+    if not args.phase:
+        raise CLIError("give --phase PHASE (one of " + ", ".join(WAIT_PHASES) + ") or --node")
+    gw = gateway(args, out, need_key=False)
+    rid = _round_id(gw, args.round)
+    want = {"commit": Phase.COMMIT, "reveal": Phase.REVEAL, "finalizable": Phase.FINALIZABLE,
+            "settled": Phase.FINALIZED}[args.phase]
+    while True:
+        phase = gw.phase(rid)
+        if phase >= want:  # FAILED sorts after FINALIZED: "settled" is either
+            out.line(f"round {rid}: {phase.name.lower()}")
+            out.put(round_id=rid, phase=phase.name)
+            return 0
+        if time.monotonic() > deadline:
+            raise CLIError(f"round {rid} is still in its {phase.name.title()} phase after {args.timeout:g} s")
+        time.sleep(gw.poll_interval)
 
 
 # ------------------------------------------------------------------------------------------ participate
@@ -917,6 +985,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("simulate", help="the consensus-learning simulation on a local chain it starts "
                                     "(what `make demo` runs; see `cl-client simulate --help`)", add_help=False)
+
+    p = add("make-demo-data", cmd_make_demo_data, "write the README's demo data: queries.npz and shard-1..N.npz "
+                                                  "from scikit-learn's digits", chain=False)
+    p.add_argument("--out", default=".", help="folder to write to (default: the current one)")
+    p.add_argument("--participants", type=positive_int, default=4, help="number of shards (default 4)")
+    p.add_argument("--queries", type=positive_int, default=100, help="queries in the batch (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="shuffle and partition seed (default 0)")
+
+    p = add("wait", cmd_wait, "wait for a state instead of sleeping: --node (the node of `cl-client node` "
+                              "answers) or --phase PHASE of a round")
+    p.add_argument("--node", action="store_true", help="wait until the node recorded in the state file answers")
+    p.add_argument("--phase", choices=WAIT_PHASES, help="wait until the round has reached this phase "
+                                                        "(settled: finalized or failed)")
+    p.add_argument("--round", type=positive_int, help="round id (default: the latest)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="give up after this many wall seconds (default 60 for --node, 600 for --phase)")
 
     p = add("status", cmd_status, "show a round (phase, deadlines, counts) and your account")
     p.add_argument("--round", type=positive_int, help="round id (default: the latest)")

@@ -155,6 +155,32 @@ def fetch_queries(uri: str, expected_hash: bytes) -> np.ndarray:
     return X.astype(np.float64)
 
 
+# ------------------------------------------------------------------ demo data
+
+
+def make_demo_data(out, participants: int = 4, num_queries: int = 100, alpha: float = 1.0,
+                   seed: int = 0) -> list[Path]:
+    """The README's demo data from scikit-learn's digits (no download): `out`/queries.npz (the public
+    batch, the first `num_queries` digits after a seeded shuffle) and `out`/shard-1..N.npz (the rest, split
+    among the participants with Dirichlet(`alpha`) label skew). Returns the paths written."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    if not 1 <= num_queries < len(y):
+        raise ValueError(f"num_queries must be 1..{len(y) - 1}, got {num_queries}")
+    order = np.random.default_rng(seed).permutation(len(y))
+    X, y = X[order], y[order]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "queries.npz"]
+    write_queries(written[0], X[:num_queries])
+    X_rest, y_rest = X[num_queries:], y[num_queries:]
+    for i, idx in enumerate(dirichlet_partition(y_rest, participants, alpha=alpha, random_state=seed), start=1):
+        written.append(out / f"shard-{i}.npz")
+        save_shard(written[-1], X_rest[idx], y_rest[idx])
+    return written
+
+
 # ------------------------------------------------------------------ helpers
 
 

@@ -496,3 +496,45 @@ def test_brownie_deploy_script_writes_the_same_record(tmp_path):
     assert record.abi_hash == deployments.packaged_abi_hash()
     assert record.tx_hash and record.tx_hash.startswith("0x")
     assert f"recorded in {tmp_path / '1337.json'}" in result.stdout
+
+
+# ------------------------------------------------------------------ README helpers (issue 16)
+
+
+def test_make_demo_data_writes_the_query_batch_and_shards(capsys, tmp_path):
+    from cl_client.data import fetch_queries, file_hash, load_shard
+
+    code, out, err = run(capsys, "make-demo-data", "--out", str(tmp_path / "d"))
+    assert code == 0, err
+    X = fetch_queries(str(tmp_path / "d" / "queries.npz"), file_hash(tmp_path / "d" / "queries.npz"))
+    assert X.shape == (100, 64)
+    sizes = [len(load_shard(tmp_path / "d" / f"shard-{i}.npz")[1]) for i in range(1, 5)]
+    assert sum(sizes) == 1797 - 100 and "shard-4.npz" in out
+
+
+def test_wait_for_a_phase_returns_once_the_round_reaches_it(chain, opened, capsys, monkeypatch):
+    use(monkeypatch, chain)
+    rid, _ = opened(commit=10)
+    code, out, _ = run(capsys, "wait", "--round", str(rid), "--phase", "commit")
+    assert code == 0 and f"round {rid}: commit" in out
+    code, _, err = run(capsys, "wait", "--round", str(rid), "--phase", "reveal", "--timeout", "0.2")
+    assert_one_line_error(code, err, f"round {rid} is still in its Commit phase")
+    gw = gateway(chain, REQUESTER)
+    chain["node"].increase_time(gw.round(rid).commit_deadline + 1 - gw.latest_timestamp())
+    code, out, _ = run(capsys, "wait", "--round", str(rid), "--phase", "reveal")
+    assert code == 0 and f"round {rid}: reveal" in out
+
+
+def test_wait_for_a_node_that_never_comes_is_one_line(capsys, tmp_path):
+    code, _, err = run(capsys, "wait", "--node", "--timeout", "0.2", "--state-file", str(tmp_path / "none.json"))
+    assert_one_line_error(code, err, "no node answered")
+
+
+def test_a_file_uri_on_a_non_local_chain_is_warned_about():
+    from cl_client.cli import file_uri_warning
+
+    assert file_uri_warning(1337, "file:///tmp/q.npz") is None
+    assert file_uri_warning(31337, "file:///tmp/q.npz") is None
+    assert file_uri_warning(11155111, "https://example.org/q.npz") is None
+    warning = file_uri_warning(11155111, "file:///tmp/q.npz")
+    assert "cannot fetch" in warning and "--uri https://" in warning
