@@ -1,5 +1,8 @@
 """Small helpers shared by the plain-pytest suites (tests/ is on sys.path: see tests/conftest.py)."""
+import os
 import time
+
+import pytest
 
 
 def wait_until(predicate, timeout: float, what: str, logs=lambda: ""):
@@ -12,3 +15,21 @@ def wait_until(predicate, timeout: float, what: str, logs=lambda: ""):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{logs()}".rstrip())
+
+
+def cli_deployment(local_node, deploy_dir, deployer: int) -> tuple[dict, str]:
+    """Deploy with `cl-client deploy` (key `deployer`, deployment record in deploy_dir), with every CL_*
+    variable of the caller's environment out of the way; returns (env for later commands, address)."""
+    from cl_client import deployments
+    from cl_client.cli import main
+
+    env = {"CL_RPC_URL": local_node.url, "CL_DEPLOYMENTS_DIR": str(deploy_dir)}
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith("CL_"):
+                mp.delenv(name)
+        for k, v in env.items():
+            mp.setenv(k, v)
+        mp.setenv("CL_PRIVATE_KEY", "0x" + local_node.keys[deployer].hex())
+        assert main(["deploy", "--quiet"]) == 0
+    return env, deployments.load(1337, deploy_dir).address

@@ -43,7 +43,7 @@ import pytest
 from eth_account import Account
 
 from cl_client.chain import Gateway, connect, deploy
-from cl_client.data import dirichlet_partition, write_queries
+from cl_client.data import dirichlet_partition, save_shard, write_queries
 from cl_client.models import Learner
 from cl_client.node import LocalNode
 from cl_client.participant import JumpClock, State
@@ -99,6 +99,23 @@ def fitted_learners():
 
 
 # ------------------------------------------------------------------ chain
+
+
+@pytest.fixture(scope="module")
+def shard(tmp_path_factory, digits) -> Path:
+    """A private shard of 200 training digits, saved as a shard file."""
+    path = tmp_path_factory.mktemp("shard") / "shard.npz"
+    save_shard(path, digits.X_train[:200], digits.y_train[:200])
+    return path
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    """No CL_* settings leak in from the caller's shell, and no .cl-node.json from the repo is seen."""
+    for name in list(os.environ):
+        if name.startswith("CL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture(scope="module")

@@ -23,11 +23,11 @@ from eth_utils import keccak
 from cl_client import deployments
 from cl_client.chain import Gateway, Phase, Status, connect
 from cl_client.cli import main
-from cl_client.data import save_shard, write_queries
+from cl_client.data import write_queries
 from cl_client.journal import Journal
 from cl_client.keys import write_keystore
 from cl_client.node import free_port
-from support import wait_until
+from support import cli_deployment, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ETH = 10**18
@@ -38,13 +38,7 @@ DEPLOYER, REQUESTER = 0, 1
 ACC_HAPPY, ACC_KEYSTORE, ACC_WITHDRAW, ACC_NOSTAKE, ACC_LATE, ACC_JOURNAL, ACC_HASH, ACC_SHARD = range(30, 38)
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    """No CL_* settings leak in from the caller's shell, and no .cl-node.json from the repo is seen."""
-    for name in list(os.environ):
-        if name.startswith("CL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_env")  # tests/client/conftest.py
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -68,17 +62,8 @@ def assert_one_line_error(code: int, err: str, *phrases: str) -> str:
 def chain(local_node, tmp_path_factory):
     """The contract deployed with `cl-client deploy`; env settings for the other commands."""
     deploy_dir = tmp_path_factory.mktemp("deployments")
-    env = {"CL_RPC_URL": local_node.url, "CL_DEPLOYMENTS_DIR": str(deploy_dir)}
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith("CL_"):
-                mp.delenv(name)
-        for k, v in env.items():
-            mp.setenv(k, v)
-        mp.setenv("CL_PRIVATE_KEY", "0x" + local_node.keys[DEPLOYER].hex())
-        assert main(["deploy", "--quiet"]) == 0
-    record = deployments.load(1337, deploy_dir)
-    return {"env": env, "dir": deploy_dir, "address": record.address, "node": local_node}
+    env, address = cli_deployment(local_node, deploy_dir, DEPLOYER)
+    return {"env": env, "dir": deploy_dir, "address": address, "node": local_node}
 
 
 def use(monkeypatch, chain, key_index: int | None = None) -> None:
@@ -91,13 +76,6 @@ def use(monkeypatch, chain, key_index: int | None = None) -> None:
 def gateway(chain, key_index: int) -> Gateway:
     node = chain["node"]
     return Gateway(connect(node.url), chain["address"], Account.from_key(node.keys[key_index]))
-
-
-@pytest.fixture(scope="module")
-def shard(tmp_path_factory, digits) -> Path:
-    path = tmp_path_factory.mktemp("shard") / "shard.npz"
-    save_shard(path, digits.X_train[:200], digits.y_train[:200])
-    return path
 
 
 @pytest.fixture

@@ -18,13 +18,14 @@ import numpy as np
 import pytest
 from eth_account import Account
 
-from cl_client import cli, deployments
+from cl_client import cli
 from cl_client.chain import Gateway, Phase, Status, connect
 from cl_client.cli import main
 from cl_client.commitment import commitment, encode_labels, new_salt
-from cl_client.data import save_shard, write_queries
+from cl_client.data import write_queries
 from cl_client.journal import Journal
 from cl_client.models import Learner
+from support import cli_deployment
 
 ETH = 10**18
 DEPLOYER, REQUESTER = 0, 1
@@ -34,28 +35,13 @@ class Crash(BaseException):
     """The process dies here (not an Exception: nothing in the client may catch it)."""
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for name in list(os.environ):
-        if name.startswith("CL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_env")  # tests/client/conftest.py
 
 
 @pytest.fixture(scope="module")
 def chain(local_node, tmp_path_factory):
-    deploy_dir = tmp_path_factory.mktemp("deployments")
-    env = {"CL_RPC_URL": local_node.url, "CL_DEPLOYMENTS_DIR": str(deploy_dir)}
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith("CL_"):
-                mp.delenv(name)
-        for k, v in env.items():
-            mp.setenv(k, v)
-        mp.setenv("CL_PRIVATE_KEY", "0x" + local_node.keys[DEPLOYER].hex())
-        assert main(["deploy", "--quiet"]) == 0
-    record = deployments.load(1337, deploy_dir)
-    return {"env": env, "address": record.address, "node": local_node, "next": iter(range(2, 80))}
+    env, address = cli_deployment(local_node, tmp_path_factory.mktemp("deployments"), DEPLOYER)
+    return {"env": env, "address": address, "node": local_node, "next": iter(range(2, 80))}
 
 
 @pytest.fixture
@@ -105,13 +91,6 @@ def new_round_wait(monkeypatch):
                                                                time=time.time))
     install()
     return install
-
-
-@pytest.fixture(scope="module")
-def shard(tmp_path_factory, digits) -> Path:
-    path = tmp_path_factory.mktemp("shard") / "shard.npz"
-    save_shard(path, digits.X_train[:200], digits.y_train[:200])
-    return path
 
 
 @pytest.fixture
