@@ -15,6 +15,8 @@ One job per module (docs/architecture.md has the tour):
     strategies   honest and Byzantine labelling strategies (a participant's behaviour, not an
                  aggregation rule as in Flower)
     journal      durable per-round journal (labels and salt fsync'd before the commit is sent); State
+    identity     what a journal is bound to: genesis hash, contract code, the round's requester and queries
+    modelcache   fitted models cached per shard, model and seed, so a restart does not retrain
     participant  the resumable participant lifecycle (step), and drive(): the one round scheduler
     cli          the `cl-client` command
     sim/         the simulation behind `make demo` (extra `cl-client[sim]`: matplotlib)
