@@ -833,6 +833,7 @@ class Gateway(_Sender):
         self._from_block = int(from_block) if from_block else None  # None / 0: found on first use
         self.log_window = max(1, int(log_window))
         self._rounds: dict[int, RoundInfo] = {}  # settled rounds (they cannot change) and open ones' deadlines
+        self._identity: dict | None = None  # chain_identity(), read once
         if expected_chain_id is not None and int(expected_chain_id) != self.chain_id:
             raise ChainError(f"wrong chain: the node is on chain id {self.chain_id}, expected {expected_chain_id}")
         try:
@@ -909,6 +910,16 @@ class Gateway(_Sender):
         return self._submit(getattr(self.contract.functions, fn_name)(*args), fn_name, value)
 
     # ------------------------------------------------------------------ time
+
+    def chain_identity(self) -> dict:
+        """{"genesis", "code_hash"} (0x-hex): the hash of block 0 and of the contract's runtime code, which tell
+        this chain and deployment from another with the same chain id and address (a restarted dev chain).
+        Read once per Gateway."""
+        if self._identity is None:
+            genesis = self._rpc(lambda: self.w3.eth.get_block(0))["hash"]
+            code = bytes(self._rpc(lambda: self.w3.eth.get_code(self.address)))
+            self._identity = {"genesis": "0x" + bytes(genesis).hex(), "code_hash": "0x" + keccak(code).hex()}
+        return dict(self._identity)
 
     def latest_timestamp(self) -> int:
         """The latest block's timestamp (chain time, seconds)."""
@@ -1009,8 +1020,11 @@ class Gateway(_Sender):
         return int(self._rpc(lambda: self.w3.eth.get_balance(to_checksum_address(address or self.sender))))
 
     def receipt(self, tx_hash) -> dict:
-        """The receipt of a mined transaction (through the retry policy)."""
-        return self._rpc(lambda: self.w3.eth.get_transaction_receipt(tx_hash))
+        """The receipt of a mined transaction (through the retry policy); ChainError if it is not mined."""
+        receipt = self._receipt_of(tx_hash)
+        if receipt is None:
+            raise ChainError(f"transaction {_fmt(tx_hash)} is not mined")
+        return receipt
 
     def events(self, name: str, round_id: int | None = None, from_block: int | None = None) -> list:
         """Decoded logs of event `name` (optionally for one round), oldest first.

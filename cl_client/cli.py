@@ -87,8 +87,8 @@ def positive_int(text: str) -> int:
 
 def _bps(text: str) -> int:
     value = _integer(text)
-    if not 0 <= value <= 10_000:
-        raise argparse.ArgumentTypeError(f"basis points must be 0..10000, got {text!r}")
+    if not 0 <= value <= protocol.BPS:
+        raise argparse.ArgumentTypeError(f"basis points must be 0..{protocol.BPS}, got {text!r}")
     return value
 
 

@@ -157,7 +157,7 @@ class Participant:
             "matches": int(sub.matches),
             "labels": None if labels is None else list(labels),
             "reveal_error": j.get("reveal_error"),
-            State.CLAIMED: bool(sub.claimed),
+            "claimed": bool(sub.claimed),
             "reward": int(reward or 0),
             "penalty": int(penalty or 0),
             "gas": dict(j.get("gas", {})),
@@ -436,7 +436,7 @@ class JumpClock:
         now = self.now()
         if now < target:
             self.node.increase_time(target - now)
-        while (now := self.now()) < target:
+        while self.now() < target:
             self.node.increase_time(1)
 
 
@@ -502,7 +502,7 @@ def drive(participants, round_id: int, clock, *, done=TERMINAL_STATES, until: in
         if remaining is not None and remaining <= 0:
             raise stuck(f"after {timeout:.0f} s")
         if target <= clock.now():
-            if until is not None and target == int(until):
+            if until is not None and min(wakes) > int(until):  # they wait past the phase being driven
                 raise stuck(f"at the end of the driven phase ({until})")
             time.sleep(0.05)  # a wake time already reached: the next block is due
             continue

@@ -147,8 +147,9 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     function deposit() external payable {
         if (msg.value == 0) revert ZeroDeposit();
         Account storage a = _accounts[msg.sender];
-        // The cast is safe because msg.value <= the total ETH supply (~1.2e26 wei) < 2^96 < 2^128; the add is
-        // checked but the cast is not, so this rests on the supply (only a test node could mint more).
+        // The cast is unchecked (the add is checked): it is safe while msg.value < 2^128, which holds for ETH
+        // (supply ~1.2e26 wei < 2^96). A chain whose native supply exceeds 2^128 wei is not supported (nor one
+        // above 2^96: commit keeps stakes in 96 bits; docs/protocol.md, known limitations).
         a.free += uint128(msg.value);
         _totalStake += msg.value;
         emit Deposited(msg.sender, msg.value, a.free);

@@ -109,13 +109,18 @@ class Role:
         return self.strategy != HONEST
 
 
+def byzantine_order(config: SimConfig) -> np.ndarray:
+    """The seeded permutation of participants whose prefix is the Byzantine set at every share."""
+    return np.random.default_rng([config.seed, 7]).permutation(config.participants)
+
+
 def assign_roles(config: SimConfig) -> list[Role]:
     """Models cycle over the mix by index; the Byzantine ones are a prefix of a seeded permutation.
 
     Because the Byzantine set for share s is a prefix of the same permutation, a sweep over the share
     turns honest participants Byzantine one by one without reshuffling anyone else.
     """
-    order = np.random.default_rng([config.seed, 7]).permutation(config.participants)
+    order = byzantine_order(config)
     strategy = {int(p): HONEST for p in order}
     for rank, p in enumerate(order[: config.n_byzantine]):
         strategy[int(p)] = config.strategies[rank % len(config.strategies)]

@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..aggregation import Snowball, compare_under_byzantine
-from .config import SimConfig, assign_roles
+from .config import SimConfig, assign_roles, byzantine_order
 from .threshold import strategy_labels
 from .world import World, accuracy
 
@@ -75,7 +75,7 @@ def degradation(world: World, config: SimConfig, shares=DEGRADATION_SHARES,
         return None
     all_byzantine = replace(config, byzantine=1.0)
     roles = assign_roles(all_byzantine)
-    order = np.random.default_rng([config.seed, 7]).permutation(n)  # assign_roles' order
+    order = byzantine_order(config)
     honest = np.concatenate(world.predictions, axis=1)
     lies = np.concatenate([strategy_labels(world, roles, r, round_id=r + 1) for r in range(len(world.batches))], axis=1)
     truth = np.concatenate([world.y_pool[b] for b in world.batches])
