@@ -499,8 +499,8 @@ def drive(participants, round_id: int, clock, *, done=TERMINAL_STATES, until: in
         if until is not None:
             target = min(target, int(until))
         remaining = None if timeout is None else timeout - (time.monotonic() - started)
-        if remaining is not None and remaining <= 0:
-            raise stuck(f"after {timeout:.0f} s")
+        if remaining is not None and remaining <= 0:  # the same words as a wait that runs out (Gateway)
+            raise stuck(f"after {timeout:.0f} s: chain time {clock.now()} did not reach {target}")
         if target <= clock.now():
             if until is not None and min(wakes) > int(until):  # they wait past the phase being driven
                 raise stuck(f"at the end of the driven phase ({until})")
