@@ -11,11 +11,15 @@ import {IConsensusLearning} from "../interfaces/IConsensusLearning.sol";
 
 /// @title ConsensusLearning
 /// @notice Batched commit-reveal rounds whose stake-weighted plurality is the consensus of independently
-/// trained models (Magureanu & Usher, arXiv 2402.16157). Label vectors travel in calldata; storage holds
-/// only hashes, per-participant scores and the consensus itself (as SSTORE2 code). See docs/protocol.md.
-/// @dev Money leaves only through claim / claimRefund / withdraw (pull, checks-effects-interactions,
-/// nonReentrant). Penalties round up and shares round down; the difference goes to the treasury, so the
-/// sum of liabilities in `accounting()` always equals the balance.
+/// trained models (Magureanu & Usher, arXiv 2402.16157), made robust to coordinated cheats by hidden audit
+/// queries: the requester may commit to G known-label queries at opening and reveal them after the reveal
+/// phase; revealers below the round's audit bound are left out of the tally and the pool. Label vectors
+/// travel in calldata; storage holds hashes, per-participant scores and the consensus (SSTORE2 code).
+/// See docs/protocol.md (rules, threat analysis) and docs/architecture.md.
+/// @dev Money leaves only through withdraw / withdrawTo / claimRefund / claimRefundTo (pull,
+/// checks-effects-interactions, nonReentrant); rewards and fees are credited to free stake. Penalties round up
+/// and shares round down; what nobody may receive is burned (kept, owned by nobody), so
+/// totalStake + rewardsOwed + refundsOwed + burned + surplus == balance, surplus being forced-in ETH only.
 contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, ReentrancyGuard {
     /*//////////////////////////////////////////////////////////////
                                 CONSTANTS
@@ -25,15 +29,25 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     uint256 public constant MAX_QUERIES = 4096;
     /// @notice Largest number of participants of a round, whatever Q.
     uint256 public constant MAX_PARTICIPANTS = 64;
-    /// @notice Largest N x Q of a round. finalize() is linear in it; at this bound it was measured well
-    /// under a 30M block (docs/protocol.md, "Gas").
+    /// @notice Largest N x Q of a round. finalize() is linear in it; at this bound, with worst-case labels,
+    /// every transaction stays under EIP-7825's 16,777,216-gas cap (tests/contract/test_limits.py measures it).
     uint256 public constant MAX_LABELS = 65_536;
-    /// @notice Bounds on a phase's duration, in seconds.
-    uint256 public constant MIN_PHASE_DURATION = 10;
-    uint256 public constant MAX_PHASE_DURATION = 30 days;
-    /// @notice Hard bounds the owner can never leave.
+    /// @notice Bounds on a phase's duration, in seconds: at least three 12-second slots.
+    uint256 public constant MIN_PHASE_DURATION = 36;
+    uint256 public constant MAX_PHASE_DURATION = 7 days;
+    /// @notice Most hidden audit queries per round.
+    uint256 public constant MAX_AUDIT_QUERIES = 256;
+    /// @notice Share of the reward burned when the requester does not reveal a committed audit.
+    uint256 public constant AUDIT_FORFEIT_BPS = 2_000;
+    /// @notice How long after its last deadline a round may be abandoned (finalize stays possible until then).
+    uint256 public constant ABANDON_DELAY = 3 days;
+    /// @notice Delay before proposed bounds apply: longer than the longest possible round (3 x 7 days).
+    uint256 public constant BOUNDS_DELAY = 28 days;
+    /// @notice Most withdrawal requests pending at once per account.
+    uint256 public constant MAX_PENDING_WITHDRAWALS = 8;
+    /// @notice Hard limits the owner's bounds can never leave.
     uint256 public constant MIN_QUORUM_BPS = 1_000;
-    uint256 public constant MAX_AGREEMENT_BPS = 9_000;
+    uint256 public constant MAX_AGREEMENT_BPS = 7_000;
     uint256 public constant MAX_SLASH_BPS = 5_000;
     uint256 public constant MAX_MIN_STAKE = 10_000 ether;
     uint256 public constant MAX_UNBONDING_DELAY = 30 days;
@@ -45,11 +59,11 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     /// shifts, _scoreAndSettle shifts back; `0xff` in _plurality is the mask of those low bits.
     uint256 private constant _KEY_SHIFT = 8;
 
-    /// @dev What finalize() recorded; with the deadlines and the block time it gives the Phase.
+    /// @dev What settlement recorded; with the deadlines and the block time it gives the Phase.
     enum Outcome {
-        Open, // not finalized yet
-        Finalized, // quorum met, consensus stored
-        Failed // quorum missed
+        Open, // not settled yet
+        Finalized, // consensus stored
+        Failed // quorum missed, nobody passed the audit, or abandoned
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -62,19 +76,23 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint16 numClasses; // K
         uint40 commitDeadline; // last second of the Commit phase
         uint40 revealDeadline; // last second of the Reveal phase
+        uint40 auditDeadline; // last second of the Audit phase (== revealDeadline without an audit)
         // An Outcome, stored as its uint8: an enum-typed storage read is range-checked (Panic 0x21) at
         // every comparison by the legacy code generator, which would cost commit and reveal ~40 gas.
-        uint8 outcome; // uint8(Outcome.Open), uint8(Outcome.Finalized) or uint8(Outcome.Failed)
-        bool refunded; // the requester took back the reward of a failed round
+        uint8 outcome;
+        bool refundable; // the reward is owed back to the requester
+        bool refunded; // ... and was taken
+        bool auditRevealed; // the requester revealed its audit
         uint32 commitCount; // participants that committed
         uint32 revealCount; // participants that revealed
         // slot 1
-        Params params; // frozen copy of the defaults at opening
+        Params params; // frozen at opening
+        uint16 auditCount; // G
         // slot 2
         bytes32 queriesHash; // keccak256 of the query batch file
         // slot 3
         address requester; // who paid the reward
-        uint96 reward; // wei paid in by the requester
+        uint96 reward; // wei paid in by the requester, net of the fee (less an audit forfeit once settled)
         // slot 4: written at commit
         uint128 committedStake; // sum of stakes locked by commit
         uint128 committedPenalty; // sum over committers of ceil(stake * nonRevealSlashBps / BPS)
@@ -82,36 +100,50 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint128 revealedStake; // sum of revealers' stakes
         uint128 revealedPenalty; // the same sum over revealers (non-revealers': committedPenalty - revealedPenalty)
         // slot 6: written at finalize
-        uint128 pool; // reward + bonus + slashed, shared by agreeing revealers pro-rata to weight
+        uint128 pool; // reward + pooled penalties, shared by agreeing revealers pro-rata to weight
         uint128 agreedWeight; // total weight of agreeing revealers
         // slot 7
         address consensusPointer; // SSTORE2 contract holding the Q consensus bytes
-        uint96 bonus; // wei added from the treasury at opening
+        uint96 finalizerFee; // paid to whoever settles the round
+        // slot 8
+        bytes32 auditCommitment; // 0 without an audit
+        // slot 9
+        address auditPointer; // SSTORE2 contract holding indices (2G bytes) ++ labels (G bytes)
     }
 
     struct Submission {
         bytes32 hash; // commitment; replaced by keccak256(labels) at reveal
         uint96 stake; // locked at commit
         uint32 matches; // queries equal to the consensus, set at finalize
-        Status status; // Committed -> Revealed -> Agreed | Deviated
+        uint16 auditHits; // audit queries answered right, set at finalize
+        Status status; // Committed -> Revealed -> Agreed | Deviated | Excluded
         bool claimed; // settled by claim()
+    }
+
+    struct Withdrawal {
+        uint128 amount;
+        uint64 readyAt;
     }
 
     struct Account {
         uint128 free; // may commit or unbond
         uint128 locked; // committed to rounds not yet claimed
-        uint128 unbonding; // requested for withdrawal
-        uint64 unbondingReadyAt; // when it may be withdrawn
+        uint128 unbonding; // sum of the pending requests
+        uint8 pending; // number of pending requests, in requests[0 .. pending)
+        Withdrawal[MAX_PENDING_WITHDRAWALS] requests;
     }
 
     Params private _defaults;
+    Bounds private _bounds;
+    Bounds private _proposedBounds;
+    uint256 private _proposedBoundsAt; // when the proposal may be applied; 0: none
     uint256 private _unbondingDelay;
     uint256 private _roundCount;
 
     uint256 private _totalStake; // free + locked + unbonding, net of penalties taken at finalize
-    uint256 private _rewardsOwed; // rewards of open rounds + unclaimed shares
-    uint256 private _refundsOwed; // unclaimed refunds of failed rounds
-    uint256 private _treasury; // dust and undistributable stake; only ever becomes a future bonus
+    uint256 private _rewardsOwed; // rewards and fees of open rounds + unclaimed shares
+    uint256 private _refundsOwed; // unclaimed refunds
+    uint256 private _burned; // owned by nobody
 
     mapping(uint256 roundId => Round) private _rounds;
     mapping(uint256 roundId => mapping(address participant => Submission)) private _submissions;
@@ -121,23 +153,41 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
                                CONSTRUCTOR
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Deploy with sensible defaults; the deployer becomes the owner.
+    /// @notice Deploy with sensible defaults and bounds; the deployer becomes the owner.
     constructor() Ownable(msg.sender) {
+        Bounds memory b = Bounds({
+            minQuorumBps: uint16(MIN_QUORUM_BPS),
+            maxAgreementBps: 5_000,
+            maxSlashBps: 2_000,
+            maxAuditBoundBps: 9_000,
+            allowEqualWeights: true,
+            minStakeFloor: 0.001 ether,
+            minStakeCeiling: uint96(MAX_MIN_STAKE)
+        });
         Params memory p = Params({
             quorumBps: 5_000, // half of the committed weight must reveal
             minRevealers: 3,
-            agreementBps: 2_600, // from measured agreement distributions (docs/agreement-threshold.md)
+            agreementBps: DEFAULT_AGREEMENT_BPS, // chance-corrected; docs/agreement-threshold.md
             deviatorSlashBps: 1_000, // 10 %
             nonRevealSlashBps: 2_000, // 20 %
+            auditBoundBps: DEFAULT_AUDIT_BOUND_BPS, // docs/agreement-threshold.md, "Audit bound"
+            auditSlashBps: 1_000, // 10 %, burned
             equalWeights: false,
             minStake: 0.01 ether
         });
-        _checkParams(p);
+        _checkBounds(b);
+        _checkParams(p, b);
+        _bounds = b;
         _defaults = p;
         _unbondingDelay = 1 days;
+        emit BoundsChanged(b);
         emit DefaultsChanged(p);
         emit UnbondingDelayChanged(1 days);
     }
+
+    /// @dev The defaults that need measurement (docs/agreement-threshold.md), named so tests can pin them.
+    uint16 private constant DEFAULT_AGREEMENT_BPS = 500;
+    uint16 private constant DEFAULT_AUDIT_BOUND_BPS = 3_000;
 
     /*//////////////////////////////////////////////////////////////
                                   STAKE
@@ -147,38 +197,38 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     function deposit() external payable {
         if (msg.value == 0) revert ZeroDeposit();
         Account storage a = _accounts[msg.sender];
-        // The cast is unchecked (the add is checked): it is safe while msg.value < 2^128, which holds for ETH
-        // (supply ~1.2e26 wei < 2^96). A chain whose native supply exceeds 2^128 wei is not supported (nor one
-        // above 2^96: commit keeps stakes in 96 bits; docs/protocol.md, known limitations).
-        a.free += uint128(msg.value);
+        uint256 free = a.free + msg.value;
+        if (free > type(uint96).max) revert AmountTooLarge(free, type(uint96).max); // commit keeps 96 bits
+        a.free = uint128(free);
         _totalStake += msg.value;
-        emit Deposited(msg.sender, msg.value, a.free);
+        emit Deposited(msg.sender, msg.value, free);
     }
 
     /// @inheritdoc IConsensusLearning
     function requestWithdrawal(uint256 amount) external {
         Account storage a = _accounts[msg.sender];
         if (amount == 0 || amount > a.free) revert InsufficientFreeStake(amount, a.free);
+        uint256 n = a.pending;
+        if (n == MAX_PENDING_WITHDRAWALS) revert TooManyPendingWithdrawals(MAX_PENDING_WITHDRAWALS);
         unchecked {
             a.free -= uint128(amount); // amount <= free
+            a.pending = uint8(n + 1);
         }
         a.unbonding += uint128(amount);
-        uint256 readyAt = block.timestamp + _unbondingDelay;
-        a.unbondingReadyAt = uint64(readyAt);
+        uint256 readyAt = block.timestamp + _unbondingDelay; // this request's own time
+        a.requests[n] = Withdrawal({amount: uint128(amount), readyAt: uint64(readyAt)});
         emit WithdrawalRequested(msg.sender, amount, a.unbonding, readyAt);
     }
 
     /// @inheritdoc IConsensusLearning
     function withdraw() external nonReentrant {
-        Account storage a = _accounts[msg.sender];
-        uint256 amount = a.unbonding;
-        if (amount == 0) revert NothingToWithdraw();
-        if (block.timestamp < a.unbondingReadyAt) revert UnbondingNotOver(a.unbondingReadyAt, block.timestamp);
-        a.unbonding = 0;
-        a.unbondingReadyAt = 0;
-        _totalStake -= amount;
-        emit Withdrawn(msg.sender, amount);
-        _send(msg.sender, amount);
+        _withdraw(msg.sender);
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function withdrawTo(address to) external nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
+        _withdraw(to);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -194,44 +244,35 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint256 commitDuration,
         uint256 revealDuration
     ) external payable whenNotPaused returns (uint256 roundId) {
-        if (queriesHash == bytes32(0)) revert EmptyQueriesHash();
-        if (numQueries == 0 || numQueries > MAX_QUERIES) revert InvalidQueryCount(numQueries, MAX_QUERIES);
-        if (numClasses < 2 || numClasses > 256) revert InvalidClassCount(numClasses);
-        _checkDuration(commitDuration);
-        _checkDuration(revealDuration);
-        if (msg.value > type(uint96).max) revert RewardTooLarge(msg.value);
+        _checkShape(queriesHash, numQueries, numClasses, commitDuration, revealDuration);
+        RoundSpec memory spec; // no audit, no fee
+        spec.queriesHash = queriesHash;
+        spec.numQueries = uint16(numQueries); // checked by _checkShape
+        spec.numClasses = uint16(numClasses);
+        spec.commitDuration = uint32(commitDuration); // <= MAX_PHASE_DURATION
+        spec.revealDuration = uint32(revealDuration);
+        spec.params = _defaults;
+        return _open(spec, queriesURI);
+    }
 
-        roundId = ++_roundCount;
-        uint256 bonus = _treasury; // the treasury only ever funds the next round's reward
-        Round storage r = _rounds[roundId];
-        r.numQueries = uint16(numQueries);
-        r.numClasses = uint16(numClasses);
-        uint256 commitDeadline = block.timestamp + commitDuration;
-        uint256 revealDeadline = commitDeadline + revealDuration;
-        r.commitDeadline = uint40(commitDeadline);
-        r.revealDeadline = uint40(revealDeadline);
-        r.params = _defaults;
-        r.queriesHash = queriesHash;
-        r.requester = msg.sender;
-        r.reward = uint96(msg.value);
-        if (bonus != 0) {
-            bonus = bonus > type(uint96).max ? type(uint96).max : bonus;
-            r.bonus = uint96(bonus);
-            _treasury -= bonus;
-        }
-        _rewardsOwed += msg.value + bonus;
-        emit RoundOpened(
-            roundId,
-            msg.sender,
-            queriesHash,
-            queriesURI,
-            numQueries,
-            numClasses,
-            commitDeadline,
-            revealDeadline,
-            msg.value,
-            bonus
-        );
+    /// @inheritdoc IConsensusLearning
+    function openRoundWith(RoundSpec calldata spec, string calldata queriesURI)
+        external
+        payable
+        whenNotPaused
+        returns (uint256 roundId)
+    {
+        _checkShape(spec.queriesHash, spec.numQueries, spec.numClasses, spec.commitDuration, spec.revealDuration);
+        if (spec.finalizerFee > msg.value) revert FeeExceedsValue(spec.finalizerFee, msg.value);
+        uint256 g = spec.auditCount;
+        bool hasAudit = g != 0;
+        if (
+            g > MAX_AUDIT_QUERIES || g > spec.numQueries || hasAudit != (spec.auditCommitment != bytes32(0))
+                || hasAudit != (spec.auditDuration != 0)
+        ) revert InvalidAudit(g, spec.auditDuration, spec.auditCommitment);
+        if (hasAudit) _checkDuration(spec.auditDuration);
+        _checkParams(spec.params, _bounds);
+        return _open(spec, queriesURI);
     }
 
     /// @inheritdoc IConsensusLearning
@@ -245,7 +286,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         if (r.commitCount >= maxN) revert RoundFull(roundId, maxN);
 
         Account storage a = _accounts[msg.sender];
-        uint256 stake = a.free;
+        uint256 stake = a.free; // < 2^96: deposit and claim keep free stake in 96 bits
         Params memory p = r.params;
         if (stake < p.minStake) revert StakeBelowMinimum(stake, p.minStake);
 
@@ -253,7 +294,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         a.free = 0;
         a.locked += uint128(stake);
         s.hash = commitment;
-        s.stake = uint96(stake); // stake <= total ETH supply < 2^96
+        s.stake = uint96(stake);
         s.status = Status.Committed;
         unchecked {
             r.commitCount += 1; // bounded by maxParticipants
@@ -289,51 +330,86 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     }
 
     /// @inheritdoc IConsensusLearning
-    function finalize(uint256 roundId, address[] calldata revealers, bytes[] calldata labels) external {
+    function revealAudit(uint256 roundId, bytes calldata indices, bytes calldata labels, bytes32 salt) external {
         Round storage r = _rounds[roundId];
-        _checkPhase(roundId, r, Phase.Finalizable);
-        (bool met, uint256 revealedWeight, uint256 committedWeight) = _quorumMet(r);
-        if (!met) return _fail(roundId, r, revealedWeight, committedWeight);
-        uint256[] memory rows = _loadRevealers(roundId, r, revealers, labels);
-        bytes memory consensusLabels = _plurality(rows, r.numQueries, r.numClasses);
-        _scoreAndSettle(roundId, r, revealers, rows, consensusLabels);
+        _checkPhase(roundId, r, Phase.Audit);
+        if (msg.sender != r.requester) revert NotRequester(roundId, msg.sender);
+        uint256 g = r.auditCount;
+        if (labels.length != g) revert WrongLabelCount(labels.length, g);
+        if (indices.length != 2 * g) revert WrongLabelCount(indices.length, 2 * g);
+        if (_auditCommitment(r.requester, r.queriesHash, keccak256(indices), keccak256(labels), salt)
+                != r.auditCommitment) revert AuditCommitmentMismatch(roundId);
+        uint256 q = r.numQueries;
+        uint256 previous;
+        for (uint256 i; i < g; ++i) {
+            uint256 index = (uint256(uint8(indices[2 * i])) << 8) | uint8(indices[2 * i + 1]);
+            if (index >= q || (i != 0 && index <= previous)) revert InvalidAuditIndex(i, index, q);
+            previous = index;
+        }
+        _checkLabels(labels, r.numClasses);
+        r.auditRevealed = true;
+        r.auditPointer = SSTORE2.write(abi.encodePacked(indices, labels));
+        emit AuditRevealed(roundId, indices, labels, salt);
     }
 
     /// @inheritdoc IConsensusLearning
-    function claim(uint256 roundId) external nonReentrant returns (uint256 reward) {
+    function finalize(uint256 roundId, address[] calldata committers, bytes[] calldata labels) external {
+        Round storage r = _rounds[roundId];
+        _checkPhase(roundId, r, Phase.Finalizable);
+        (uint256[] memory rows, uint256[] memory revs, uint256 passers) = _loadRevealers(roundId, r, committers, labels);
+        _payFinalizer(roundId, r);
+        (bool met, uint256 revealedWeight, uint256 committedWeight) = _quorumMet(r);
+        // Nobody passing the audit is treated like a missed quorum: no consensus, nobody slashed but the
+        // non-revealers (a requester whose audit fails everyone cannot slash anyone through it).
+        if (!met || passers == 0) return _fail(roundId, r, revealedWeight, committedWeight, committers);
+        bytes memory consensusLabels = _plurality(rows, r.numQueries, r.numClasses);
+        _scoreAndSettle(roundId, r, committers, revs, consensusLabels);
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function abandon(uint256 roundId) external {
+        Round storage r = _rounds[roundId];
+        _checkPhase(roundId, r, Phase.Finalizable);
+        uint256 staleAt = uint256(r.auditDeadline) + ABANDON_DELAY;
+        if (block.timestamp <= staleAt) revert NotStaleYet(roundId, staleAt, block.timestamp);
+        _payFinalizer(roundId, r);
+        (, uint256 revealedWeight, uint256 committedWeight) = _quorumMet(r);
+        _fail(roundId, r, revealedWeight, committedWeight, new address[](0));
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function claim(uint256 roundId) external returns (uint256 reward) {
         Round storage r = _rounds[roundId];
         Submission storage s = _submissions[roundId][msg.sender];
         if (s.status == Status.None) revert NothingToClaim(roundId, msg.sender);
         if (s.claimed) revert AlreadyClaimed(roundId, msg.sender);
-        // Finalized or Failed: claim() accepts both, so not _checkPhase. (A helper here cost 34 gas.)
+        // Finalized or Failed: claim() accepts both, so not _checkPhase.
         if (r.outcome == uint8(Outcome.Open)) revert WrongPhase(roundId, Phase.Finalized, _phase(r));
         uint256 penalty;
         (reward, penalty) = _settlement(r, s);
 
-        // Effects
+        // Effects only: the reward joins the free stake, so nothing here can be blocked by the recipient.
         s.claimed = true;
         uint256 stake = s.stake;
         Account storage a = _accounts[msg.sender];
         a.locked -= uint128(stake);
-        a.free += uint128(stake - penalty);
+        uint256 free = a.free + stake - penalty + reward;
+        if (free > type(uint96).max) revert AmountTooLarge(free, type(uint96).max);
+        a.free = uint128(free);
         _rewardsOwed -= reward;
+        _totalStake += reward;
         emit Claimed(roundId, msg.sender, reward, penalty);
-
-        // Interaction
-        if (reward != 0) _send(msg.sender, reward);
     }
 
     /// @inheritdoc IConsensusLearning
     function claimRefund(uint256 roundId) external nonReentrant {
-        Round storage r = _rounds[roundId];
-        if (r.outcome != uint8(Outcome.Failed) || r.refunded || msg.sender != r.requester || r.reward == 0) {
-            revert NoRefund(roundId, msg.sender);
-        }
-        uint256 amount = r.reward;
-        r.refunded = true;
-        _refundsOwed -= amount;
-        emit RefundClaimed(roundId, msg.sender, amount);
-        _send(msg.sender, amount);
+        _refund(roundId, msg.sender);
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function claimRefundTo(uint256 roundId, address to) external nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
+        _refund(roundId, to);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -342,9 +418,30 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
 
     /// @inheritdoc IConsensusLearning
     function setDefaults(Params calldata params) external onlyOwner {
-        _checkParams(params);
+        _checkParams(params, _bounds);
+        if (_proposedBoundsAt != 0) _checkParams(params, _proposedBounds);
         _defaults = params;
         emit DefaultsChanged(params);
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function proposeBounds(Bounds calldata b) external onlyOwner {
+        _checkBounds(b);
+        _checkParams(_defaults, b);
+        _proposedBounds = b;
+        uint256 effectiveAt = block.timestamp + BOUNDS_DELAY;
+        _proposedBoundsAt = effectiveAt;
+        emit BoundsProposed(b, effectiveAt);
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function applyBounds() external {
+        uint256 at = _proposedBoundsAt;
+        if (at == 0 || block.timestamp < at) revert BoundsNotReady(at, block.timestamp);
+        Bounds memory b = _proposedBounds;
+        _bounds = b;
+        _proposedBoundsAt = 0;
+        emit BoundsChanged(b);
     }
 
     /// @inheritdoc IConsensusLearning
@@ -381,12 +478,15 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         info = RoundInfo({
             requester: r.requester,
             reward: r.reward,
-            bonus: r.bonus,
+            finalizerFee: r.finalizerFee,
             queriesHash: r.queriesHash,
             numQueries: r.numQueries,
             numClasses: r.numClasses,
             commitDeadline: r.commitDeadline,
             revealDeadline: r.revealDeadline,
+            auditDeadline: r.auditDeadline,
+            auditCount: r.auditCount,
+            auditRevealed: r.auditRevealed,
             phase: _phase(r),
             commitCount: r.commitCount,
             revealCount: r.revealCount,
@@ -394,6 +494,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             revealedStake: r.revealedStake,
             pool: r.pool,
             agreedWeight: r.agreedWeight,
+            refundable: r.refundable,
             params: r.params
         });
     }
@@ -401,15 +502,23 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     /// @inheritdoc IConsensusLearning
     function getSubmission(uint256 roundId, address participant) external view returns (SubmissionInfo memory) {
         Submission storage s = _submissions[roundId][participant];
-        return SubmissionInfo({hash: s.hash, stake: s.stake, matches: s.matches, status: s.status, claimed: s.claimed});
+        return SubmissionInfo({
+            hash: s.hash, stake: s.stake, matches: s.matches, auditHits: s.auditHits, status: s.status, claimed: s.claimed
+        });
     }
 
     /// @inheritdoc IConsensusLearning
-    function getAccount(address participant) external view returns (AccountInfo memory) {
+    function getAccount(address participant) external view returns (AccountInfo memory info) {
         Account storage a = _accounts[participant];
-        return AccountInfo({
-            free: a.free, locked: a.locked, unbonding: a.unbonding, unbondingReadyAt: a.unbondingReadyAt
-        });
+        info.free = a.free;
+        info.locked = a.locked;
+        info.unbonding = a.unbonding;
+        uint256 n = a.pending;
+        for (uint256 i; i < n; ++i) {
+            Withdrawal storage w = a.requests[i];
+            if (w.readyAt > info.unbondingReadyAt) info.unbondingReadyAt = w.readyAt;
+            if (w.readyAt <= block.timestamp) info.withdrawable += w.amount;
+        }
     }
 
     /// @inheritdoc IConsensusLearning
@@ -423,6 +532,15 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint256 q = _rounds[roundId].numQueries;
         if (queryIndex >= q) revert QueryIndexOutOfRange(queryIndex, q);
         return uint8(SSTORE2.read(pointer, queryIndex, queryIndex + 1)[0]);
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function audit(uint256 roundId) external view returns (bytes memory indices, bytes memory labels) {
+        Round storage r = _rounds[roundId];
+        if (!r.auditRevealed) return (indices, labels);
+        uint256 g = r.auditCount;
+        address pointer = r.auditPointer;
+        return (SSTORE2.read(pointer, 0, 2 * g), SSTORE2.read(pointer, 2 * g, 3 * g));
     }
 
     /// @inheritdoc IConsensusLearning
@@ -443,6 +561,17 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     }
 
     /// @inheritdoc IConsensusLearning
+    function auditCommitmentOf(
+        address requester,
+        bytes32 queriesHash,
+        bytes calldata indices,
+        bytes calldata labels,
+        bytes32 salt
+    ) external view returns (bytes32) {
+        return _auditCommitment(requester, queriesHash, keccak256(indices), keccak256(labels), salt);
+    }
+
+    /// @inheritdoc IConsensusLearning
     function maxParticipants(uint256 numQueries) public pure returns (uint256) {
         if (numQueries == 0) return MAX_PARTICIPANTS;
         uint256 byLabels = MAX_LABELS / numQueries;
@@ -452,6 +581,16 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     /// @inheritdoc IConsensusLearning
     function defaults() external view returns (Params memory) {
         return _defaults;
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function bounds() external view returns (Bounds memory) {
+        return _bounds;
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function pendingBounds() external view returns (Bounds memory proposal, uint256 effectiveAt) {
+        return (_proposedBounds, _proposedBoundsAt);
     }
 
     /// @inheritdoc IConsensusLearning
@@ -468,9 +607,13 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     function accounting()
         external
         view
-        returns (uint256 totalStake, uint256 rewardsOwed, uint256 refundsOwed, uint256 treasury)
+        returns (uint256 totalStake, uint256 rewardsOwed, uint256 refundsOwed, uint256 burned, uint256 surplus)
     {
-        return (_totalStake, _rewardsOwed, _refundsOwed, _treasury);
+        totalStake = _totalStake;
+        rewardsOwed = _rewardsOwed;
+        refundsOwed = _refundsOwed;
+        burned = _burned;
+        surplus = address(this).balance - (totalStake + rewardsOwed + refundsOwed + burned);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -486,6 +629,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         if (outcome == uint8(Outcome.Failed)) return Phase.Failed;
         if (block.timestamp <= r.commitDeadline) return Phase.Commit;
         if (block.timestamp <= revealDeadline) return Phase.Reveal;
+        if (block.timestamp <= r.auditDeadline && !r.auditRevealed) return Phase.Audit;
         return Phase.Finalizable;
     }
 
@@ -501,24 +645,56 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         }
     }
 
-    function _checkParams(Params memory p) private pure {
-        if (p.quorumBps < MIN_QUORUM_BPS || p.quorumBps > _BPS) {
-            revert ParameterOutOfBounds("quorumBps", p.quorumBps, MIN_QUORUM_BPS, _BPS);
+    /// @dev The arguments both openRound variants share.
+    function _checkShape(
+        bytes32 queriesHash,
+        uint256 numQueries,
+        uint256 numClasses,
+        uint256 commitDuration,
+        uint256 revealDuration
+    ) private view {
+        if (queriesHash == bytes32(0)) revert EmptyQueriesHash();
+        if (numQueries == 0 || numQueries > MAX_QUERIES) revert InvalidQueryCount(numQueries, MAX_QUERIES);
+        if (numClasses < 2 || numClasses > 256) revert InvalidClassCount(numClasses);
+        _checkDuration(commitDuration);
+        _checkDuration(revealDuration);
+        if (msg.value > type(uint96).max) revert RewardTooLarge(msg.value);
+    }
+
+    /// @dev `v` within [lo, hi], else ParameterOutOfBounds(name, v, lo, hi).
+    function _within(bytes32 name, uint256 v, uint256 lo, uint256 hi) private pure {
+        if (v < lo || v > hi) revert ParameterOutOfBounds(name, v, lo, hi);
+    }
+
+    /// @dev A round's parameters within `b`, and the slashes ordered so that not revealing is never cheaper
+    /// than revealing (nonReveal >= deviator, nonReveal >= audit). Equal weights (one vote per address) may
+    /// not slash deviators: min-stake Sybils could then outvote large stakes and take their stake.
+    function _checkParams(Params memory p, Bounds memory b) private pure {
+        _within("quorumBps", p.quorumBps, b.minQuorumBps, _BPS);
+        _within("minRevealers", p.minRevealers, 1, MAX_PARTICIPANTS);
+        _within("agreementBps", p.agreementBps, 0, b.maxAgreementBps);
+        _within("auditBoundBps", p.auditBoundBps, 0, b.maxAuditBoundBps);
+        uint256 floor = p.deviatorSlashBps > p.auditSlashBps ? p.deviatorSlashBps : p.auditSlashBps;
+        _within("nonRevealSlashBps", p.nonRevealSlashBps, floor, b.maxSlashBps);
+        _within("minStake", p.minStake, b.minStakeFloor, b.minStakeCeiling);
+        if (p.equalWeights) {
+            _within("equalWeights", 1, 0, b.allowEqualWeights ? 1 : 0);
+            _within("deviatorSlashBps", p.deviatorSlashBps, 0, 0);
         }
-        if (p.minRevealers == 0 || p.minRevealers > MAX_PARTICIPANTS) {
-            revert ParameterOutOfBounds("minRevealers", p.minRevealers, 1, MAX_PARTICIPANTS);
+    }
+
+    /// @dev Bounds inside the hard limits.
+    function _checkBounds(Bounds memory b) private pure {
+        if (b.minQuorumBps < MIN_QUORUM_BPS || b.minQuorumBps > _BPS) {
+            revert InvalidBounds("minQuorumBps", b.minQuorumBps, MIN_QUORUM_BPS, _BPS);
         }
-        if (p.agreementBps > MAX_AGREEMENT_BPS) {
-            revert ParameterOutOfBounds("agreementBps", p.agreementBps, 0, MAX_AGREEMENT_BPS);
+        if (b.maxAgreementBps > MAX_AGREEMENT_BPS) {
+            revert InvalidBounds("maxAgreementBps", b.maxAgreementBps, 0, MAX_AGREEMENT_BPS);
         }
-        if (p.deviatorSlashBps > MAX_SLASH_BPS) {
-            revert ParameterOutOfBounds("deviatorSlashBps", p.deviatorSlashBps, 0, MAX_SLASH_BPS);
-        }
-        if (p.nonRevealSlashBps < p.deviatorSlashBps || p.nonRevealSlashBps > MAX_SLASH_BPS) {
-            revert ParameterOutOfBounds("nonRevealSlashBps", p.nonRevealSlashBps, p.deviatorSlashBps, MAX_SLASH_BPS);
-        }
-        if (p.minStake == 0 || p.minStake > MAX_MIN_STAKE) {
-            revert ParameterOutOfBounds("minStake", p.minStake, 1, MAX_MIN_STAKE);
+        if (b.maxSlashBps > MAX_SLASH_BPS) revert InvalidBounds("maxSlashBps", b.maxSlashBps, 0, MAX_SLASH_BPS);
+        if (b.maxAuditBoundBps > _BPS) revert InvalidBounds("maxAuditBoundBps", b.maxAuditBoundBps, 0, _BPS);
+        if (b.minStakeFloor == 0 || b.minStakeCeiling < b.minStakeFloor || b.minStakeCeiling > MAX_MIN_STAKE) {
+            revert InvalidBounds("minStakeCeiling", b.minStakeCeiling, b.minStakeFloor, MAX_MIN_STAKE);
         }
     }
 
@@ -530,6 +706,20 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         returns (bytes32)
     {
         return keccak256(abi.encode(block.chainid, address(this), roundId, participant, labelsHash, salt));
+    }
+
+    /// @dev abi.encode(chainid, contract, requester, queriesHash, keccak256(indices), keccak256(labels), salt):
+    /// bound to this chain, contract, requester and query batch (the round id is not known before opening).
+    function _auditCommitment(
+        address requester,
+        bytes32 queriesHash,
+        bytes32 indicesHash,
+        bytes32 labelsHash,
+        bytes32 salt
+    ) private view returns (bytes32) {
+        return keccak256(
+            abi.encode(block.chainid, address(this), requester, queriesHash, indicesHash, labelsHash, salt)
+        );
     }
 
     /// @dev The SSTORE2 pointer of a finalized round; reverts UnknownRound or WrongPhase otherwise.
@@ -550,7 +740,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         return (stake * bps + _BPS - 1) / _BPS;
     }
 
-    /// @dev What claim() pays and takes for a settled round (outcome != Outcome.Open).
+    /// @dev What claim() credits and takes for a settled round (outcome != Outcome.Open).
     function _settlement(Round storage r, Submission storage s) private view returns (uint256 reward, uint256 penalty) {
         Status status = s.status;
         uint256 stake = s.stake;
@@ -558,24 +748,137 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             penalty = _penalty(stake, r.params.nonRevealSlashBps); // never revealed
         } else if (status == Status.Deviated) {
             penalty = _penalty(stake, r.params.deviatorSlashBps);
+        } else if (status == Status.Excluded) {
+            penalty = _penalty(stake, r.params.auditSlashBps);
         } else if (status == Status.Agreed) {
             uint256 weight = r.params.equalWeights ? 1 : stake;
-            reward = uint256(r.pool) * weight / r.agreedWeight; // rounds down; dust went to the treasury
+            reward = uint256(r.pool) * weight / r.agreedWeight; // rounds down; dust was burned
         }
         // Status.Revealed after settlement means a failed round: no penalty, no reward.
     }
 
-    /// @dev Add `amount` (dust, undistributable stake) to the treasury, which only funds future bonuses.
-    function _fundTreasury(uint256 roundId, uint256 amount) private {
+    /// @dev Burn `amount`: it stays in the contract and belongs to nobody.
+    function _burn(uint256 roundId, uint256 amount) private {
         if (amount == 0) return;
-        _treasury += amount;
-        emit TreasuryFunded(roundId, amount, _treasury);
+        uint256 total = _burned + amount;
+        _burned = total;
+        emit Burned(roundId, amount, total);
     }
 
-    /// @dev The only ETH transfer out: to msg.sender of claim / claimRefund / withdraw, after their effects.
+    /// @dev The only ETH transfer out: to the caller of withdraw / claimRefund, or its chosen `to`, after
+    /// their effects.
     function _send(address to, uint256 amount) private {
         (bool ok,) = payable(to).call{value: amount}("");
         if (!ok) revert TransferFailed(to, amount);
+    }
+
+    /// @dev Pay every matured request of msg.sender to `to`; later requests keep their own times.
+    function _withdraw(address to) private {
+        Account storage a = _accounts[msg.sender];
+        uint256 n = a.pending;
+        uint256 amount;
+        uint256 kept;
+        for (uint256 i; i < n; ++i) {
+            Withdrawal memory w = a.requests[i];
+            if (w.readyAt <= block.timestamp) {
+                amount += w.amount;
+            } else {
+                if (kept != i) a.requests[kept] = w; // keep request order
+                ++kept;
+            }
+        }
+        if (amount == 0) {
+            if (n == 0) revert NothingToWithdraw();
+            uint256 readyAt = type(uint256).max;
+            for (uint256 i; i < n; ++i) {
+                if (a.requests[i].readyAt < readyAt) readyAt = a.requests[i].readyAt;
+            }
+            revert UnbondingNotOver(readyAt, block.timestamp);
+        }
+        for (uint256 i = kept; i < n; ++i) {
+            delete a.requests[i];
+        }
+        a.pending = uint8(kept);
+        a.unbonding -= uint128(amount);
+        _totalStake -= amount;
+        emit Withdrawn(msg.sender, amount, to);
+        _send(to, amount);
+    }
+
+    /// @dev Send a refundable reward to `to`; only the requester may ask.
+    function _refund(uint256 roundId, address to) private {
+        Round storage r = _rounds[roundId];
+        if (!r.refundable || r.refunded || msg.sender != r.requester || r.reward == 0) {
+            revert NoRefund(roundId, msg.sender);
+        }
+        uint256 amount = r.reward;
+        r.refunded = true;
+        _refundsOwed -= amount;
+        emit RefundClaimed(roundId, msg.sender, amount);
+        _send(to, amount);
+    }
+
+    /// @dev Credit the round's finalizer fee to msg.sender's free stake (whatever the outcome).
+    function _payFinalizer(uint256 roundId, Round storage r) private {
+        uint256 fee = r.finalizerFee;
+        if (fee == 0) return;
+        Account storage a = _accounts[msg.sender];
+        uint256 free = a.free + fee;
+        if (free > type(uint96).max) revert AmountTooLarge(free, type(uint96).max);
+        a.free = uint128(free);
+        _rewardsOwed -= fee;
+        _totalStake += fee;
+        emit FinalizerPaid(roundId, msg.sender, fee);
+    }
+
+    /// @dev An audit committed and never revealed costs the requester AUDIT_FORFEIT_BPS of its reward (burned);
+    /// the round goes on without it. Returns the reward left.
+    function _forfeitUnrevealedAudit(uint256 roundId, Round storage r) private returns (uint256 reward) {
+        reward = r.reward;
+        if (r.auditCount == 0 || r.auditRevealed) return reward;
+        uint256 forfeit = reward * AUDIT_FORFEIT_BPS / _BPS;
+        if (forfeit == 0) return reward;
+        reward -= forfeit;
+        r.reward = uint96(reward);
+        _rewardsOwed -= forfeit;
+        emit AuditForfeited(roundId, forfeit);
+        _burn(roundId, forfeit);
+    }
+
+    /// @dev Freeze a new round. `spec` is checked by the caller.
+    function _open(RoundSpec memory spec, string calldata queriesURI) private returns (uint256 roundId) {
+        roundId = ++_roundCount;
+        Round storage r = _rounds[roundId];
+        r.numQueries = spec.numQueries;
+        r.numClasses = spec.numClasses;
+        {
+            uint256 commitDeadline = block.timestamp + spec.commitDuration;
+            uint256 revealDeadline = commitDeadline + spec.revealDuration;
+            r.commitDeadline = uint40(commitDeadline);
+            r.revealDeadline = uint40(revealDeadline);
+            r.auditDeadline = uint40(revealDeadline + spec.auditDuration);
+        }
+        r.params = spec.params;
+        r.auditCount = spec.auditCount;
+        r.auditCommitment = spec.auditCommitment;
+        r.queriesHash = spec.queriesHash;
+        r.requester = msg.sender;
+        r.reward = uint96(msg.value - spec.finalizerFee); // fee <= msg.value < 2^96
+        r.finalizerFee = spec.finalizerFee;
+        _rewardsOwed += msg.value;
+        emit RoundOpened(
+            roundId,
+            msg.sender,
+            spec.queriesHash,
+            queriesURI,
+            spec.numQueries,
+            spec.numClasses,
+            r.commitDeadline,
+            r.revealDeadline,
+            r.reward,
+            spec.finalizerFee
+        );
+        emit RoundTerms(roundId, spec.params, spec.auditCount, r.auditDeadline, spec.auditCommitment);
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -584,7 +887,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
 
     /// @dev Quorum: at least one and at least minRevealers revealers, and revealed weight >= quorumBps of
     /// committed weight (weights are stakes, or counts when equalWeights). Also returns the two weights it
-    /// compared, which _fail reports in RoundFailed (so the failure path does not read them again).
+    /// compared, which _fail reports in RoundFailed.
     function _quorumMet(Round storage r)
         private
         view
@@ -597,49 +900,132 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         met = n != 0 && n >= p.minRevealers && revealedWeight * _BPS >= committedWeight * p.quorumBps;
     }
 
-    /// @dev Mark a round that missed quorum Failed: the reward becomes refundable to the requester, the
-    /// non-revealers' penalties and the bonus go to the treasury, and no consensus is stored.
-    function _fail(uint256 roundId, Round storage r, uint256 revealedWeight, uint256 committedWeight) private {
+    /// @dev Mark a round Failed: revealers keep their stake, the reward (less any audit forfeit) becomes
+    /// refundable, the non-revealers' penalties are burned (never pooled: a griefer that withholds its reveal
+    /// to fail a round must not get its penalty back through anyone) and no consensus is stored.
+    /// `committers` (possibly empty, from abandon) only serves the per-address Slashed events.
+    function _fail(
+        uint256 roundId,
+        Round storage r,
+        uint256 revealedWeight,
+        uint256 committedWeight,
+        address[] memory committers
+    ) private {
         uint256 nonRevealPenalty = r.committedPenalty - r.revealedPenalty;
-        uint256 reward = r.reward;
-        uint256 bonus = r.bonus;
+        uint256 reward = _forfeitUnrevealedAudit(roundId, r);
         r.outcome = uint8(Outcome.Failed);
+        r.refundable = true;
         _totalStake -= nonRevealPenalty;
-        _rewardsOwed -= reward + bonus;
+        _rewardsOwed -= reward;
         _refundsOwed += reward;
+        _emitNonRevealers(roundId, r.params.nonRevealSlashBps, committers);
         emit RoundFailed(roundId, revealedWeight, committedWeight, nonRevealPenalty);
-        _fundTreasury(roundId, bonus + nonRevealPenalty);
+        _burn(roundId, nonRevealPenalty);
     }
 
-    /// @dev Check the finalize() input against storage: exactly the round's revealers, strictly ascending
-    /// (so no duplicates), each with labels hashing to what it revealed. Returns interleaved rows
-    /// (calldata offset of the labels, tally weight << _KEY_SHIFT) for the assembly loops.
+    /// @dev A Slashed event for each committer that never revealed.
+    function _emitNonRevealers(uint256 roundId, uint256 bps, address[] memory committers) private {
+        if (bps == 0) return;
+        mapping(address => Submission) storage subs = _submissions[roundId];
+        for (uint256 i; i < committers.length; ++i) {
+            Submission storage s = subs[committers[i]];
+            if (s.status == Status.Committed) {
+                emit Slashed(roundId, committers[i], _penalty(s.stake, bps), Status.Committed);
+            }
+        }
+    }
+
+    /// @dev Check the finalize() input against storage: exactly the round's committers, strictly ascending
+    /// (so no duplicates), each revealer with labels hashing to what it revealed; score each revealer on the
+    /// audit, if revealed. Returns
+    ///   rows     interleaved (calldata offset of the labels, tally weight << _KEY_SHIFT) of the revealers
+    ///            that passed the audit (all revealers without one): the plurality's input;
+    ///   revs     one word per revealer: committer index | audit hits << 16 | passed << 32 | offset << 64;
+    ///   passers  the number of rows.
     function _loadRevealers(
         uint256 roundId,
         Round storage r,
-        address[] calldata revealers,
+        address[] calldata committers,
         bytes[] calldata labels
-    ) private view returns (uint256[] memory rows) {
-        uint256 n = revealers.length;
-        if (n != labels.length) revert LengthMismatch(n, labels.length);
-        if (n != r.revealCount) revert RevealerCountMismatch(n, r.revealCount);
-        bool equalWeights = r.params.equalWeights;
-        rows = new uint256[](2 * n);
-        address previous;
-        for (uint256 i; i < n; ++i) {
-            address participant = revealers[i];
-            if (participant <= previous) revert RevealersNotSorted(i);
-            previous = participant;
-            Submission storage s = _submissions[roundId][participant];
-            if (s.status != Status.Revealed) revert NotARevealer(roundId, participant);
-            bytes calldata v = labels[i];
-            if (keccak256(v) != s.hash) revert RevealedLabelsMismatch(roundId, participant);
-            uint256 offset;
-            assembly ("memory-safe") {
-                offset := v.offset
+    ) private view returns (uint256[] memory rows, uint256[] memory revs, uint256 passers) {
+        if (committers.length != labels.length) revert LengthMismatch(committers.length, labels.length);
+        if (committers.length != r.commitCount) revert RevealerCountMismatch(committers.length, r.commitCount);
+        // A revealer passes iff hits * BPS >= auditBoundBps * G (always, without a revealed audit).
+        bytes memory auditData = r.auditRevealed ? SSTORE2.read(r.auditPointer) : new bytes(0);
+        rows = new uint256[](2 * r.revealCount);
+        revs = new uint256[](r.revealCount);
+        uint256 m;
+        for (uint256 i; i < committers.length; ++i) {
+            // strictly ascending: no duplicates, and with the count above, exactly the committers
+            if (i != 0 && committers[i] <= committers[i - 1]) revert RevealersNotSorted(i);
+            (uint256 offset, uint256 weight) = _revealerRow(roundId, r, committers[i], labels[i]);
+            if (weight == 0) continue; // a non-revealer: its labels entry is ignored
+            uint256 word = i | (offset << 64);
+            if (auditData.length != 0) word |= _auditHits(offset, auditData, auditData.length / 3) << 16;
+            if (((word >> 16) & 0xffff) * _BPS >= uint256(r.params.auditBoundBps) * (auditData.length / 3)) {
+                rows[2 * passers] = offset;
+                rows[2 * passers + 1] = weight << _KEY_SHIFT; // weight < 2^96
+                ++passers;
+                word |= 1 << 32;
             }
-            rows[2 * i] = offset;
-            rows[2 * i + 1] = (equalWeights ? 1 : uint256(s.stake)) << _KEY_SHIFT; // stake < 2^96: no overflow
+            revs[m] = word;
+            ++m;
+        }
+        assembly ("memory-safe") {
+            mstore(rows, shl(1, passers)) // shrink to the rows filled (memory stays allocated)
+        }
+    }
+
+    /// @dev For a revealer: the calldata offset of its labels `v`, checked to hash to what it revealed, and its
+    /// tally weight (>= 1). For a non-revealer (0, 0). Anyone else reverts NotACommitter.
+    function _revealerRow(uint256 roundId, Round storage r, address participant, bytes calldata v)
+        private
+        view
+        returns (uint256 offset, uint256 weight)
+    {
+        Submission storage s = _submissions[roundId][participant];
+        Status status = s.status;
+        if (status == Status.Committed) return (0, 0);
+        if (status != Status.Revealed) revert NotACommitter(roundId, participant);
+        if (keccak256(v) != s.hash) revert RevealedLabelsMismatch(roundId, participant);
+        assembly ("memory-safe") {
+            offset := v.offset
+        }
+        weight = r.params.equalWeights ? 1 : uint256(s.stake); // stake >= minStake >= 1
+    }
+
+    /// @dev Audit queries answered right by the Q calldata labels at `offset`. `auditData` is the revealed
+    /// audit: 2G bytes of indices (big-endian uint16, each < Q, checked at revealAudit), then G labels.
+    function _auditHits(uint256 offset, bytes memory auditData, uint256 g) private pure returns (uint256 hits) {
+        assembly ("memory-safe") {
+            let indices := add(auditData, 0x20)
+            let known := add(indices, shl(1, g))
+            for { let i := 0 } lt(i, g) { i := add(i, 1) } {
+                // The top 2 bytes of the word at indices + 2i are index i; the top byte at known + i its label.
+                // (The words may reach past the array; only their top bytes are used.)
+                let index := shr(240, mload(add(indices, shl(1, i))))
+                let want := byte(0, mload(add(known, i)))
+                let got := byte(0, calldataload(add(offset, index))) // the revealer's label at that query
+                hits := add(hits, eq(want, got))
+            }
+        }
+    }
+
+    /// @dev How often the most frequent label occurs in `b` (labels < k): M in the agreement rule.
+    function _modeCount(bytes memory b, uint256 k) private pure returns (uint256 best) {
+        uint256[] memory counts = new uint256[](k);
+        assembly ("memory-safe") {
+            let data := add(b, 0x20)
+            let c := add(counts, 0x20)
+            let len := mload(b)
+            for { let i := 0 } lt(i, len) { i := add(i, 1) } {
+                // counts[label] += 1, where label is byte i of b (< k: every consensus label is some
+                // revealer's label, checked < K at reveal)
+                let slot := add(c, shl(5, byte(0, mload(add(data, i)))))
+                let v := add(mload(slot), 1)
+                mstore(slot, v)
+                if gt(v, best) { best := v }
+            }
         }
     }
 
@@ -739,56 +1125,99 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         }
     }
 
-    /// @dev Score every revealer against the consensus (agreement = matches / Q, compared in integers as
-    /// matches * BPS >= agreementBps * Q), then store the consensus and the pool. Shares are
-    /// floor(pool * weight / agreedWeight), exactly what claim() pays; what the floors leave (or the whole
-    /// pool if nobody agreed) goes to the treasury.
+    /// @dev Score every revealer against the consensus, then store the consensus and the pool.
+    /// A revealer that failed the audit is Excluded (slashed auditSlashBps, burned: audit penalties never
+    /// reach the requester, who wrote the audit, nor anyone in the same round). Of the rest, a revealer agrees
+    /// iff its chance-corrected agreement reaches agreementBps: with M the count of the consensus's most
+    /// frequent label, (matches - M) * BPS >= agreementBps * (Q - M) and matches >= M -- a labeller that
+    /// ignores the queries matches at most M in expectation, so lazy and random labellers are not paid, at any
+    /// K. Deviators are slashed into the pool; non-revealers too (into the pool, or burned under equal weights,
+    /// where Sybils could otherwise collect them). Shares are floor(pool * weight / agreedWeight), exactly what
+    /// claim() credits; the floors' dust is burned. If nobody agreed, the reward is refundable and the pooled
+    /// penalties are burned.
     function _scoreAndSettle(
         uint256 roundId,
         Round storage r,
-        address[] calldata revealers,
-        uint256[] memory rows,
+        address[] calldata committers,
+        uint256[] memory revs,
         bytes memory consensusLabels
     ) private {
-        uint256 n = revealers.length;
-        uint256 threshold = uint256(r.params.agreementBps) * consensusLabels.length;
-        uint256 deviatorSlashBps = r.params.deviatorSlashBps;
+        Params memory p = r.params;
+        uint256 mode = _modeCount(consensusLabels, r.numClasses);
         uint256 agreedWeight;
-        uint256 slashed = r.committedPenalty - r.revealedPenalty; // non-revealers
-        for (uint256 i; i < n; ++i) {
-            uint256 matches = _countMatches(rows[2 * i], consensusLabels);
-            Submission storage s = _submissions[roundId][revealers[i]];
-            s.matches = uint32(matches);
-            bool agreed = matches * _BPS >= threshold;
-            if (agreed) {
-                s.status = Status.Agreed;
-                agreedWeight += rows[2 * i + 1] >> _KEY_SHIFT;
-            } else {
-                s.status = Status.Deviated;
-                slashed += _penalty(s.stake, deviatorSlashBps);
-                rows[2 * i + 1] = 0; // no share
-            }
-            emit Scored(roundId, revealers[i], matches, agreed);
+        uint256 pooled = r.committedPenalty - r.revealedPenalty; // non-revealers
+        uint256 burnt;
+        if (p.equalWeights) (burnt, pooled) = (pooled, 0);
+        for (uint256 j; j < revs.length; ++j) {
+            (Status status, uint256 penalty, uint256 weight) =
+                _scoreRevealer(roundId, p, committers[revs[j] & 0xffff], revs[j], consensusLabels, mode);
+            revs[j] = weight; // reused: the revealer's weight in the pool, 0 unless it agreed
+            agreedWeight += weight;
+            if (status == Status.Excluded) burnt += penalty;
+            else pooled += penalty; // a deviator's (0 under equal weights)
         }
+        _emitNonRevealers(roundId, p.nonRevealSlashBps, committers);
 
-        uint256 pool = uint256(r.reward) + r.bonus + slashed;
-        uint256 paid;
-        if (agreedWeight != 0) {
-            for (uint256 i; i < n; ++i) {
-                paid += pool * (rows[2 * i + 1] >> _KEY_SHIFT) / agreedWeight; // 0 for deviators
+        uint256 reward = _forfeitUnrevealedAudit(roundId, r);
+        _totalStake -= pooled + burnt; // penalties leave the stake now; accounts are debited at claim
+        emit RoundSlashes(roundId, pooled, burnt);
+        uint256 pool;
+        uint256 dust;
+        if (agreedWeight == 0) {
+            r.refundable = true;
+            _rewardsOwed -= reward;
+            _refundsOwed += reward;
+            burnt += pooled;
+            emit RewardRefundable(roundId, reward);
+        } else {
+            pool = reward + pooled;
+            uint256 paid;
+            for (uint256 j; j < revs.length; ++j) {
+                paid += pool * revs[j] / agreedWeight; // 0 unless agreed
             }
+            dust = pool - paid;
+            _rewardsOwed = _rewardsOwed + pooled - dust;
+            burnt += dust;
         }
-        uint256 dust = pool - paid;
 
         address pointer = SSTORE2.write(consensusLabels);
         r.outcome = uint8(Outcome.Finalized);
         r.pool = uint128(pool);
         r.agreedWeight = uint128(agreedWeight);
         r.consensusPointer = pointer;
-        _totalStake -= slashed; // penalties leave the stake now; accounts are debited at claim
-        _rewardsOwed = _rewardsOwed + slashed - dust;
-        emit RoundFinalized(roundId, pointer, pool, agreedWeight, slashed, dust);
-        _fundTreasury(roundId, dust);
+        emit RoundFinalized(roundId, pointer, pool, agreedWeight, dust);
+        _burn(roundId, burnt);
+    }
+
+    /// @dev Score one revealer (`x`: its word from _loadRevealers) and record it. Returns its status, its
+    /// penalty and its weight in the pool (0 unless it agreed).
+    function _scoreRevealer(
+        uint256 roundId,
+        Params memory p,
+        address who,
+        uint256 x,
+        bytes memory consensusLabels,
+        uint256 mode
+    ) private returns (Status status, uint256 penalty, uint256 weight) {
+        Submission storage s = _submissions[roundId][who];
+        uint256 matches = _countMatches(x >> 64, consensusLabels);
+        uint256 q = consensusLabels.length;
+        if ((x >> 32) & 1 == 0) {
+            status = Status.Excluded;
+            penalty = _penalty(s.stake, p.auditSlashBps);
+        } else if (matches >= mode && (matches - mode) * _BPS >= uint256(p.agreementBps) * (q - mode)) {
+            status = Status.Agreed;
+            weight = p.equalWeights ? 1 : s.stake;
+        } else {
+            status = Status.Deviated;
+            penalty = _penalty(s.stake, p.deviatorSlashBps); // 0 under equal weights
+        }
+        uint256 hits = (x >> 16) & 0xffff;
+        s.matches = uint32(matches);
+        s.auditHits = uint16(hits);
+        s.status = status;
+        emit Scored(roundId, who, matches, hits, status);
+        if (penalty != 0) emit Slashed(roundId, who, penalty, status);
     }
 
     /// @dev Number of equal bytes between the Q calldata bytes at `offset` and `b` (Q bytes), 32 at a time.

@@ -13,13 +13,15 @@ interface IConsensusLearning {
     //////////////////////////////////////////////////////////////*/
 
     /// @notice Phase of a round; a pure function of its deadlines, `block.timestamp` and its outcome.
+    /// (Audit is numbered last so that the older phases keep their numbers.)
     enum Phase {
         None, // no such round
         Commit, // block.timestamp <= commitDeadline
         Reveal, // commitDeadline < block.timestamp <= revealDeadline
-        Finalizable, // revealDeadline < block.timestamp, finalize() not called yet
+        Finalizable, // reveal (and audit, if any) over, finalize() not called yet
         Finalized, // quorum met, consensus stored
-        Failed // quorum not met: reward refundable to the requester, no consensus
+        Failed, // quorum not met, nobody passed the audit, or abandoned: reward refundable, no consensus
+        Audit // revealDeadline < block.timestamp <= auditDeadline and the requester has not revealed its audit
     }
 
     /// @notice Where a participant stands in one round.
@@ -27,38 +29,74 @@ interface IConsensusLearning {
         None, // never committed
         Committed, // committed; after the round ends this means "did not reveal"
         Revealed, // revealed, round not finalized yet (or finalized as Failed)
-        Agreed, // finalized: agreement >= threshold, shares the pool
-        Deviated // finalized: agreement < threshold, slashed
+        Agreed, // finalized: passed the audit, chance-corrected agreement >= threshold, shares the pool
+        Deviated, // finalized: passed the audit, agreement below the threshold, slashed into the pool
+        Excluded // finalized: failed the requester's audit; not in the tally, slashed (burned), no reward
     }
 
-    /// @notice Round parameters. The contract's defaults are copied (frozen) into each round at opening.
+    /// @notice Round parameters, chosen per round by the requester within the owner's `Bounds`.
     struct Params {
         uint16 quorumBps; // share of committed weight that must reveal, in basis points
         uint16 minRevealers; // fewest revealers for a valid round
-        uint16 agreementBps; // a revealer whose agreement is below this (bps of Q) is a deviator
-        uint16 deviatorSlashBps; // share of a deviator's committed stake that is slashed
-        uint16 nonRevealSlashBps; // share of a non-revealer's committed stake that is slashed (>= deviator)
-        bool equalWeights; // true: every participant weighs 1 (experiments); false: weight = stake
+        // Chance-corrected agreement (Cohen's kappa against the consensus's most frequent label, which
+        // bounds what any labeller blind to the queries can match): a revealer that passed the audit agrees
+        // iff (matches - M) * BPS >= agreementBps * (Q - M), M = count of the consensus's modal label.
+        uint16 agreementBps;
+        uint16 deviatorSlashBps; // share of a deviator's stake slashed (goes to the pool)
+        uint16 nonRevealSlashBps; // share of a non-revealer's stake slashed (>= the other two slashes)
+        uint16 auditBoundBps; // a revealer right on fewer than this share of the audit queries is Excluded
+        uint16 auditSlashBps; // share of an Excluded revealer's stake slashed (burned, never pooled)
+        bool equalWeights; // every participant weighs 1 (experiments); needs deviatorSlashBps == 0
         uint96 minStake; // smallest free stake that may commit, in wei
+    }
+
+    /// @notice The owner's limits on requester-chosen parameters (inside the contract's hard limits).
+    /// Changes take effect BOUNDS_DELAY after they are proposed.
+    struct Bounds {
+        uint16 minQuorumBps; // quorumBps >= this
+        uint16 maxAgreementBps; // agreementBps <= this
+        uint16 maxSlashBps; // every slash rate <= this
+        uint16 maxAuditBoundBps; // auditBoundBps <= this
+        bool allowEqualWeights; // equalWeights may be chosen
+        uint96 minStakeFloor; // minStake >= this (>= 1)
+        uint96 minStakeCeiling; // minStake <= this
+    }
+
+    /// @notice What a requester asks for in `openRoundWith`.
+    struct RoundSpec {
+        bytes32 queriesHash; // keccak256 of the query batch file
+        uint16 numQueries; // Q, 1..MAX_QUERIES
+        uint16 numClasses; // K, 2..256
+        uint32 commitDuration; // seconds from now to the commit deadline
+        uint32 revealDuration; // seconds from the commit deadline to the reveal deadline
+        uint32 auditDuration; // seconds from the reveal deadline to the audit deadline (0 iff auditCount == 0)
+        uint16 auditCount; // G hidden known-label queries, 0..MAX_AUDIT_QUERIES (and <= Q)
+        bytes32 auditCommitment; // auditCommitmentOf(requester, queriesHash, indices, labels, salt); 0 iff G == 0
+        uint96 finalizerFee; // part of msg.value paid to whoever settles the round (finalize or abandon)
+        Params params; // within bounds()
     }
 
     /// @notice Everything about a round, as returned by `getRound`.
     struct RoundInfo {
         address requester; // who opened (and paid for) the round
-        uint96 reward; // paid in by the requester
-        uint96 bonus; // added from the treasury at opening
+        uint96 reward; // paid in by the requester (net of the finalizer fee; less any audit forfeit)
+        uint96 finalizerFee; // paid to the account that settles the round
         bytes32 queriesHash; // keccak256 of the query batch file
         uint16 numQueries; // Q
         uint16 numClasses; // K; labels are 0..K-1
         uint40 commitDeadline; // last second at which commit() is accepted
         uint40 revealDeadline; // last second at which reveal() is accepted
+        uint40 auditDeadline; // last second at which revealAudit() is accepted (== revealDeadline if no audit)
+        uint16 auditCount; // G
+        bool auditRevealed; // the requester revealed its audit
         Phase phase; // current phase
         uint32 commitCount; // participants that committed
         uint32 revealCount; // participants that revealed
         uint128 committedStake; // sum of committed stakes
         uint128 revealedStake; // sum of revealed stakes
-        uint128 pool; // after finalize: reward + bonus + slashed stake, shared by agreeing revealers
+        uint128 pool; // after finalize: reward + pooled slashes, shared by agreeing revealers
         uint128 agreedWeight; // after finalize: total weight of the agreeing revealers
+        bool refundable; // the reward is owed back to the requester (failed round, or nobody agreed)
         Params params; // frozen at opening
     }
 
@@ -67,16 +105,18 @@ interface IConsensusLearning {
         bytes32 hash; // the commitment; after reveal, keccak256(labels)
         uint96 stake; // stake locked at commit (the weight, unless equalWeights)
         uint32 matches; // after finalize: queries on which the labels equal the consensus
+        uint16 auditHits; // after finalize of an audited round: audit queries answered right
         Status status; // see Status
         bool claimed; // settled by claim()
     }
 
     /// @notice A participant's stake, as returned by `getAccount`.
     struct AccountInfo {
-        uint128 free; // stake available to commit or to request for withdrawal
+        uint128 free; // stake available to commit or to request for withdrawal (rewards are added here)
         uint128 locked; // stake committed to rounds not yet claimed (penalties applied at claim)
-        uint128 unbonding; // requested for withdrawal
-        uint64 unbondingReadyAt; // when withdraw() may send `unbonding`
+        uint128 unbonding; // requested for withdrawal, not yet sent (all pending requests)
+        uint64 unbondingReadyAt; // when the last pending request matures (each request keeps its own time)
+        uint128 withdrawable; // the part of `unbonding` that withdraw() would send now
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -125,9 +165,9 @@ interface IConsensusLearning {
     error CommitmentMismatch(uint256 roundId, address participant);
     /// @dev finalize() arrays of different lengths.
     error LengthMismatch(uint256 revealers, uint256 labels);
-    /// @dev finalize() was not given exactly the round's revealers.
+    /// @dev finalize() was not given exactly the round's committers.
     error RevealerCountMismatch(uint256 given, uint256 expected);
-    /// @dev finalize() revealers must be sorted strictly ascending (this also rules out duplicates).
+    /// @dev finalize() committers must be sorted strictly ascending (this also rules out duplicates).
     error RevealersNotSorted(uint256 index);
     /// @dev finalize() was given an address that did not reveal in this round.
     error NotARevealer(uint256 roundId, address participant);
@@ -141,10 +181,35 @@ interface IConsensusLearning {
     error NoRefund(uint256 roundId, address caller);
     /// @dev consensusLabel() index not below Q.
     error QueryIndexOutOfRange(uint256 index, uint256 numQueries);
-    /// @dev An owner setting outside its hard bounds.
+    /// @dev A parameter outside its bounds (the owner's hard limits, or a round's `bounds()`).
     error ParameterOutOfBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
     /// @dev Sending ETH failed.
     error TransferFailed(address to, uint256 amount);
+
+    /// @dev A stake or balance that does not fit the contract's storage width.
+    error AmountTooLarge(uint256 amount, uint256 max);
+    /// @dev requestWithdrawal() while MAX_PENDING_WITHDRAWALS requests are pending.
+    error TooManyPendingWithdrawals(uint256 max);
+    /// @dev withdrawTo / claimRefundTo the zero address.
+    error ZeroAddress();
+    /// @dev openRoundWith(): the finalizer fee exceeds msg.value.
+    error FeeExceedsValue(uint256 fee, uint256 value);
+    /// @dev openRoundWith(): audit count, duration and commitment do not fit together or the bounds.
+    error InvalidAudit(uint256 auditCount, uint256 auditDuration, bytes32 auditCommitment);
+    /// @dev revealAudit() by someone other than the round's requester.
+    error NotRequester(uint256 roundId, address caller);
+    /// @dev revealAudit(): indices, labels and salt do not hash to the audit commitment.
+    error AuditCommitmentMismatch(uint256 roundId);
+    /// @dev revealAudit(): the audit indices must be strictly ascending and below Q.
+    error InvalidAuditIndex(uint256 position, uint256 index, uint256 numQueries);
+    /// @dev finalize() was given an address that did not commit in this round.
+    error NotACommitter(uint256 roundId, address participant);
+    /// @dev abandon() before the round has been stale for ABANDON_DELAY.
+    error NotStaleYet(uint256 roundId, uint256 staleAt, uint256 nowTimestamp);
+    /// @dev applyBounds() with no proposal, or before its delay has passed.
+    error BoundsNotReady(uint256 readyAt, uint256 nowTimestamp);
+    /// @dev Bounds outside the contract's hard limits (a floor above its ceiling included).
+    error InvalidBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
 
     /*//////////////////////////////////////////////////////////////
                                   EVENTS
@@ -154,8 +219,8 @@ interface IConsensusLearning {
     event Deposited(address indexed participant, uint256 amount, uint256 free);
     /// @notice Free stake started unbonding.
     event WithdrawalRequested(address indexed participant, uint256 amount, uint256 unbonding, uint256 readyAt);
-    /// @notice Unbonded stake was sent.
-    event Withdrawn(address indexed participant, uint256 amount);
+    /// @notice Unbonded stake was sent to `to`.
+    event Withdrawn(address indexed participant, uint256 amount, address to);
     /// @notice A round was opened; `queriesURI` is only in this event, its hash is stored.
     event RoundOpened(
         uint256 indexed roundId,
@@ -167,28 +232,48 @@ interface IConsensusLearning {
         uint256 commitDeadline,
         uint256 revealDeadline,
         uint256 reward,
-        uint256 bonus
+        uint256 finalizerFee
     );
+    /// @notice The round's parameters and audit terms (emitted with RoundOpened).
+    event RoundTerms(uint256 indexed roundId, Params params, uint256 auditCount, uint256 auditDeadline, bytes32 auditCommitment);
+    /// @notice The requester revealed its audit: indices (2 bytes each, big-endian) and their known labels.
+    event AuditRevealed(uint256 indexed roundId, bytes indices, bytes labels, bytes32 salt);
+    /// @notice The requester never revealed its audit: `amount` of its reward was burned.
+    event AuditForfeited(uint256 indexed roundId, uint256 amount);
     /// @notice A participant committed; `stake` moved from free to locked.
     event Committed(uint256 indexed roundId, address indexed participant, bytes32 commitment, uint256 stake);
     /// @notice A participant revealed; the labels are published here for finalizers and observers.
     event Revealed(uint256 indexed roundId, address indexed participant, bytes labels, bytes32 salt);
-    /// @notice A revealer was scored at finalization.
-    event Scored(uint256 indexed roundId, address indexed participant, uint256 matches, bool agreed);
+    /// @notice A revealer was scored at finalization (`auditHits` is 0 in an unaudited round).
+    event Scored(uint256 indexed roundId, address indexed participant, uint256 matches, uint256 auditHits, Status status);
+    /// @notice A participant is slashed in a settled round (deviator, excluded by the audit, or non-revealer);
+    /// the stake itself is debited at claim.
+    event Slashed(uint256 indexed roundId, address indexed participant, uint256 penalty, Status status);
     /// @notice The round reached quorum and its consensus is stored.
-    event RoundFinalized(
-        uint256 indexed roundId, address consensusPointer, uint256 pool, uint256 agreedWeight, uint256 slashed, uint256 dust
-    );
-    /// @notice The round missed quorum (or had too few revealers); the reward is refundable.
+    event RoundFinalized(uint256 indexed roundId, address consensusPointer, uint256 pool, uint256 agreedWeight, uint256 dust);
+    /// @notice The penalties a finalized round took: `pooled` joined the pool (or was burned if nobody
+    /// agreed), `burned` went straight to burning (audit penalties; non-revealers' under equal weights).
+    event RoundSlashes(uint256 indexed roundId, uint256 pooled, uint256 burned);
+    /// @notice The round missed quorum, nobody passed the audit, or it was abandoned; the reward is refundable
+    /// and revealers are not slashed.
     event RoundFailed(uint256 indexed roundId, uint256 revealedWeight, uint256 committedWeight, uint256 slashed);
-    /// @notice A participant settled a round: stake minus penalty back to free, reward sent.
+    /// @notice A finalized round in which nobody agreed: its reward is refundable to the requester.
+    event RewardRefundable(uint256 indexed roundId, uint256 amount);
+    /// @notice The account that settled the round was paid its fee (added to its free stake).
+    event FinalizerPaid(uint256 indexed roundId, address indexed finalizer, uint256 fee);
+    /// @notice A participant settled a round: stake minus penalty plus reward back to free stake.
     event Claimed(uint256 indexed roundId, address indexed participant, uint256 reward, uint256 penalty);
-    /// @notice The requester of a failed round took its reward back.
+    /// @notice The requester took back the reward of a failed round, or of one in which nobody agreed.
     event RefundClaimed(uint256 indexed roundId, address indexed requester, uint256 amount);
-    /// @notice Rounding dust or undistributable stake went to the treasury (it only funds future rounds).
-    event TreasuryFunded(uint256 indexed roundId, uint256 amount, uint256 treasury);
-    /// @notice The owner changed the defaults for rounds opened from now on.
+    /// @notice Penalties nobody may receive (a failed round's, the audit's, equal-weights rounds'), an audit
+    /// forfeit, or rounding dust were burned: they stay in the contract, owned by nobody, forever.
+    event Burned(uint256 indexed roundId, uint256 amount, uint256 totalBurned);
+    /// @notice The owner changed the defaults of `openRound` (rounds opened from now on).
     event DefaultsChanged(Params params);
+    /// @notice The owner proposed new bounds; they apply from `effectiveAt` (applyBounds).
+    event BoundsProposed(Bounds bounds, uint256 effectiveAt);
+    /// @notice New bounds apply to rounds opened from now on.
+    event BoundsChanged(Bounds bounds);
     /// @notice The owner changed the unbonding delay for withdrawals requested from now on.
     event UnbondingDelayChanged(uint256 delay);
 
@@ -199,20 +284,25 @@ interface IConsensusLearning {
     /// @notice Add `msg.value` to the caller's free stake.
     function deposit() external payable;
 
-    /// @notice Move `amount` of free stake to unbonding; it can be withdrawn after the unbonding delay.
-    /// Requesting again adds to the amount and restarts the delay.
+    /// @notice Move `amount` of free stake to unbonding; it can be withdrawn after the unbonding delay in
+    /// force now. Each request keeps its own time (a later request never delays an earlier one); at most
+    /// MAX_PENDING_WITHDRAWALS may be pending.
     /// @param amount Wei to unbond; must not exceed the free stake (locked stake cannot be requested).
     function requestWithdrawal(uint256 amount) external;
 
-    /// @notice Send the caller's unbonded stake once the delay is over.
+    /// @notice Send the caller every matured withdrawal request.
     function withdraw() external;
+
+    /// @notice Send the caller's matured withdrawal requests to `to` (for a caller that cannot receive ETH).
+    /// @param to Recipient.
+    function withdrawTo(address to) external;
 
     /*//////////////////////////////////////////////////////////////
                               ROUNDS
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Open a round on a batch of queries published off-chain, paying `msg.value` as reward.
-    /// The treasury, if any, is added to the reward as a bonus. Parameters are frozen from the defaults.
+    /// @notice Open a round with the default parameters, no audit and no finalizer fee; `msg.value` is the
+    /// reward.
     /// @param queriesHash keccak256 of the query batch file.
     /// @param queriesURI Where the batch can be fetched (only emitted, not stored).
     /// @param numQueries Q, 1..MAX_QUERIES.
@@ -229,6 +319,16 @@ interface IConsensusLearning {
         uint256 revealDuration
     ) external payable returns (uint256 roundId);
 
+    /// @notice Open a round with the requester's parameters (within `bounds()`), an optional hidden audit and
+    /// an optional finalizer fee; `msg.value - spec.finalizerFee` is the reward.
+    /// @param spec What is asked for; see RoundSpec.
+    /// @param queriesURI Where the batch can be fetched (only emitted, not stored).
+    /// @return roundId The new round's id.
+    function openRoundWith(RoundSpec calldata spec, string calldata queriesURI)
+        external
+        payable
+        returns (uint256 roundId);
+
     /// @notice Commit to a label vector with all of the caller's free stake as weight.
     /// @param roundId The round, in its Commit phase.
     /// @param commitment keccak256(abi.encode(block.chainid, address(this), roundId, msg.sender,
@@ -242,31 +342,60 @@ interface IConsensusLearning {
     /// @param salt The secret used in the commitment.
     function reveal(uint256 roundId, bytes calldata labels, bytes32 salt) external;
 
-    /// @notice Close a round after its reveal deadline. If quorum and the minimum number of revealers
-    /// are met, compute the weighted plurality per query (ties go to the smallest label), score every
-    /// revealer and store the consensus; otherwise mark the round Failed (arrays are then ignored).
+    /// @notice The requester reveals its hidden audit queries after the reveal phase, before the audit
+    /// deadline. They become public (AuditRevealed) and finalize() scores every revealer on them.
+    /// @param roundId The round, in its Audit phase.
+    /// @param indices G query indices, 2 bytes each big-endian, strictly ascending, each < Q.
+    /// @param labels G known labels, one byte each, each < K.
+    /// @param salt The secret of the audit commitment.
+    function revealAudit(uint256 roundId, bytes calldata indices, bytes calldata labels, bytes32 salt) external;
+
+    /// @notice Close a round once reveal (and audit) are over. If quorum and the minimum number of revealers
+    /// are met and someone passes the audit, compute the weighted plurality of the audit-passing revealers
+    /// per query (ties go to the smallest label), score every revealer, emit a Slashed event per slashed
+    /// address and store the consensus; otherwise mark the round Failed. The caller is paid the finalizer fee.
     /// @param roundId The round, in its Finalizable phase.
-    /// @param revealers Every revealer of the round, sorted ascending (from the Revealed events).
-    /// @param labels Their revealed labels, in the same order.
-    function finalize(uint256 roundId, address[] calldata revealers, bytes[] calldata labels) external;
+    /// @param committers Every committer of the round, sorted ascending (from the Committed events).
+    /// @param labels Their revealed labels, in the same order; empty for those that did not reveal.
+    function finalize(uint256 roundId, address[] calldata committers, bytes[] calldata labels) external;
+
+    /// @notice Escape for a round nobody could or would finalize: ABANDON_DELAY after its last deadline,
+    /// anyone may mark it Failed (revealers unslashed, every stake unlocked, the reward refundable).
+    /// @param roundId The round, in its Finalizable phase for at least ABANDON_DELAY.
+    function abandon(uint256 roundId) external;
 
     /// @notice Settle the caller's participation in a finalized or failed round: the stake minus any
-    /// penalty returns to free stake and the caller's share of the pool is sent.
+    /// penalty, plus the caller's share of the pool, return to its free stake (no ETH is sent, so a caller
+    /// that cannot receive ETH is never blocked; withdraw through requestWithdrawal / withdrawTo).
     /// @param roundId The round.
-    /// @return reward Wei sent to the caller.
+    /// @return reward Wei added to the caller's free stake on top of its stake.
     function claim(uint256 roundId) external returns (uint256 reward);
 
-    /// @notice Send the reward of a failed round back to its requester.
-    /// @param roundId The failed round.
+    /// @notice Send the refundable reward of a round (failed, or nobody agreed) back to its requester.
+    /// @param roundId The round.
     function claimRefund(uint256 roundId) external;
+
+    /// @notice The same, sent to `to` (for a requester that cannot receive ETH).
+    /// @param roundId The round.
+    /// @param to Recipient.
+    function claimRefundTo(uint256 roundId, address to) external;
 
     /*//////////////////////////////////////////////////////////////
                               OWNER
     //////////////////////////////////////////////////////////////*/
 
-    /// @notice Change the defaults for rounds opened from now on, within the hard bounds.
+    /// @notice Change the parameters of `openRound` for rounds opened from now on, within the bounds in force
+    /// and any pending ones.
     /// @param params The new defaults.
     function setDefaults(Params calldata params) external;
+
+    /// @notice Propose new bounds (within the hard limits, containing the defaults); applyBounds() makes them
+    /// apply after BOUNDS_DELAY, longer than the longest possible round. A new proposal replaces the last.
+    /// @param bounds The proposed bounds.
+    function proposeBounds(Bounds calldata bounds) external;
+
+    /// @notice Anyone may apply the proposed bounds once BOUNDS_DELAY has passed.
+    function applyBounds() external;
 
     /// @notice Change the unbonding delay for withdrawals requested from now on, within its bounds.
     /// @param delay Seconds.
@@ -300,6 +429,11 @@ interface IConsensusLearning {
     /// @notice The consensus label of one query of a finalized round.
     function consensusLabel(uint256 roundId, uint256 queryIndex) external view returns (uint8);
 
+    /// @notice The revealed audit of a round (empty before it is revealed, or if the round has none).
+    /// @return indices 2 bytes per audit query, big-endian.
+    /// @return labels One byte per audit query.
+    function audit(uint256 roundId) external view returns (bytes memory indices, bytes memory labels);
+
     /// @notice What `claim` would pay and slash now (zero before the round is settled or after claiming).
     function claimable(uint256 roundId, address participant) external view returns (uint256 reward, uint256 penalty);
 
@@ -309,11 +443,27 @@ interface IConsensusLearning {
         view
         returns (bytes32);
 
+    /// @notice The audit commitment `openRoundWith` expects: keccak256(abi.encode(block.chainid,
+    /// address(this), requester, queriesHash, keccak256(indices), keccak256(labels), salt)).
+    function auditCommitmentOf(
+        address requester,
+        bytes32 queriesHash,
+        bytes calldata indices,
+        bytes calldata labels,
+        bytes32 salt
+    ) external view returns (bytes32);
+
     /// @notice Most participants a round with `numQueries` queries accepts (bounds finalize's gas).
     function maxParticipants(uint256 numQueries) external pure returns (uint256);
 
-    /// @notice The defaults new rounds will freeze.
+    /// @notice The parameters `openRound` freezes into new rounds.
     function defaults() external view returns (Params memory);
+
+    /// @notice The bounds in force for requester-chosen parameters.
+    function bounds() external view returns (Bounds memory);
+
+    /// @notice The proposed bounds and when they may be applied (effectiveAt 0: no proposal).
+    function pendingBounds() external view returns (Bounds memory proposal, uint256 effectiveAt);
 
     /// @notice The current unbonding delay in seconds.
     function unbondingDelay() external view returns (uint256);
@@ -321,13 +471,15 @@ interface IConsensusLearning {
     /// @notice Number of rounds opened so far (the latest round id).
     function roundCount() external view returns (uint256);
 
-    /// @notice The contract's liabilities; their sum always equals its balance.
+    /// @notice The contract's liabilities: totalStake + rewardsOwed + refundsOwed + burned + surplus equals the
+    /// balance, and surplus is exactly the ETH forced in without a call (selfdestruct, block rewards).
     /// @return totalStake Free + locked + unbonding stake, net of penalties already taken at finalize.
-    /// @return rewardsOwed Rewards of open rounds plus unclaimed shares of finalized ones.
-    /// @return refundsOwed Unclaimed refunds of failed rounds.
-    /// @return treasury Dust and undistributable stake, reserved for future rounds' rewards.
+    /// @return rewardsOwed Rewards and fees of open rounds plus unclaimed shares of finalized ones.
+    /// @return refundsOwed Unclaimed refunds.
+    /// @return burned Penalties, forfeits and dust nobody may receive.
+    /// @return surplus balance minus the four above.
     function accounting()
         external
         view
-        returns (uint256 totalStake, uint256 rewardsOwed, uint256 refundsOwed, uint256 treasury);
+        returns (uint256 totalStake, uint256 rewardsOwed, uint256 refundsOwed, uint256 burned, uint256 surplus);
 }
