@@ -340,7 +340,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         if (_auditCommitment(r.requester, r.queriesHash, keccak256(indices), keccak256(labels), salt)
                 != r.auditCommitment) revert AuditCommitmentMismatch(roundId);
         uint256 q = r.numQueries;
-        uint256 previous;
+        uint256 previous = 0;
         for (uint256 i; i < g; ++i) {
             uint256 index = (uint256(uint8(indices[2 * i])) << 8) | uint8(indices[2 * i + 1]);
             if (index >= q || (i != 0 && index <= previous)) revert InvalidAuditIndex(i, index, q);
@@ -776,8 +776,8 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     function _withdraw(address to) private {
         Account storage a = _accounts[msg.sender];
         uint256 n = a.pending;
-        uint256 amount;
-        uint256 kept;
+        uint256 amount = 0;
+        uint256 kept = 0;
         for (uint256 i; i < n; ++i) {
             Withdrawal memory w = a.requests[i];
             if (w.readyAt <= block.timestamp) {
@@ -962,7 +962,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             if (weight == 0) continue; // a non-revealer: its labels entry is ignored
             uint256 word = i | (offset << 64);
             if (auditData.length != 0) word |= _auditHits(offset, auditData, auditData.length / 3) << 16;
-            if (((word >> 16) & 0xffff) * _BPS >= uint256(r.params.auditBoundBps) * (auditData.length / 3)) {
+            if (((word >> 16) & 0xffff) * (3 * _BPS) >= uint256(r.params.auditBoundBps) * auditData.length) { // len = 3G
                 rows[2 * passers] = offset;
                 rows[2 * passers + 1] = weight << _KEY_SHIFT; // weight < 2^96
                 ++passers;
@@ -1144,9 +1144,9 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     ) private {
         Params memory p = r.params;
         uint256 mode = _modeCount(consensusLabels, r.numClasses);
-        uint256 agreedWeight;
+        uint256 agreedWeight = 0;
         uint256 pooled = r.committedPenalty - r.revealedPenalty; // non-revealers
-        uint256 burnt;
+        uint256 burnt = 0;
         if (p.equalWeights) (burnt, pooled) = (pooled, 0);
         for (uint256 j; j < revs.length; ++j) {
             (Status status, uint256 penalty, uint256 weight) =
@@ -1161,8 +1161,8 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint256 reward = _forfeitUnrevealedAudit(roundId, r);
         _totalStake -= pooled + burnt; // penalties leave the stake now; accounts are debited at claim
         emit RoundSlashes(roundId, pooled, burnt);
-        uint256 pool;
-        uint256 dust;
+        uint256 pool = 0;
+        uint256 dust = 0;
         if (agreedWeight == 0) {
             r.refundable = true;
             _rewardsOwed -= reward;
@@ -1171,7 +1171,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             emit RewardRefundable(roundId, reward);
         } else {
             pool = reward + pooled;
-            uint256 paid;
+            uint256 paid = 0;
             for (uint256 j; j < revs.length; ++j) {
                 paid += pool * revs[j] / agreedWeight; // 0 unless agreed
             }
