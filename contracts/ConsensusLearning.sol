@@ -279,16 +279,46 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     function commit(uint256 roundId, bytes32 commitment) external {
         Round storage r = _rounds[roundId];
         _checkPhase(roundId, r, Phase.Commit);
+        uint256 maxN = maxParticipants(r.numQueries);
+        if (r.commitCount >= maxN) revert RoundFull(roundId, maxN);
+        _commit(roundId, r, commitment);
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function commitReplacing(uint256 roundId, bytes32 commitment, address victim) external {
+        Round storage r = _rounds[roundId];
+        _checkPhase(roundId, r, Phase.Commit);
+        Submission storage v = _submissions[roundId][victim];
+        uint256 victimStake = v.stake;
+        uint256 stake = _accounts[msg.sender].free;
+        if (r.commitCount < maxParticipants(r.numQueries) || v.status != Status.Committed || victimStake >= stake) {
+            revert NotEvictable(roundId, victim, victimStake, stake);
+        }
+        // Effects: the victim leaves as if it had never committed (it may take another seat the same way).
+        Account storage a = _accounts[victim];
+        a.locked -= uint128(victimStake);
+        a.free += uint128(victimStake); // it was free before its commit: < 2^96
+        delete _submissions[roundId][victim];
+        unchecked {
+            r.commitCount -= 1; // the victim was counted
+        }
+        r.committedStake -= uint128(victimStake);
+        r.committedPenalty -= uint128(_penalty(victimStake, r.params.nonRevealSlashBps));
+        emit Evicted(roundId, victim, msg.sender, victimStake);
+        _commit(roundId, r, commitment);
+    }
+
+    /// @dev The commit both entry points share: lock the caller's whole free stake as its weight.
+    function _commit(uint256 roundId, Round storage r, bytes32 commitment) private {
         if (commitment == bytes32(0)) revert ZeroCommitment();
         Submission storage s = _submissions[roundId][msg.sender];
         if (s.status != Status.None) revert AlreadyCommitted(roundId, msg.sender);
-        uint256 maxN = maxParticipants(r.numQueries);
-        if (r.commitCount >= maxN) revert RoundFull(roundId, maxN);
-
         Account storage a = _accounts[msg.sender];
-        uint256 stake = a.free; // < 2^96: deposit and claim keep free stake in 96 bits
-        Params memory p = r.params;
-        if (stake < p.minStake) revert StakeBelowMinimum(stake, p.minStake);
+        uint256 stake = a.free;
+        uint256 minStake = r.params.minStake;
+        if (stake < minStake) revert StakeBelowMinimum(stake, minStake);
+        // deposit, claim and fees keep free stake below 2^96; an eviction's unlock could add one more stake
+        if (stake > type(uint96).max) revert AmountTooLarge(stake, type(uint96).max);
 
         // Effects. The whole free stake is the weight and is locked until this round is claimed.
         a.free = 0;
@@ -300,7 +330,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             r.commitCount += 1; // bounded by maxParticipants
         }
         r.committedStake += uint128(stake);
-        r.committedPenalty += uint128(_penalty(stake, p.nonRevealSlashBps));
+        r.committedPenalty += uint128(_penalty(stake, r.params.nonRevealSlashBps));
         emit Committed(roundId, msg.sender, commitment, stake);
     }
 

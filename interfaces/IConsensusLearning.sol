@@ -153,6 +153,8 @@ interface IConsensusLearning {
     error StakeBelowMinimum(uint256 stake, uint256 minStake);
     /// @dev The round already has its maximum number of participants.
     error RoundFull(uint256 roundId, uint256 maxParticipants);
+    /// @dev commitReplacing(): the round is not full, or `victim` is not a committer with less stake.
+    error NotEvictable(uint256 roundId, address victim, uint256 victimStake, uint256 stake);
     /// @dev reveal() without a commitment in this round.
     error NotCommitted(uint256 roundId, address participant);
     /// @dev reveal() a second time.
@@ -242,6 +244,8 @@ interface IConsensusLearning {
     event AuditForfeited(uint256 indexed roundId, uint256 amount);
     /// @notice A participant committed; `stake` moved from free to locked.
     event Committed(uint256 indexed roundId, address indexed participant, bytes32 commitment, uint256 stake);
+    /// @notice A full round admitted `by` in place of `victim`, whose stake was unlocked without penalty.
+    event Evicted(uint256 indexed roundId, address indexed victim, address indexed by, uint256 victimStake);
     /// @notice A participant revealed; the labels are published here for finalizers and observers.
     event Revealed(uint256 indexed roundId, address indexed participant, bytes labels, bytes32 salt);
     /// @notice A revealer was scored at finalization (`auditHits` is 0 in an unaudited round).
@@ -335,6 +339,15 @@ interface IConsensusLearning {
     /// keccak256(labels), salt)); see `commitmentOf`. Never reuse a salt: draw a fresh secret 32 bytes for
     /// every commitment (a reused salt lets anyone who saw an earlier reveal test guesses of the labels).
     function commit(uint256 roundId, bytes32 commitment) external;
+
+    /// @notice Commit to a full round by taking the seat of `victim`, a committer with strictly less stake
+    /// than the caller's free stake; the victim's stake is unlocked without penalty (it may take another
+    /// seat the same way). Keeping a participant with stake s out of a full round therefore needs every seat
+    /// to hold at least s. The client names the smallest committer (from the Committed and Evicted events).
+    /// @param roundId The round, in its Commit phase, with maxParticipants(Q) committers.
+    /// @param commitment As for `commit`.
+    /// @param victim The committer to replace.
+    function commitReplacing(uint256 roundId, bytes32 commitment, address victim) external;
 
     /// @notice Reveal the committed labels (one byte per query, each < K) and salt.
     /// @param roundId The round, in its Reveal phase.
