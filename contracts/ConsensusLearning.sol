@@ -31,7 +31,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     uint256 public constant MAX_PARTICIPANTS = 64;
     /// @notice Largest N x Q of a round. finalize() is linear in it; at this bound, with worst-case labels,
     /// every transaction stays under EIP-7825's 16,777,216-gas cap (tests/contract/test_limits.py measures it).
-    uint256 public constant MAX_LABELS = 65_536;
+    uint256 public constant MAX_LABELS = 53_248;
     /// @notice Bounds on a phase's duration, in seconds: at least three 12-second slots.
     uint256 public constant MIN_PHASE_DURATION = 36;
     uint256 public constant MAX_PHASE_DURATION = 7 days;
