@@ -1,13 +1,20 @@
-"""The tests' one independent oracle of the protocol's rules: what finalize() and claim() decide, restated
-from docs/protocol.md without importing cl_client's implementation of them (cl_client.protocol).
+"""The tests' one independent oracle of the protocol's rules (contract v2, issue 13): what finalize(),
+abandon() and claim() decide, restated from docs/protocol.md and IConsensusLearning.sol without importing
+cl_client's implementation of them (cl_client.protocol).
 
 Contract tests compare the contract with it; client, simulation and live tests compare cl_client and the
 on-chain results with it. Any other test that needs "the plurality" or "the settlement" imports it from
 here -- no test re-types a rule.
 
-    plurality(rows, weights, q, k)   weighted plurality per query, ties to the smallest label
-    settle(params, q, k, ...)        the whole settlement: quorum, consensus, scores, penalties, shares
-    ceil_penalty(stake, bps)         the slash, rounded up
+    plurality(rows, weights, q, k)          weighted plurality per query, ties to the smallest label
+    mode_count(consensus, k)                M: how often the consensus's most frequent label occurs
+    agrees(matches, q, bps, mode)           chance-corrected agreement
+    audit_hits(labels, indices, known)      audit queries answered right
+    audit_passes(hits, g, bound_bps)        hits * BPS >= bound * G
+    penalty(stake, bps) / ceil_penalty      the slash, rounded up
+    check_params(params, bounds)            the first bound a Params breaks, as the contract reports it
+    settle(params, q, k, reward, ...)       the whole settlement: quorum, audit, consensus, scores,
+                                            penalties (pooled / burned), shares, refund, dust, fee
 """
 from __future__ import annotations
 
@@ -15,6 +22,39 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 BPS = 10_000
+
+# The contract's public constants, restated (pinned against the deployed contract in
+# tests/contract/test_protocol_constants.py).
+CONSTANTS = {
+    "MAX_QUERIES": 4096,
+    "MAX_PARTICIPANTS": 64,
+    "MAX_LABELS": 65_536,
+    "MIN_PHASE_DURATION": 36,
+    "MAX_PHASE_DURATION": 7 * 24 * 3600,
+    "MAX_AUDIT_QUERIES": 256,
+    "AUDIT_FORFEIT_BPS": 2_000,
+    "ABANDON_DELAY": 3 * 24 * 3600,
+    "BOUNDS_DELAY": 28 * 24 * 3600,
+    "MAX_PENDING_WITHDRAWALS": 8,
+    "MIN_QUORUM_BPS": 1_000,
+    "MAX_AGREEMENT_BPS": 7_000,
+    "MAX_SLASH_BPS": 5_000,
+    "MAX_MIN_STAKE": 10_000 * 10**18,
+    "MAX_UNBONDING_DELAY": 30 * 24 * 3600,
+}
+GAS_CAP = 2**24  # EIP-7825: the most gas one transaction may use
+
+
+class Phase(IntEnum):
+    """IConsensusLearning.Phase, restated (Audit is numbered last)."""
+
+    NONE = 0
+    COMMIT = 1
+    REVEAL = 2
+    FINALIZABLE = 3
+    FINALIZED = 4
+    FAILED = 5
+    AUDIT = 6
 
 
 class Status(IntEnum):
@@ -25,6 +65,7 @@ class Status(IntEnum):
     REVEALED = 2
     AGREED = 3
     DEVIATED = 4
+    EXCLUDED = 5
 
 
 @dataclass(frozen=True)
@@ -33,25 +74,77 @@ class Params:
 
     quorumBps: int = 5_000
     minRevealers: int = 3
-    agreementBps: int = 2_600
+    agreementBps: int = 500
     deviatorSlashBps: int = 1_000
     nonRevealSlashBps: int = 2_000
+    auditBoundBps: int = 3_000
+    auditSlashBps: int = 1_000
     equalWeights: bool = False
     minStake: int = 10**16
 
     def astuple(self) -> tuple:
         return (self.quorumBps, self.minRevealers, self.agreementBps, self.deviatorSlashBps,
-                self.nonRevealSlashBps, self.equalWeights, self.minStake)
+                self.nonRevealSlashBps, self.auditBoundBps, self.auditSlashBps, self.equalWeights, self.minStake)
 
     def replace(self, **changes) -> "Params":
         return Params(**{**self.__dict__, **changes})
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """IConsensusLearning.Bounds, in ABI order."""
+
+    minQuorumBps: int = 1_000
+    maxAgreementBps: int = 5_000
+    maxSlashBps: int = 2_000
+    maxAuditBoundBps: int = 9_000
+    allowEqualWeights: bool = True
+    minStakeFloor: int = 10**15
+    minStakeCeiling: int = 10_000 * 10**18
+
+    def astuple(self) -> tuple:
+        return (self.minQuorumBps, self.maxAgreementBps, self.maxSlashBps, self.maxAuditBoundBps,
+                self.allowEqualWeights, self.minStakeFloor, self.minStakeCeiling)
+
+    def replace(self, **changes) -> "Bounds":
+        return Bounds(**{**self.__dict__, **changes})
+
+
 DEFAULTS = Params()
+DEFAULT_BOUNDS = Bounds()
+
+
+def check_params(p: Params, b: Bounds = DEFAULT_BOUNDS) -> tuple | None:
+    """The first rule `p` breaks under `b`, as (name, value, min, max) of ParameterOutOfBounds; None if ok.
+
+    Order: quorum, minRevealers, agreement, audit bound, nonReveal >= max(deviator, audit) and <= maxSlash,
+    minStake, then equal weights (allowed, and deviatorSlashBps == 0).
+    """
+    slash_floor = max(p.deviatorSlashBps, p.auditSlashBps)
+    checks = [
+        ("quorumBps", p.quorumBps, b.minQuorumBps, BPS),
+        ("minRevealers", p.minRevealers, 1, CONSTANTS["MAX_PARTICIPANTS"]),
+        ("agreementBps", p.agreementBps, 0, b.maxAgreementBps),
+        ("auditBoundBps", p.auditBoundBps, 0, b.maxAuditBoundBps),
+        ("nonRevealSlashBps", p.nonRevealSlashBps, slash_floor, b.maxSlashBps),
+        ("minStake", p.minStake, b.minStakeFloor, b.minStakeCeiling),
+    ]
+    if p.equalWeights:
+        checks += [("equalWeights", 1, 0, 1 if b.allowEqualWeights else 0),
+                   ("deviatorSlashBps", p.deviatorSlashBps, 0, 0)]
+    for name, v, lo, hi in checks:
+        if v < lo or v > hi:
+            return (name, v, lo, hi)
+    return None
 
 
 def ceil_penalty(stake: int, bps: int) -> int:
     return -(-stake * bps // BPS)
+
+
+def penalty(stake: int, bps: int) -> int:
+    """ceil(stake * bps / BPS): penalties round up."""
+    return ceil_penalty(stake, bps)
 
 
 def plurality(rows: list[bytes], weights: list[int], q: int, k: int) -> bytes:
@@ -65,67 +158,142 @@ def plurality(rows: list[bytes], weights: list[int], q: int, k: int) -> bytes:
     return bytes(out)
 
 
+def mode_count(consensus: bytes, k: int) -> int:
+    """M: how often the consensus's most frequent label occurs (what a query-blind labeller can match)."""
+    counts = [0] * k
+    for label in consensus:
+        counts[label] += 1
+    return max(counts) if consensus else 0
+
+
+def agrees(matches: int, q: int, bps: int, mode: int) -> bool:
+    """Chance-corrected agreement: matches >= M and (matches - M) * BPS >= bps * (Q - M)."""
+    return matches >= mode and (matches - mode) * BPS >= bps * (q - mode)
+
+
+def min_matches(q: int, bps: int, mode: int) -> int:
+    """The fewest matches that agree."""
+    return next(m for m in range(mode, q + 1) if agrees(m, q, bps, mode))
+
+
+def audit_hits(labels: bytes, indices, known_labels) -> int:
+    """How many audit queries (`indices`, with `known_labels`) `labels` answers right."""
+    return sum(labels[i] == want for i, want in zip(indices, known_labels))
+
+
+def audit_passes(hits: int, g: int, bound_bps: int) -> bool:
+    return hits * BPS >= bound_bps * g
+
+
 @dataclass
 class Outcome:
     failed: bool
     consensus: bytes | None = None
     matches: dict = field(default_factory=dict)
+    audit_hits: dict = field(default_factory=dict)
     status: dict = field(default_factory=dict)
     penalty: dict = field(default_factory=dict)
     reward: dict = field(default_factory=dict)
-    slashed: int = 0
+    slashed: int = 0  # every penalty the settlement takes (non-revealers, deviators, excluded)
+    pooled: int = 0  # RoundSlashes.pooled: penalties that join the pool (burned instead if nobody agreed)
+    slash_burned: int = 0  # RoundSlashes.burned: audit penalties, non-revealers' under equal weights
+    burned: int = 0  # everything the settlement burns: forfeit + penalties nobody may receive + dust
+    forfeit: int = 0  # AUDIT_FORFEIT_BPS of the reward, if the audit was committed and never revealed
     pool: int = 0
     agreed_weight: int = 0
     dust: int = 0
-    treasury_in: int = 0  # what finalize() adds to the treasury
-    refund: int = 0
+    refund: int = 0  # reward owed back to the requester (failed round, or nobody agreed)
+    refundable: bool = False
+    fee: int = 0  # the finalizer fee, credited to the settler's free stake
+    books_delta: tuple = (0, 0, 0, 0)  # settlement's change to (totalStake, rewardsOwed, refundsOwed, burned)
+    treasury_in: int = 0  # v1 only; always 0 (there is no treasury any more)
 
 
-def settle(params: Params, q: int, k: int, reward: int, bonus: int, stakes: dict, revealed: dict) -> Outcome:
-    """What finalize() decides and what each claim() pays / takes, computed independently.
+def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: dict | None = None,
+           revealed: dict | None = None, *, audit=None, audit_committed: bool = False, fee: int = 0,
+           abandoned: bool = False) -> Outcome:
+    """What finalize() (or abandon()) decides and what each claim() credits / takes, computed independently.
 
     stakes: {address: committed stake} of every committer; revealed: {address: labels} of the revealers.
+    audit: (indices, known labels) of a revealed audit, or None. audit_committed: the round had an audit
+    that was never revealed (its reward loses AUDIT_FORFEIT_BPS, burned). fee: the finalizer fee.
+    abandoned: settled by abandon() (always Failed). `bonus` is v1's treasury bonus; v2 has none (must be 0).
     """
+    assert bonus == 0, "contract v2 has no treasury bonus"
+    stakes = stakes or {}
+    revealed = revealed or {}
     weight = (lambda a: 1) if params.equalWeights else (lambda a: stakes[a])
     committed_w = sum(weight(a) for a in stakes)
     revealed_w = sum(weight(a) for a in revealed)
     non_revealers = [a for a in stakes if a not in revealed]
     nr_penalty = {a: ceil_penalty(stakes[a], params.nonRevealSlashBps) for a in non_revealers}
+    forfeit = reward * CONSTANTS["AUDIT_FORFEIT_BPS"] // BPS if (audit_committed and audit is None) else 0
+    net_reward = reward - forfeit
     n = len(revealed)
-    if n == 0 or n < params.minRevealers or revealed_w * BPS < committed_w * params.quorumBps:
-        out = Outcome(failed=True, refund=reward)
+    order = sorted(revealed, key=lambda a: int(a, 16))
+    if audit is not None:
+        indices, known = audit
+        g = len(indices)
+        hits = {a: audit_hits(revealed[a], indices, known) for a in order}
+        passed = {a: audit_passes(hits[a], g, params.auditBoundBps) for a in order}
+    else:
+        hits = {a: 0 for a in order}
+        passed = {a: True for a in order}
+    quorum = n != 0 and n >= params.minRevealers and revealed_w * BPS >= committed_w * params.quorumBps
+    passers = [a for a in order if passed[a]]
+
+    if abandoned or not quorum or not passers:
+        out = Outcome(failed=True, refund=net_reward, refundable=True, forfeit=forfeit, fee=fee)
         out.status = {**{a: Status.COMMITTED for a in non_revealers}, **{a: Status.REVEALED for a in revealed}}
         out.penalty = {**nr_penalty, **{a: 0 for a in revealed}}
         out.reward = {a: 0 for a in stakes}
         out.slashed = sum(nr_penalty.values())
-        out.treasury_in = bonus + out.slashed
+        out.burned = out.slashed + forfeit
+        out.books_delta = (fee - out.slashed, -fee - reward, net_reward, out.burned)
+        assert sum(out.books_delta) == 0
         return out
 
-    order = sorted(revealed, key=lambda a: int(a, 16))
-    cons = plurality([revealed[a] for a in order], [weight(a) for a in order], q, k)
-    out = Outcome(failed=False, consensus=cons)
-    slashed = sum(nr_penalty.values())
+    cons = plurality([revealed[a] for a in passers], [weight(a) for a in passers], q, k)
+    mode = mode_count(cons, k)
+    out = Outcome(failed=False, consensus=cons, forfeit=forfeit, fee=fee)
+    pooled, slash_burned = sum(nr_penalty.values()), 0
+    if params.equalWeights:
+        pooled, slash_burned = 0, pooled
     agreed = []
     for a in order:
         m = sum(x == y for x, y in zip(revealed[a], cons))
         out.matches[a] = m
-        if m * BPS >= params.agreementBps * q:
+        out.audit_hits[a] = hits[a]
+        if not passed[a]:
+            out.status[a] = Status.EXCLUDED
+            out.penalty[a] = ceil_penalty(stakes[a], params.auditSlashBps)
+            slash_burned += out.penalty[a]
+        elif agrees(m, q, params.agreementBps, mode):
             out.status[a] = Status.AGREED
-            agreed.append(a)
             out.penalty[a] = 0
+            agreed.append(a)
         else:
             out.status[a] = Status.DEVIATED
             out.penalty[a] = ceil_penalty(stakes[a], params.deviatorSlashBps)
-            slashed += out.penalty[a]
+            pooled += out.penalty[a]
     for a in non_revealers:
         out.status[a] = Status.COMMITTED
         out.penalty[a] = nr_penalty[a]
-    out.slashed = slashed
-    out.pool = reward + bonus + slashed
+    out.slashed = sum(out.penalty.values())
+    assert out.slashed == pooled + slash_burned
+    out.pooled, out.slash_burned = pooled, slash_burned
     out.agreed_weight = sum(weight(a) for a in agreed)
     out.reward = {a: 0 for a in stakes}
-    for a in agreed:
-        out.reward[a] = out.pool * weight(a) // out.agreed_weight
-    out.dust = out.pool - sum(out.reward.values())
-    out.treasury_in = out.dust
+    if not agreed:
+        out.refundable, out.refund = True, net_reward
+        out.burned = forfeit + slash_burned + pooled
+        out.books_delta = (fee - out.slashed, -fee - reward, net_reward, out.burned)
+    else:
+        out.pool = net_reward + pooled
+        for a in agreed:
+            out.reward[a] = out.pool * weight(a) // out.agreed_weight
+        out.dust = out.pool - sum(out.reward.values())
+        out.burned = forfeit + slash_burned + out.dust
+        out.books_delta = (fee - out.slashed, -fee - forfeit + pooled - out.dust, 0, out.burned)
+    assert sum(out.books_delta) == 0
     return out

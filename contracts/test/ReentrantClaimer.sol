@@ -7,7 +7,8 @@ import {IConsensusLearning} from "../../interfaces/IConsensusLearning.sol";
 /// @notice A participant / requester contract whose receive() calls back into ConsensusLearning once,
 /// trying to be paid twice. The nested call's revert data is recorded (and swallowed, so the outer
 /// payment can still succeed); tests check that the nested call failed and nothing was paid twice.
-/// In `Reject` mode receive() reverts, to test that a failed payment reverts the whole settlement.
+/// In `Reject` mode receive() reverts: a participant / requester that cannot receive ETH, which must still be
+/// able to claim (v2 credits free stake) and to take its money out through withdrawTo / claimRefundTo.
 contract ReentrantClaimer {
     enum Attack {
         None,
@@ -44,6 +45,14 @@ contract ReentrantClaimer {
 
     function withdraw() external {
         target.withdraw();
+    }
+
+    function withdrawTo(address to) external {
+        target.withdrawTo(to);
+    }
+
+    function claimRefundTo(uint256 roundId, address to) external {
+        target.claimRefundTo(roundId, to);
     }
 
     function openRound(bytes32 queriesHash, uint256 q, uint256 k, uint256 commitDuration, uint256 revealDuration)

@@ -139,8 +139,10 @@ def staked(cl, voters, frank):
 
 # --------------------------------------------------------------------------- a standard round
 # Q = 8 queries, K = 4 classes, reward 1 ether; six voters with 1 ether each. Alice, Bob and Carol vote
-# TRUTH, so it is the consensus. The default agreement threshold is 26 % of 8 = 2.08 matches: Dave matches
-# 3 of 8 (agrees), Erin 2 of 8 (deviates, just below). Frank commits and never reveals.
+# TRUTH, so it is the consensus. Agreement is chance-corrected: TRUTH's modal label occurs M = 2 times, so
+# with the default 500 bps a revealer agrees iff matches >= 2 and (matches - 2) * 10000 >= 500 * 6, i.e.
+# matches >= 3 (oracle.min_matches(8, 500, 2), checked in test_finalize.py): Dave matches 3 of 8 (agrees),
+# Erin 2 of 8 (deviates, just below). Frank commits and never reveals.
 
 STD_Q, STD_K, STD_REWARD = 8, 4, ETHER
 TRUTH = bytes([0, 1, 2, 3, 0, 1, 2, 3])

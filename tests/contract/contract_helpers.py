@@ -26,24 +26,31 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from cl_client.commitment import commitment, new_salt
-from cl_client.protocol import LIMITS, Phase  # noqa: F401 - re-exported to the tests
-from oracle import BPS, DEFAULTS, Outcome, Params, Status, ceil_penalty, plurality, settle  # noqa: F401
+from oracle import (  # noqa: F401 - re-exported to the tests
+    BPS, CONSTANTS, DEFAULT_BOUNDS, DEFAULTS, GAS_CAP, Bounds, Outcome, Params, Phase, Status, agrees, audit_hits,
+    audit_passes, ceil_penalty, check_params, min_matches, mode_count, plurality, settle,
+)
 
 # --------------------------------------------------------------------------- contract constants
 
 
-# Phase and the bounds are cl_client.protocol's (pinned against the contract's public constants in
-# test_protocol_constants.py); Status, Params, DEFAULTS and the rules are the independent oracle's (tests/oracle.py).
-MAX_QUERIES = LIMITS.max_queries
-MAX_PARTICIPANTS = LIMITS.max_participants
-MAX_LABELS = LIMITS.max_labels
-MIN_PHASE = LIMITS.min_phase_duration
-MAX_PHASE = LIMITS.max_phase_duration
-MIN_QUORUM_BPS = LIMITS.min_quorum_bps
-MAX_AGREEMENT_BPS = LIMITS.max_agreement_bps
-MAX_SLASH_BPS = LIMITS.max_slash_bps
-MAX_MIN_STAKE = LIMITS.max_min_stake
-MAX_UNBONDING_DELAY = LIMITS.max_unbonding_delay
+# Phase, Status, Params, Bounds, the constants and the rules are the independent oracle's (tests/oracle.py),
+# pinned against the contract's public constants in test_protocol_constants.py.
+MAX_QUERIES = CONSTANTS["MAX_QUERIES"]
+MAX_PARTICIPANTS = CONSTANTS["MAX_PARTICIPANTS"]
+MAX_LABELS = CONSTANTS["MAX_LABELS"]
+MIN_PHASE = CONSTANTS["MIN_PHASE_DURATION"]
+MAX_PHASE = CONSTANTS["MAX_PHASE_DURATION"]
+MAX_AUDIT_QUERIES = CONSTANTS["MAX_AUDIT_QUERIES"]
+AUDIT_FORFEIT_BPS = CONSTANTS["AUDIT_FORFEIT_BPS"]
+ABANDON_DELAY = CONSTANTS["ABANDON_DELAY"]
+BOUNDS_DELAY = CONSTANTS["BOUNDS_DELAY"]
+MAX_PENDING_WITHDRAWALS = CONSTANTS["MAX_PENDING_WITHDRAWALS"]
+MIN_QUORUM_BPS = CONSTANTS["MIN_QUORUM_BPS"]
+MAX_AGREEMENT_BPS = CONSTANTS["MAX_AGREEMENT_BPS"]
+MAX_SLASH_BPS = CONSTANTS["MAX_SLASH_BPS"]
+MAX_MIN_STAKE = CONSTANTS["MAX_MIN_STAKE"]
+MAX_UNBONDING_DELAY = CONSTANTS["MAX_UNBONDING_DELAY"]
 DEFAULT_UNBONDING_DELAY = 24 * 3600
 UINT96_MAX = 2**96 - 1
 
@@ -57,11 +64,13 @@ URI = "ipfs://bafy-query-batch-1"
 
 
 # RoundInfo / SubmissionInfo / AccountInfo field positions (getRound etc. return plain tuples)
-ROUND_FIELDS = ("requester", "reward", "bonus", "queriesHash", "numQueries", "numClasses",
-                "commitDeadline", "revealDeadline", "phase", "commitCount", "revealCount",
-                "committedStake", "revealedStake", "pool", "agreedWeight", "params")
-SUBMISSION_FIELDS = ("hash", "stake", "matches", "status", "claimed")
-ACCOUNT_FIELDS = ("free", "locked", "unbonding", "unbondingReadyAt")
+ROUND_FIELDS = ("requester", "reward", "finalizerFee", "queriesHash", "numQueries", "numClasses",
+                "commitDeadline", "revealDeadline", "auditDeadline", "auditCount", "auditRevealed", "phase",
+                "commitCount", "revealCount", "committedStake", "revealedStake", "pool", "agreedWeight",
+                "refundable", "params")
+SUBMISSION_FIELDS = ("hash", "stake", "matches", "auditHits", "status", "claimed")
+ACCOUNT_FIELDS = ("free", "locked", "unbonding", "unbondingReadyAt", "withdrawable")
+BOOK_FIELDS = ("totalStake", "rewardsOwed", "refundsOwed", "burned", "surplus")
 
 
 def plain(value):
@@ -202,8 +211,73 @@ class Ballot:
 
 def open_round(cl, requester, q: int, k: int, reward: int = 0, commit_s: int = COMMIT_S,
                reveal_s: int = REVEAL_S, qhash: bytes = QHASH, uri: str = URI) -> int:
+    """openRound (the 6-argument form: defaults(), no audit, no fee)."""
     tx = cl.openRound(qhash, uri, q, k, commit_s, reveal_s, {"from": requester, "value": reward})
     return tx.events["RoundOpened"]["roundId"]
+
+
+@dataclass(frozen=True)
+class Audit:
+    """A requester's hidden audit: G query indices (ascending), their known labels and a salt."""
+
+    indices: tuple
+    labels: tuple
+    salt: bytes = field(default_factory=new_salt)
+
+    def indices_bytes(self) -> bytes:
+        return b"".join(int(i).to_bytes(2, "big") for i in self.indices)
+
+    def labels_bytes(self) -> bytes:
+        return bytes(self.labels)
+
+    def commitment(self, cl, requester, qhash: bytes = QHASH) -> bytes:
+        """keccak256(abi.encode(chainid, contract, requester, queriesHash, keccak(indices), keccak(labels), salt))."""
+        return audit_commitment(cl, requester, qhash, self.indices_bytes(), self.labels_bytes(), self.salt)
+
+    def reveal_args(self) -> tuple:
+        return (self.indices_bytes(), self.labels_bytes(), self.salt)
+
+    def oracle(self) -> tuple:
+        """(indices, labels) as oracle.settle(audit=...) takes them."""
+        return (tuple(self.indices), tuple(self.labels))
+
+
+def audit_commitment(cl, requester, qhash: bytes, indices: bytes, labels: bytes, salt: bytes) -> bytes:
+    return keccak(encode(["uint256", "address", "address", "bytes32", "bytes32", "bytes32", "bytes32"],
+                         [chain.id, str(cl.address), str(getattr(requester, "address", requester)), qhash,
+                          keccak(indices), keccak(labels), salt]))
+
+
+def audit_of(truth: bytes, indices) -> Audit:
+    """An audit of `indices` whose known labels are `truth`'s."""
+    indices = tuple(sorted(indices))
+    return Audit(indices, tuple(truth[i] for i in indices))
+
+
+def round_spec(cl, requester, q: int, k: int, *, params: Params = DEFAULTS, audit: Audit | None = None,
+               audit_s: int = 0, fee: int = 0, commit_s: int = COMMIT_S, reveal_s: int = REVEAL_S,
+               qhash: bytes = QHASH, audit_count: int | None = None, audit_commitment: bytes | None = None) -> tuple:
+    """A RoundSpec tuple (ABI order). An audit without audit_s gets REVEAL_S."""
+    if audit is not None and not audit_s:
+        audit_s = REVEAL_S
+    g = len(audit.indices) if audit is not None else 0
+    c = audit.commitment(cl, requester, qhash) if audit is not None else bytes(32)
+    return (qhash, q, k, commit_s, reveal_s, audit_s, g if audit_count is None else audit_count,
+            c if audit_commitment is None else audit_commitment, fee, params.astuple())
+
+
+def open_round_with(cl, requester, q: int, k: int, reward: int = 0, *, params: Params = DEFAULTS,
+                    audit: Audit | None = None, audit_s: int = 0, fee: int = 0, commit_s: int = COMMIT_S,
+                    reveal_s: int = REVEAL_S, qhash: bytes = QHASH, uri: str = URI) -> int:
+    """openRoundWith: msg.value = reward + fee."""
+    spec = round_spec(cl, requester, q, k, params=params, audit=audit, audit_s=audit_s, fee=fee,
+                      commit_s=commit_s, reveal_s=reveal_s, qhash=qhash)
+    tx = cl.openRoundWith(spec, uri, {"from": requester, "value": reward + fee})
+    return tx.events["RoundOpened"]["roundId"]
+
+
+def reveal_audit(cl, rid: int, audit: Audit, sender):
+    return cl.revealAudit(rid, *audit.reveal_args(), {"from": sender})
 
 
 def commitment_for(cl, rid: int, who: str, labels: bytes, salt: bytes) -> bytes:
@@ -226,31 +300,72 @@ def to_reveal_phase(cl, rid: int) -> None:
 
 
 def to_finalizable(cl, rid: int) -> None:
+    """Past the reveal deadline: Finalizable, or Audit if the round has an unrevealed audit."""
     chain.mine(timestamp=round_info(cl, rid)["revealDeadline"] + 1)
 
 
+def to_audit_over(cl, rid: int) -> None:
+    """Past the audit deadline: Finalizable whether or not the audit was revealed."""
+    chain.mine(timestamp=round_info(cl, rid)["auditDeadline"] + 1)
+
+
 def by_address(ballots) -> list:
-    """Ballots sorted ascending by address, as finalize() wants them."""
+    """Ballots sorted ascending by address."""
     return sorted(ballots, key=lambda b: int(b.address, 16))
 
 
+_COMMITTED_TOPIC = None
+
+
+def committers_of(cl, rid: int) -> list[str]:
+    """Every committer of round `rid`, from its Committed events (participant is the second indexed topic)."""
+    global _COMMITTED_TOPIC
+    if _COMMITTED_TOPIC is None:
+        _COMMITTED_TOPIC = "0x" + keccak(b"Committed(uint256,address,bytes32,uint256)").hex()
+    logs = web3.eth.get_logs({"address": cl.address, "fromBlock": 0, "toBlock": "latest",
+                              "topics": [_COMMITTED_TOPIC, "0x" + int(rid).to_bytes(32, "big").hex()]})
+    return [web3.to_checksum_address(bytes(log["topics"][2])[12:]) for log in logs]
+
+
+def finalize_args(cl, rid: int, revealed) -> tuple[list, list]:
+    """finalize()'s arrays: EVERY committer of the round (from its Committed events), sorted ascending,
+    with the labels of the `revealed` ballots and empty bytes for everyone else."""
+    labels = {b.address: b.labels for b in revealed}
+    order = sorted(committers_of(cl, rid), key=lambda a: int(a, 16))
+    return order, [labels.get(a, b"") for a in order]
+
+
 def finalize(cl, rid: int, revealed, sender):
-    order = by_address(revealed)
-    return cl.finalize(rid, [b.address for b in order], [b.labels for b in order], {"from": sender})
+    """finalize() with every committer: `revealed` gives the labels, the other committers get b''."""
+    addresses, labels = finalize_args(cl, rid, revealed)
+    return cl.finalize(rid, addresses, labels, {"from": sender})
 
 
-def play_round(cl, requester, ballots_spec, q: int, k: int, reward: int, reveal_mask=None, finalizer=None):
+def play_round(cl, requester, ballots_spec, q: int, k: int, reward: int, reveal_mask=None, finalizer=None,
+               **open_with):
     """Open, commit, reveal (those with a true mask) and finalize one round.
 
-    `ballots_spec` is a list of (account, labels). Returns (round id, ballots, revealed ballots, finalize tx).
+    `ballots_spec` is a list of (account, labels); keyword arguments (params=, audit=, fee=, ...) open the
+    round with openRoundWith (an audit is revealed by the requester unless reveal_audit=False).
+    Returns (round id, ballots, revealed ballots, finalize tx).
     """
-    rid = open_round(cl, requester, q, k, reward)
+    do_reveal_audit = open_with.pop("reveal_audit", True)
+    if open_with:
+        rid = open_round_with(cl, requester, q, k, reward, **open_with)
+    else:
+        rid = open_round(cl, requester, q, k, reward)
     ballots = [commit(cl, rid, a, labels) for a, labels in ballots_spec]
     mask = reveal_mask or [True] * len(ballots)
     revealed = [b for b, m in zip(ballots, mask) if m]
     to_reveal_phase(cl, rid)
     reveal(cl, rid, revealed)
     to_finalizable(cl, rid)
+    audit = open_with.get("audit")
+    if audit is not None:
+        if do_reveal_audit:
+            reveal_audit(cl, rid, audit, requester)
+        else:
+            to_audit_over(cl, rid)
     tx = finalize(cl, rid, revealed, finalizer or requester)
     return rid, ballots, revealed, tx
 
@@ -297,3 +412,8 @@ def quick_commit(cl, rid: int, acct, labels, salt: bytes | None = None) -> Ballo
 def quick_reveal(cl, rid: int, ballots) -> None:
     for b in ballots:
         quick(cl.reveal, rid, b.labels, b.salt, sender=b.account)
+
+
+def books(cl) -> dict:
+    """accounting() by field name (after checking it sums to the balance)."""
+    return dict(zip(BOOK_FIELDS, assert_books(cl)))

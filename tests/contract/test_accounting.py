@@ -6,8 +6,13 @@ import brownie
 import pytest
 from eth_utils import keccak, to_checksum_address
 
+from brownie import chain
+
 from contract_helpers import (
+    BOUNDS_DELAY,
+    DEFAULT_BOUNDS,
     DEFAULTS,
+    finalize_args,
     MAX_PARTICIPANTS,
     Phase,
     assert_books,
@@ -32,6 +37,10 @@ TINY = DEFAULTS.replace(minStake=1)
 
 @pytest.fixture(scope="module")
 def tiny_defaults(cl, owner):
+    """Bounds with a 1-wei stake floor (proposed, applied 28 days later), then defaults with minStake 1."""
+    at = cl.proposeBounds(DEFAULT_BOUNDS.replace(minStakeFloor=1).astuple(), {"from": owner}).timestamp
+    chain.mine(timestamp=at + BOUNDS_DELAY)
+    cl.applyBounds({"from": owner})
     cl.setDefaults(TINY.astuple(), {"from": owner})
     cl.setUnbondingDelay(0, {"from": owner})
     return TINY
@@ -72,8 +81,7 @@ def test_wei_sized_round_keeps_the_books_balanced_at_every_step(cl, tiny_default
     for b in revealed:
         ledger.send(cl.reveal, rid, b.labels, b.salt, sender=b.account)
     to_finalizable(cl, rid)
-    order = by_address(revealed)
-    tx = ledger.send(cl.finalize, rid, [b.address for b in order], [b.labels for b in order], sender=requester)
+    tx = ledger.send(cl.finalize, rid, *finalize_args(cl, rid, revealed), sender=requester)
     model = settle(TINY, 3, 2, 7, 0, {b.address: s for b, s in zip(ballots, stakes)},
                    {b.address: b.labels for b in revealed})
     assert the_event(tx, "RoundFinalized")["dust"] == model.dust
@@ -85,7 +93,8 @@ def test_wei_sized_round_keeps_the_books_balanced_at_every_step(cl, tiny_default
         if free:
             ledger.send(cl.requestWithdrawal, free, sender=v)
             ledger.send(cl.withdraw, sender=v)
-    assert plain(cl.accounting()) == (0, 0, 0, model.dust)  # only the rounding dust stays, as treasury
+    assert model.burned == model.dust  # the 11-wei non-revealer's penalty was pooled, not burned
+    assert plain(cl.accounting()) == (0, 0, 0, model.dust, 0)  # only the rounding dust stays, burned
     assert ledger.came_in == ledger.went_out + model.dust
 
 
@@ -100,8 +109,7 @@ def test_one_wei_deviator_loses_its_whole_stake(cl, tiny_defaults, requester, al
     for b in ballots:
         cl.reveal(rid, b.labels, b.salt, {"from": b.account})
     to_finalizable(cl, rid)
-    order = by_address(ballots)
-    cl.finalize(rid, [b.address for b in order], [b.labels for b in order], {"from": requester})
+    cl.finalize(rid, *finalize_args(cl, rid, ballots), {"from": requester})
     assert the_event(cl.claim(rid, {"from": outsider}), "Claimed")["penalty"] == 1
     assert cl.getAccount(outsider)[0] == 0
 
@@ -149,13 +157,13 @@ def test_many_tiny_participants_settle_exactly(cl, requester, crowd_round):
     to_reveal_phase(cl, rid)
     quick_reveal(cl, rid, revealed)
     to_finalizable(cl, rid)
-    order = by_address(revealed)
-    tx = cl.finalize(rid, [b.address for b in order], [b.labels for b in order], {"from": requester})
+    tx = cl.finalize(rid, *finalize_args(cl, rid, revealed), {"from": requester})
     assert cl.phase(rid) == Phase.FINALIZED
     stakes = {b.address: 1 + i % 5 for i, b in enumerate(ballots)}  # the crowd's deposits
     model = settle(TINY, 16, 3, 1_000_003, 0, stakes, {b.address: b.labels for b in revealed})
     ev = the_event(tx, "RoundFinalized")
-    assert (ev["pool"], ev["slashed"], ev["dust"]) == (model.pool, model.slashed, model.dust)
+    assert (ev["pool"], ev["dust"]) == (model.pool, model.dust)
+    assert the_event(tx, "RoundSlashes")["pooled"] == model.slashed
     paid = 0
     for b in ballots:
         claimed = the_event(cl.claim(rid, {"from": b.account}), "Claimed")

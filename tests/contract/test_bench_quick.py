@@ -48,16 +48,20 @@ def test_naive_reference_breaks_ties_to_the_smallest_label_like_ours(tied_point)
     assert (tied_point["naive"].consensus, tied_point["ours"].consensus) == (expected, expected)
 
 
-def test_naive_reference_scores_every_participant_like_ours(point):
-    assert (point["naive"].matches, point["naive"].statuses) == (point["ours"].matches, point["ours"].statuses)
+def test_naive_reference_counts_every_participants_matches_like_ours(point):
+    # Statuses are not compared any more: the naive reference keeps v1's raw agreement threshold while v2
+    # corrects for chance, and scripts/_measure.py still reads v1's SubmissionInfo position for the status
+    # (index 3 is auditHits in v2) -- both reported to their owners (issue 13).
+    assert point["naive"].matches == point["ours"].matches
 
 
-def test_naive_reference_uses_the_same_default_parameters_as_ours(point, ConsensusLearning, NaiveConsensusLearning):
+def test_naive_reference_uses_the_same_default_quorum_slashes_and_stake_as_ours(point, ConsensusLearning,
+                                                                                NaiveConsensusLearning):
     d = ConsensusLearning.at(point["ours"].contract_address).defaults()
     n = NaiveConsensusLearning.at(point["naive"].contract_address)
-    equal_weights = False  # the naive reference always weighs by stake
-    assert (n.QUORUM_BPS(), n.MIN_REVEALERS(), n.AGREEMENT_BPS(), n.DEVIATOR_SLASH_BPS(), n.NON_REVEAL_SLASH_BPS(),
-            equal_weights, n.MIN_STAKE()) == tuple(d)
+    assert d["equalWeights"] is False  # the naive reference always weighs by stake
+    assert (n.QUORUM_BPS(), n.MIN_REVEALERS(), n.DEVIATOR_SLASH_BPS(), n.NON_REVEAL_SLASH_BPS(), n.MIN_STAKE()) == (
+        d["quorumBps"], d["minRevealers"], d["deviatorSlashBps"], d["nonRevealSlashBps"], d["minStake"])
 
 
 def test_ours_costs_less_gas_per_label_than_naive(point):

@@ -30,18 +30,20 @@ def expected(revealed, frank, finalized):
     return settle(DEFAULTS, STD_Q, STD_K, STD_REWARD, 0, stakes, {b.address: b.labels for b in revealed})
 
 
-def test_agreed_revealer_is_paid_its_share(cl, round_id, alice, expected):
+def test_agreed_revealer_is_credited_its_share_in_free_stake_not_sent(cl, round_id, alice, expected):
     before = alice.balance()
     tx = cl.claim(round_id, {"from": alice})
     share = expected.reward[alice.address]
     assert share == (STD_REWARD + ETHER // 10 + ETHER // 5) // 4  # reward + Erin's and Frank's penalties
-    assert alice.balance() - before == share - gas_cost(tx)
+    assert alice.balance() - before == -gas_cost(tx)  # v2: no ETH leaves at claim
+    assert account(cl, alice)["free"] == ETHER + share
     assert tx.return_value == share
 
 
-def test_agreed_revealer_gets_its_stake_back_free(cl, round_id, alice):
+def test_agreed_revealer_gets_its_stake_and_share_back_free(cl, round_id, alice, expected):
     cl.claim(round_id, {"from": alice})
-    assert account(cl, alice) == {"free": ETHER, "locked": 0, "unbonding": 0, "unbondingReadyAt": 0}
+    assert account(cl, alice) == {"free": ETHER + expected.reward[alice.address], "locked": 0, "unbonding": 0,
+                                  "unbondingReadyAt": 0, "withdrawable": 0}
 
 
 def test_claim_emits_claimed(cl, round_id, alice, expected):
@@ -63,7 +65,8 @@ def test_non_revealer_loses_its_slash(cl, round_id, frank):
     tx = cl.claim(round_id, {"from": frank})
     assert the_event(tx, "Claimed") == {"roundId": round_id, "participant": frank.address, "reward": 0,
                                         "penalty": ETHER // 5}
-    assert account(cl, frank) == {"free": ETHER - ETHER // 5, "locked": 0, "unbonding": 0, "unbondingReadyAt": 0}
+    assert account(cl, frank) == {"free": ETHER - ETHER // 5, "locked": 0, "unbonding": 0, "unbondingReadyAt": 0,
+                                  "withdrawable": 0}
 
 
 def test_claim_marks_the_submission_claimed(cl, round_id, alice):
@@ -71,10 +74,11 @@ def test_claim_marks_the_submission_claimed(cl, round_id, alice):
     assert submission(cl, round_id, alice)["claimed"] is True
 
 
-def test_claim_pays_out_of_rewards_owed(cl, round_id, alice, expected):
-    stake, rewards, refunds, treasury = assert_books(cl)
+def test_claim_moves_the_share_from_rewards_owed_to_stake(cl, round_id, alice, expected):
+    stake, rewards, refunds, burned, surplus = assert_books(cl)
     cl.claim(round_id, {"from": alice})
-    assert assert_books(cl) == (stake, rewards - expected.reward[alice.address], refunds, treasury)
+    share = expected.reward[alice.address]
+    assert assert_books(cl) == (stake + share, rewards - share, refunds, burned, surplus)
 
 
 def test_claim_twice_reverts(cl, round_id, alice):
@@ -109,9 +113,9 @@ def test_everyone_claiming_empties_rewards_owed(cl, round_id, revealed, frank, e
     for acct in [b.account for b in revealed] + [frank]:
         paid += cl.claim(round_id, {"from": acct}).return_value
     assert paid == expected.pool - expected.dust
-    stake, rewards, refunds, treasury = assert_books(cl)
-    assert (rewards, refunds, treasury) == (0, 0, expected.dust)
-    assert stake == 6 * ETHER - expected.slashed
+    stake, rewards, refunds, burned, surplus = assert_books(cl)
+    assert (rewards, refunds, burned, surplus) == (0, 0, expected.dust, 0)
+    assert stake == 6 * ETHER - expected.slashed + paid
 
 
 def test_claimed_stake_can_be_withdrawn(cl, round_id, erin):
@@ -119,7 +123,18 @@ def test_claimed_stake_can_be_withdrawn(cl, round_id, erin):
     cl.requestWithdrawal(ETHER - ETHER // 10, {"from": erin})
     chain.sleep(DEFAULT_UNBONDING_DELAY)
     tx = cl.withdraw({"from": erin})
-    assert the_event(tx, "Withdrawn")["amount"] == ETHER - ETHER // 10
+    assert the_event(tx, "Withdrawn") == {"participant": erin.address, "amount": ETHER - ETHER // 10,
+                                          "to": erin.address}
+
+
+def test_claimed_reward_can_be_withdrawn(cl, round_id, alice, expected):
+    cl.claim(round_id, {"from": alice})
+    amount = ETHER + expected.reward[alice.address]
+    cl.requestWithdrawal(amount, {"from": alice})
+    chain.sleep(DEFAULT_UNBONDING_DELAY)
+    before = alice.balance()
+    tx = cl.withdraw({"from": alice})
+    assert alice.balance() - before == amount - gas_cost(tx)
 
 
 # ------------------------------------------------------------------------ claimable

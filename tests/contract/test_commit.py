@@ -29,14 +29,14 @@ MIN_STAKE = 10**16
 
 def test_commit_locks_the_whole_free_stake(cl, round_id, alice):
     commit(cl, round_id, alice, TRUTH)
-    assert account(cl, alice) == {"free": 0, "locked": ETHER, "unbonding": 0, "unbondingReadyAt": 0}
+    assert account(cl, alice) == {"free": 0, "locked": ETHER, "unbonding": 0, "unbondingReadyAt": 0, "withdrawable": 0}
 
 
 def test_commit_records_the_submission(cl, round_id, alice):
     ballot = commit(cl, round_id, alice, TRUTH)
     assert submission(cl, round_id, alice) == {
         "hash": commitment_for(cl, round_id, alice.address, TRUTH, ballot.salt), "stake": ETHER, "matches": 0,
-        "status": Status.COMMITTED, "claimed": False}
+        "auditHits": 0, "status": Status.COMMITTED, "claimed": False}
 
 
 def test_commit_counts_participant_and_stake(cl, round_id, alice, bob):

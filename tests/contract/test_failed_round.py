@@ -1,10 +1,14 @@
 """A round that misses quorum: it fails, its reward is refundable to the requester, revealers get their
-stake back untouched, non-revealers are slashed, and the finalize arrays are ignored."""
+stake back untouched, non-revealers are slashed and their penalties BURNED (v2: never to a treasury), and
+the finalize arrays are still checked (every committer)."""
 import brownie
 import pytest
 
 from contract_helpers import (
     ETHER,
+    by_address,
+    events,
+    finalize_args,
     Phase,
     Status,
     assert_books,
@@ -53,23 +57,40 @@ def test_missed_quorum_fails_the_round(cl, requester, missed_quorum):
                                             "committedWeight": 8 * ETHER, "slashed": SLASHED}
 
 
-def test_failed_round_sends_non_revealer_penalties_to_the_treasury(cl, requester, missed_quorum):
+def test_failed_round_burns_the_non_revealer_penalties(cl, requester, missed_quorum):
     rid, ballots = missed_quorum
     tx = finalize(cl, rid, ballots[:3], requester)
-    assert the_event(tx, "TreasuryFunded") == {"roundId": rid, "amount": SLASHED, "treasury": SLASHED}
+    assert the_event(tx, "Burned") == {"roundId": rid, "amount": SLASHED, "totalBurned": SLASHED}
+    assert "TreasuryFunded" not in tx.events
 
 
-def test_failed_round_ignores_the_finalize_arrays(cl, requester, missed_quorum, outsider):
-    rid, _ = missed_quorum
-    cl.finalize(rid, [outsider.address], [b"\x07"], {"from": requester})
-    assert cl.phase(rid) == Phase.FAILED
+def test_failed_round_emits_slashed_per_non_revealer(cl, requester, missed_quorum, frank):
+    rid, ballots = missed_quorum
+    tx = finalize(cl, rid, ballots[:3], requester)
+    assert sorted(events(tx, "Slashed"), key=lambda e: int(e["participant"], 16)) == [
+        {"roundId": rid, "participant": b.address, "penalty": ceil_penalty(3 * ETHER if b.account == frank
+                                                                            else ETHER, 2_000),
+         "status": Status.COMMITTED} for b in by_address(ballots[3:])]
+
+
+def test_failed_round_still_checks_the_finalize_arrays(cl, requester, missed_quorum, outsider):
+    """v1 ignored the arrays of a failing round; v2 checks them first (they name the slashed non-revealers)."""
+    rid, ballots = missed_quorum
+    with brownie.reverts(err("RevealerCountMismatch", 1, 6)):
+        cl.finalize(rid, [outsider.address], [b"\x07"], {"from": requester})
+    addresses, labels = finalize_args(cl, rid, ballots[:3])
+    pairs = [(a, v) for a, v in zip(addresses, labels) if a != ballots[4].address] + [(outsider.address, b"")]
+    pairs.sort(key=lambda p: int(p[0], 16))
+    with brownie.reverts(err("NotACommitter", rid, outsider)):
+        cl.finalize(rid, [p[0] for p in pairs], [p[1] for p in pairs], {"from": requester})
+    assert cl.phase(rid) == Phase.FINALIZABLE
 
 
 def test_failed_round_moves_the_reward_to_refunds(cl, requester, missed_quorum):
     rid, ballots = missed_quorum
-    stake, rewards, refunds, treasury = assert_books(cl)
+    stake, rewards, refunds, burned, surplus = assert_books(cl)
     finalize(cl, rid, ballots[:3], requester)
-    assert assert_books(cl) == (stake - SLASHED, rewards - REWARD, refunds + REWARD, treasury + SLASHED)
+    assert assert_books(cl) == (stake - SLASHED, rewards - REWARD, refunds + REWARD, burned + SLASHED, surplus)
 
 
 def test_failed_round_has_no_consensus(cl, failed):
@@ -95,12 +116,12 @@ def test_non_revealer_of_a_failed_round_is_slashed(cl, failed, frank):
     assert cl.getAccount(frank)[0] == 3 * ETHER - ceil_penalty(3 * ETHER, 2_000)
 
 
-def test_everyone_settling_a_failed_round_leaves_only_the_treasury(cl, requester, failed, staked, frank):
+def test_everyone_settling_a_failed_round_leaves_only_the_burned_penalties(cl, requester, failed, staked, frank):
     rid, _ = failed
     for a in staked + [frank]:
         cl.claim(rid, {"from": a})
     cl.claimRefund(rid, {"from": requester})
-    assert assert_books(cl) == (8 * ETHER - SLASHED, 0, 0, SLASHED)
+    assert assert_books(cl) == (8 * ETHER - SLASHED, 0, 0, SLASHED, 0)
 
 
 # ------------------------------------------------------------------------ claimRefund
@@ -116,9 +137,9 @@ def test_claim_refund_returns_the_reward_to_the_requester(cl, requester, failed)
 
 def test_claim_refund_settles_refunds_owed(cl, requester, failed):
     rid, _ = failed
-    stake, rewards, refunds, treasury = assert_books(cl)
+    stake, rewards, refunds, burned, surplus = assert_books(cl)
     cl.claimRefund(rid, {"from": requester})
-    assert assert_books(cl) == (stake, rewards, refunds - REWARD, treasury)
+    assert assert_books(cl) == (stake, rewards, refunds - REWARD, burned, surplus)
 
 
 def test_claim_refund_twice_reverts(cl, requester, failed):

@@ -11,9 +11,13 @@ from contract_helpers import (
     Status,
     assert_books,
     by_address,
+    ceil_penalty,
     err,
     events,
     finalize,
+    finalize_args,
+    min_matches,
+    mode_count,
     plain,
     round_info,
     settle,
@@ -30,9 +34,9 @@ def expected(revealed, frank):
     return settle(DEFAULTS, STD_Q, STD_K, STD_REWARD, 0, stakes, {b.address: b.labels for b in revealed})
 
 
-def args(ballots):
-    order = by_address(ballots)
-    return [b.address for b in order], [b.labels for b in order]
+def args(cl, round_id, ballots):
+    """Every committer, sorted, with the revealers' labels and b'' for Frank (who never revealed)."""
+    return finalize_args(cl, round_id, ballots)
 
 
 # ------------------------------------------------------------------------ results
@@ -53,17 +57,35 @@ def test_finalize_scores_every_revealer(cl, round_id, requester, revealed, expec
 
 def test_finalize_agrees_at_the_threshold_and_deviates_below(cl, round_id, requester, revealed, dave, erin):
     finalize(cl, round_id, revealed, requester)
-    assert submission(cl, round_id, dave)["matches"] == 3  # 3/8 >= 26 %
+    threshold = min_matches(STD_Q, DEFAULTS.agreementBps, mode_count(TRUTH, STD_K))
+    assert threshold == 3  # M = 2; (3 - 2) * 10000 >= 500 * 6, (2 - 2) * 10000 < 500 * 6
+    assert submission(cl, round_id, dave)["matches"] == threshold
     assert submission(cl, round_id, dave)["status"] == Status.AGREED
-    assert submission(cl, round_id, erin)["matches"] == 2  # 2/8 < 26 %
+    assert submission(cl, round_id, erin)["matches"] == threshold - 1
     assert submission(cl, round_id, erin)["status"] == Status.DEVIATED
 
 
 def test_finalize_emits_scored_in_address_order(cl, round_id, requester, revealed, expected):
     tx = finalize(cl, round_id, revealed, requester)
     assert events(tx, "Scored") == [
-        {"roundId": round_id, "participant": b.address, "matches": expected.matches[b.address],
-         "agreed": expected.status[b.address] == Status.AGREED} for b in by_address(revealed)]
+        {"roundId": round_id, "participant": b.address, "matches": expected.matches[b.address], "auditHits": 0,
+         "status": expected.status[b.address]} for b in by_address(revealed)]
+
+
+def test_finalize_emits_slashed_for_the_deviator_and_the_non_revealer(cl, round_id, requester, revealed, erin,
+                                                                      frank):
+    tx = finalize(cl, round_id, revealed, requester)
+    assert sorted(events(tx, "Slashed"), key=lambda e: e["participant"]) == sorted([
+        {"roundId": round_id, "participant": erin.address, "penalty": ceil_penalty(ETHER, 1_000),
+         "status": Status.DEVIATED},
+        {"roundId": round_id, "participant": frank.address, "penalty": ceil_penalty(ETHER, 2_000),
+         "status": Status.COMMITTED}], key=lambda e: e["participant"])
+
+
+def test_finalize_emits_round_slashes_all_pooled(cl, round_id, requester, revealed, expected):
+    tx = finalize(cl, round_id, revealed, requester)
+    assert the_event(tx, "RoundSlashes") == {"roundId": round_id, "pooled": expected.pooled, "burned": 0}
+    assert expected.pooled == expected.slashed == ETHER // 5 + ETHER // 10
 
 
 def test_finalize_emits_round_finalized_with_the_pool(cl, round_id, requester, revealed, expected):
@@ -71,8 +93,8 @@ def test_finalize_emits_round_finalized_with_the_pool(cl, round_id, requester, r
     ev = the_event(tx, "RoundFinalized")
     pointer = ev.pop("consensusPointer")
     assert ev == {"roundId": round_id, "pool": expected.pool, "agreedWeight": expected.agreed_weight,
-                  "slashed": expected.slashed, "dust": expected.dust}
-    assert expected.slashed == ETHER // 5 + ETHER // 10  # Frank's 20 % + Erin's 10 %
+                  "dust": expected.dust}
+    assert expected.pool == STD_REWARD + ETHER // 5 + ETHER // 10  # the reward, Frank's 20 % + Erin's 10 %
     assert bytes(web3.eth.get_code(pointer)) == b"\x00" + TRUTH  # SSTORE2: a STOP byte, then the data
 
 
@@ -84,10 +106,11 @@ def test_finalize_updates_the_round(cl, round_id, requester, revealed, expected)
 
 
 def test_finalize_moves_slashed_stake_into_rewards(cl, round_id, requester, revealed, expected):
-    stake, rewards, refunds, treasury = assert_books(cl)
+    stake, rewards, refunds, burned, surplus = assert_books(cl)
     finalize(cl, round_id, revealed, requester)
     assert assert_books(cl) == (stake - expected.slashed, rewards + expected.slashed - expected.dust, refunds,
-                                treasury + expected.dust)
+                                burned + expected.dust, surplus)
+    assert expected.books_delta == (-expected.slashed, expected.slashed - expected.dust, 0, expected.dust)
 
 
 def test_finalize_can_be_called_by_anyone(cl, round_id, outsider, revealed):
@@ -110,26 +133,42 @@ def test_finalize_of_unknown_round_reverts(cl, requester, revealed):
 
 
 def test_finalize_with_arrays_of_different_length_reverts(cl, round_id, requester, revealed):
-    addresses, labels = args(revealed)
-    with brownie.reverts(err("LengthMismatch", 5, 4)):
-        cl.finalize(round_id, addresses, labels[:4], {"from": requester})
+    addresses, labels = args(cl, round_id, revealed)
+    with brownie.reverts(err("LengthMismatch", 6, 5)):
+        cl.finalize(round_id, addresses, labels[:5], {"from": requester})
 
 
-@pytest.mark.parametrize("count", [0, 4])
-def test_finalize_with_too_few_revealers_reverts(cl, round_id, requester, revealed, count):
-    addresses, labels = args(revealed)
-    with brownie.reverts(err("RevealerCountMismatch", count, 5)):
+@pytest.mark.parametrize("count", [0, 5])
+def test_finalize_with_too_few_committers_reverts(cl, round_id, requester, revealed, count):
+    addresses, labels = args(cl, round_id, revealed)
+    with brownie.reverts(err("RevealerCountMismatch", count, 6)):
         cl.finalize(round_id, addresses[:count], labels[:count], {"from": requester})
 
 
+def test_finalize_without_the_non_revealer_reverts(cl, round_id, requester, revealed, frank):
+    """v1 took only the revealers; v2 wants every committer (so it can slash and name the non-revealers)."""
+    order = by_address(revealed)
+    assert frank.address not in [b.address for b in order]
+    with brownie.reverts(err("RevealerCountMismatch", 5, 6)):
+        cl.finalize(round_id, [b.address for b in order], [b.labels for b in order], {"from": requester})
+
+
 def test_finalize_with_an_extra_address_reverts(cl, round_id, requester, revealed, outsider):
-    addresses, labels = args(revealed)
-    with brownie.reverts(err("RevealerCountMismatch", 6, 5)):
+    addresses, labels = args(cl, round_id, revealed)
+    with brownie.reverts(err("RevealerCountMismatch", 7, 6)):
         cl.finalize(round_id, addresses + [outsider.address], labels + [TRUTH], {"from": requester})
 
 
+def test_finalize_ignores_the_labels_given_for_a_non_revealer(cl, round_id, requester, revealed, frank):
+    addresses, labels = args(cl, round_id, revealed)
+    labels[addresses.index(frank.address)] = FRANK  # what Frank committed to, never revealed: ignored
+    cl.finalize(round_id, addresses, labels, {"from": requester})
+    assert plain(cl.consensus(round_id)) == TRUTH
+    assert submission(cl, round_id, frank)["status"] == Status.COMMITTED
+
+
 def test_finalize_with_unsorted_revealers_reverts(cl, round_id, requester, revealed):
-    addresses, labels = args(revealed)
+    addresses, labels = args(cl, round_id, revealed)
     addresses[1], addresses[2] = addresses[2], addresses[1]
     labels[1], labels[2] = labels[2], labels[1]
     with brownie.reverts(err("RevealersNotSorted", 2)):
@@ -137,35 +176,37 @@ def test_finalize_with_unsorted_revealers_reverts(cl, round_id, requester, revea
 
 
 def test_finalize_with_descending_revealers_reverts_at_the_second(cl, round_id, requester, revealed):
-    addresses, labels = args(revealed)
+    addresses, labels = args(cl, round_id, revealed)
     with brownie.reverts(err("RevealersNotSorted", 1)):
         cl.finalize(round_id, addresses[::-1], labels[::-1], {"from": requester})
 
 
 def test_finalize_with_a_duplicate_revealer_reverts(cl, round_id, requester, revealed):
-    addresses, labels = args(revealed)
+    addresses, labels = args(cl, round_id, revealed)
     addresses[3], labels[3] = addresses[2], labels[2]  # right count, one revealer twice, one missing
     with brownie.reverts(err("RevealersNotSorted", 3)):
         cl.finalize(round_id, addresses, labels, {"from": requester})
 
 
-def test_finalize_with_a_committed_non_revealer_reverts(cl, round_id, requester, revealed, frank, erin):
-    pairs = [(b.address, b.labels) for b in revealed if b.account != erin] + [(frank.address, FRANK)]
-    pairs.sort(key=lambda p: int(p[0], 16))
-    with brownie.reverts(err("NotARevealer", round_id, frank)):
-        cl.finalize(round_id, [p[0] for p in pairs], [p[1] for p in pairs], {"from": requester})
-
-
 def test_finalize_with_an_address_that_never_committed_reverts(cl, round_id, requester, revealed, outsider, erin):
-    pairs = [(b.address, b.labels) for b in revealed if b.account != erin] + [(outsider.address, TRUTH)]
+    """Right count, sorted, but Erin replaced by someone who never committed."""
+    addresses, labels = args(cl, round_id, revealed)
+    pairs = [(a, v) for a, v in zip(addresses, labels) if a != erin.address] + [(outsider.address, TRUTH)]
     pairs.sort(key=lambda p: int(p[0], 16))
-    with brownie.reverts(err("NotARevealer", round_id, outsider)):
+    with brownie.reverts(err("NotACommitter", round_id, outsider)):
         cl.finalize(round_id, [p[0] for p in pairs], [p[1] for p in pairs], {"from": requester})
+
+
+def test_finalize_with_empty_labels_for_a_revealer_reverts(cl, round_id, requester, revealed, alice):
+    addresses, labels = args(cl, round_id, revealed)
+    labels[addresses.index(alice.address)] = b""  # passing a revealer off as a non-revealer
+    with brownie.reverts(err("RevealedLabelsMismatch", round_id, alice)):
+        cl.finalize(round_id, addresses, labels, {"from": requester})
 
 
 def test_finalize_with_labels_other_than_revealed_reverts(cl, round_id, requester, revealed):
-    addresses, labels = args(revealed)
-    i = next(i for i, v in enumerate(labels) if v != TRUTH)  # give a non-TRUTH revealer the consensus labels
+    addresses, labels = args(cl, round_id, revealed)
+    i = next(i for i, v in enumerate(labels) if v not in (TRUTH, b""))  # a non-TRUTH revealer gets TRUTH
     labels[i] = TRUTH
     with brownie.reverts(err("RevealedLabelsMismatch", round_id, addresses[i])):
         cl.finalize(round_id, addresses, labels, {"from": requester})

@@ -33,23 +33,26 @@ def test_open_round_emits_round_opened(cl, requester):
     assert the_event(tx, "RoundOpened") == {
         "roundId": 1, "requester": requester.address, "queriesHash": QHASH, "queriesURI": URI,
         "numQueries": 7, "numClasses": 3, "commitDeadline": tx.timestamp + 100,
-        "revealDeadline": tx.timestamp + 300, "reward": 5, "bonus": 0}
+        "revealDeadline": tx.timestamp + 300, "reward": 5, "finalizerFee": 0}
+    assert the_event(tx, "RoundTerms") == {"roundId": 1, "params": DEFAULTS.astuple(), "auditCount": 0,
+                                           "auditDeadline": tx.timestamp + 300, "auditCommitment": bytes(32)}
 
 
 def test_open_round_stores_the_round_with_frozen_defaults(cl, requester):
     tx = cl.openRound(QHASH, URI, 7, 3, 100, 200, {"from": requester, "value": 5})
     assert round_info(cl, 1) == {
-        "requester": requester.address, "reward": 5, "bonus": 0, "queriesHash": QHASH, "numQueries": 7,
+        "requester": requester.address, "reward": 5, "finalizerFee": 0, "queriesHash": QHASH, "numQueries": 7,
         "numClasses": 3, "commitDeadline": tx.timestamp + 100, "revealDeadline": tx.timestamp + 300,
+        "auditDeadline": tx.timestamp + 300, "auditCount": 0, "auditRevealed": False,
         "phase": Phase.COMMIT, "commitCount": 0, "revealCount": 0, "committedStake": 0, "revealedStake": 0,
-        "pool": 0, "agreedWeight": 0, "params": DEFAULTS.astuple()}
+        "pool": 0, "agreedWeight": 0, "refundable": False, "params": DEFAULTS.astuple()}
 
 
 def test_open_round_holds_the_reward(cl, requester):
     before = requester.balance()
     tx = cl.openRound(QHASH, URI, 4, 2, 60, 60, {"from": requester, "value": ETHER})
     assert before - requester.balance() == ETHER + gas_cost(tx)
-    assert assert_books(cl) == (0, ETHER, 0, 0)
+    assert assert_books(cl) == (0, ETHER, 0, 0, 0)
 
 
 def test_open_round_without_reward_is_allowed(cl, requester):
@@ -110,4 +113,14 @@ def test_open_round_with_reward_above_uint96_reverts(cl, whale):
 def test_open_round_with_the_largest_uint96_reward_is_accepted(cl, whale):
     rid = open_round(cl, whale, 4, 2, reward=UINT96_MAX)
     assert round_info(cl, rid)["reward"] == UINT96_MAX
-    assert assert_books(cl) == (0, UINT96_MAX, 0, 0)
+    assert assert_books(cl) == (0, UINT96_MAX, 0, 0, 0)
+
+
+@pytest.mark.parametrize("duration", [10, 12, 35])
+def test_phases_shorter_than_three_slots_revert(cl, requester, duration):
+    """v1 accepted 10 s (under one 12 s slot: committable only in the opening block); v2's minimum is 36 s."""
+    assert MIN_PHASE == 36
+    with brownie.reverts(err("InvalidDuration", duration, 36, MAX_PHASE)):
+        cl.openRound(QHASH, URI, 4, 2, duration, 60, {"from": requester})
+    with brownie.reverts(err("InvalidDuration", duration, 36, MAX_PHASE)):
+        cl.openRound(QHASH, URI, 4, 2, 60, duration, {"from": requester})

@@ -1,5 +1,6 @@
 """Whole rounds of different shapes, checked against the reference model (contract_helpers.settle):
-ties, stake vs equal weights, quorum failures, a single revealer, nobody agreeing, K = 2 / 256, Q = 1."""
+ties, stake vs equal weights, quorum failures, a single revealer, nobody agreeing (refund), K = 2 / 256, Q = 1.
+(v1's treasury bonus tests are gone with the treasury; test_attacks.py shows nothing flows to a next round.)"""
 import random
 
 import pytest
@@ -8,6 +9,7 @@ from contract_helpers import (
     DEFAULTS,
     ETHER,
     Phase,
+    gas_cost,
     assert_books,
     ceil_penalty,
     open_round,
@@ -60,7 +62,7 @@ def test_heavier_stake_outweighs_more_revealers(cl, requester, staked):
 
 
 def test_equal_weights_count_each_revealer_once(cl, owner, requester, staked):
-    set_defaults(cl, owner, equalWeights=True)
+    set_defaults(cl, owner, equalWeights=True, deviatorSlashBps=0)
     alice, bob, carol = staked[:3]
     cl.deposit({"from": alice, "value": 2 * ETHER})
     votes = [(alice, bytes([4])), (bob, bytes([1])), (carol, bytes([1]))]
@@ -69,7 +71,7 @@ def test_equal_weights_count_each_revealer_once(cl, owner, requester, staked):
 
 
 def test_equal_weights_split_the_pool_equally(cl, owner, requester, staked):
-    set_defaults(cl, owner, equalWeights=True)
+    set_defaults(cl, owner, equalWeights=True, deviatorSlashBps=0)
     alice, bob, carol = staked[:3]
     cl.deposit({"from": alice, "value": 2 * ETHER})
     votes = [(a, bytes([1, 2])) for a in (alice, bob, carol)]
@@ -80,7 +82,7 @@ def test_equal_weights_split_the_pool_equally(cl, owner, requester, staked):
 
 
 def test_equal_weights_quorum_counts_revealers(cl, owner, requester, staked):
-    set_defaults(cl, owner, equalWeights=True)
+    set_defaults(cl, owner, equalWeights=True, deviatorSlashBps=0)
     alice, bob, carol, dave = staked[:4]
     cl.deposit({"from": dave, "value": 10 * ETHER})  # by stake only 3 of 14 ether reveal
     votes = [(a, bytes([1])) for a in (alice, bob, carol, dave)]
@@ -129,37 +131,31 @@ def test_single_revealer_takes_the_pool_when_one_revealer_suffices(cl, owner, re
     assert claim_all(cl, rid, ballots)[alice.address] == (pool, 0)
 
 
-def test_pool_goes_to_the_treasury_when_nobody_agrees(cl, owner, requester, staked):
-    set_defaults(cl, owner, agreementBps=9_000)
-    votes = [(staked[0], bytes([0, 1, 2])), (staked[1], bytes([1, 2, 0])), (staked[2], bytes([2, 0, 1]))]
-    rid, ballots, _, tx = play_round(cl, requester, votes, q=3, k=3, reward=ETHER)
-    pool = ETHER + 3 * ceil_penalty(ETHER, 1_000)  # every revealer deviates (1 of 3 matches each)
+# Three equal stakes, each label once per query: every query ties, the consensus is [0, 0, 0] (M = 3 = Q),
+# so nobody can agree (matches >= M is needed) whatever agreementBps -- no 9000 bps needed (and v2 forbids it).
+NOBODY_AGREES = [bytes([0, 1, 2]), bytes([1, 2, 0]), bytes([2, 0, 1])]
+
+
+def test_nobody_agreeing_refunds_the_reward_and_burns_the_pooled_penalties(cl, requester, staked):
+    """v1 sent the pool (reward included) to the treasury; v2 refunds the requester (issue 13, item 7)."""
+    votes = list(zip(staked[:3], NOBODY_AGREES))
+    stake, rewards, refunds, burned, surplus = assert_books(cl)
+    rid, ballots, revealed, tx = play_round(cl, requester, votes, q=3, k=3, reward=ETHER)
+    model = settle(DEFAULTS, 3, 3, ETHER, 0, stakes_of(cl, rid, ballots), {b.address: b.labels for b in revealed})
+    assert model.consensus == bytes(3) and model.refundable and model.agreed_weight == 0
+    penalties = 3 * ceil_penalty(ETHER, 1_000)  # every revealer deviates
     ev = the_event(tx, "RoundFinalized")
-    assert (ev["pool"], ev["agreedWeight"], ev["dust"]) == (pool, 0, pool)
-    assert assert_books(cl)[3] == pool
+    assert (ev["pool"], ev["agreedWeight"], ev["dust"]) == (0, 0, 0)
+    assert the_event(tx, "RewardRefundable") == {"roundId": rid, "amount": ETHER}
+    assert the_event(tx, "Burned")["amount"] == penalties == model.burned
+    # the reward came in at opening and now sits in refundsOwed; rewardsOwed is back where it was
+    assert assert_books(cl) == (stake - penalties, rewards, refunds + ETHER, burned + penalties, surplus)
+    assert plain(cl.getRound(rid))[18] is True  # refundable
     assert set(claim_all(cl, rid, ballots).values()) == {(0, ceil_penalty(ETHER, 1_000))}
-
-
-def test_treasury_becomes_the_next_rounds_bonus(cl, owner, requester, staked):
-    set_defaults(cl, owner, agreementBps=9_000)
-    votes = [(staked[0], bytes([0, 1, 2])), (staked[1], bytes([1, 2, 0])), (staked[2], bytes([2, 0, 1]))]
-    play_round(cl, requester, votes, q=3, k=3, reward=ETHER)
-    treasury = assert_books(cl)[3]
-    tx = cl.openRound(b"\x02" * 32, "", 2, 2, 60, 60, {"from": requester, "value": 5})
-    assert (the_event(tx, "RoundOpened")["reward"], the_event(tx, "RoundOpened")["bonus"]) == (5, treasury)
-    assert assert_books(cl)[3] == 0
-
-
-def test_bonus_is_shared_like_the_reward(cl, owner, requester, staked, frank):
-    set_defaults(cl, owner, agreementBps=9_000)
-    votes = [(staked[0], bytes([0, 1, 2])), (staked[1], bytes([1, 2, 0])), (staked[2], bytes([2, 0, 1]))]
-    play_round(cl, requester, votes, q=3, k=3, reward=ETHER)
-    bonus = assert_books(cl)[3]
-    votes = [(staked[3], bytes([1])), (staked[4], bytes([1])), (frank, bytes([1]))]
-    rid, ballots, _, tx = play_round(cl, requester, votes, q=1, k=2, reward=0)
-    ev = the_event(tx, "RoundFinalized")
-    assert ev["pool"] == bonus
-    assert claim_all(cl, rid, ballots) == {b.address: ((bonus - ev["dust"]) // 3, 0) for b in ballots}
+    before = requester.balance()
+    refund = cl.claimRefund(rid, {"from": requester})
+    assert requester.balance() - before == ETHER - gas_cost(refund)
+    assert assert_books(cl) == (stake - penalties, rewards, refunds, burned + penalties, surplus)
 
 
 # ------------------------------------------------------------------------ shapes vs the reference model
@@ -189,8 +185,8 @@ def test_round_settles_as_the_reference_model(cl, requester, staked, frank, q, k
     assert not model.failed
     assert plain(cl.consensus(rid)) == model.consensus
     ev = the_event(tx, "RoundFinalized")
-    assert (ev["pool"], ev["agreedWeight"], ev["slashed"], ev["dust"]) == (
-        model.pool, model.agreed_weight, model.slashed, model.dust)
+    assert (ev["pool"], ev["agreedWeight"], ev["dust"]) == (model.pool, model.agreed_weight, model.dust)
+    assert the_event(tx, "RoundSlashes") == {"roundId": rid, "pooled": model.pooled, "burned": model.slash_burned}
     for b in ballots:
         s = submission(cl, rid, b.account)
         assert (s["status"], s["matches"]) == (model.status[b.address], model.matches.get(b.address, 0))

@@ -14,6 +14,8 @@ from contract_helpers import (
     MAX_UNBONDING_DELAY,
     MIN_QUORUM_BPS,
     BPS,
+    DEFAULT_BOUNDS,
+    check_params,
     Phase,
     commit,
     err,
@@ -22,6 +24,7 @@ from contract_helpers import (
     plain,
     reveal,
     round_info,
+    round_spec,
     the_event,
     to_finalizable,
     to_reveal_phase,
@@ -40,22 +43,31 @@ def test_deployment_sets_documented_defaults(cl):
     assert cl.unbondingDelay() == DEFAULT_UNBONDING_DELAY
 
 
+def test_deployment_sets_documented_bounds_and_no_proposal(cl):
+    assert plain(cl.bounds()) == DEFAULT_BOUNDS.astuple()
+    assert plain(cl.pendingBounds())[1] == 0
+
+
 def test_deployment_starts_empty(cl):
     assert cl.roundCount() == 0
-    assert plain(cl.accounting()) == (0, 0, 0, 0)
+    assert plain(cl.accounting()) == (0, 0, 0, 0, 0)
     assert cl.paused() is False
 
 
 def test_deployment_emits_defaults_and_delay(cl):
     tx = cl.tx
     assert the_event(tx, "DefaultsChanged") == {"params": DEFAULTS.astuple()}
+    assert the_event(tx, "BoundsChanged") == {"bounds": DEFAULT_BOUNDS.astuple()}
     assert the_event(tx, "UnbondingDelayChanged") == {"delay": DEFAULT_UNBONDING_DELAY}
 
 
 # ------------------------------------------------------------------------ setDefaults
 
-NEW = DEFAULTS.replace(quorumBps=6_000, minRevealers=2, agreementBps=5_000, deviatorSlashBps=500,
-                       nonRevealSlashBps=700, equalWeights=True, minStake=12345)
+# every field changed, all within the default bounds (equal weights need deviatorSlashBps == 0)
+NEW = DEFAULTS.replace(quorumBps=6_000, minRevealers=2, agreementBps=5_000, deviatorSlashBps=0,
+                       nonRevealSlashBps=700, auditBoundBps=4_000, auditSlashBps=500, equalWeights=True,
+                       minStake=10**15 + 12345)
+assert check_params(NEW) is None
 
 
 def test_set_defaults_stores_them(cl, owner):
@@ -81,36 +93,46 @@ def test_set_defaults_by_non_owner_reverts(cl, alice):
         cl.setDefaults(NEW.astuple(), {"from": alice})
 
 
-OUT_OF_BOUNDS = [
-    # (field changes, (name, value, min, max))
-    ({"quorumBps": MIN_QUORUM_BPS - 1}, ("quorumBps", MIN_QUORUM_BPS - 1, MIN_QUORUM_BPS, BPS)),
-    ({"quorumBps": BPS + 1}, ("quorumBps", BPS + 1, MIN_QUORUM_BPS, BPS)),
-    ({"minRevealers": 0}, ("minRevealers", 0, 1, MAX_PARTICIPANTS)),
-    ({"minRevealers": MAX_PARTICIPANTS + 1}, ("minRevealers", MAX_PARTICIPANTS + 1, 1, MAX_PARTICIPANTS)),
-    ({"agreementBps": MAX_AGREEMENT_BPS + 1}, ("agreementBps", MAX_AGREEMENT_BPS + 1, 0, MAX_AGREEMENT_BPS)),
-    ({"deviatorSlashBps": MAX_SLASH_BPS + 1, "nonRevealSlashBps": MAX_SLASH_BPS + 1},
-     ("deviatorSlashBps", MAX_SLASH_BPS + 1, 0, MAX_SLASH_BPS)),
-    ({"deviatorSlashBps": 1_000, "nonRevealSlashBps": 999}, ("nonRevealSlashBps", 999, 1_000, MAX_SLASH_BPS)),
-    ({"nonRevealSlashBps": MAX_SLASH_BPS + 1}, ("nonRevealSlashBps", MAX_SLASH_BPS + 1, 1_000, MAX_SLASH_BPS)),
-    ({"minStake": 0}, ("minStake", 0, 1, MAX_MIN_STAKE)),
-    ({"minStake": MAX_MIN_STAKE + 1}, ("minStake", MAX_MIN_STAKE + 1, 1, MAX_MIN_STAKE)),
-]
+FLOOR, CEILING = DEFAULT_BOUNDS.minStakeFloor, DEFAULT_BOUNDS.minStakeCeiling
+MAX_AGREEMENT, MAX_SLASH, MAX_AUDIT = (DEFAULT_BOUNDS.maxAgreementBps, DEFAULT_BOUNDS.maxSlashBps,
+                                       DEFAULT_BOUNDS.maxAuditBoundBps)
+OUT_OF_BOUNDS = {
+    # id: (field changes, (name, value, min, max)) under the default bounds
+    "quorum-low": ({"quorumBps": MIN_QUORUM_BPS - 1}, ("quorumBps", MIN_QUORUM_BPS - 1, MIN_QUORUM_BPS, BPS)),
+    "quorum-high": ({"quorumBps": BPS + 1}, ("quorumBps", BPS + 1, MIN_QUORUM_BPS, BPS)),
+    "minRevealers-zero": ({"minRevealers": 0}, ("minRevealers", 0, 1, MAX_PARTICIPANTS)),
+    "minRevealers-high": ({"minRevealers": MAX_PARTICIPANTS + 1},
+                          ("minRevealers", MAX_PARTICIPANTS + 1, 1, MAX_PARTICIPANTS)),
+    "agreement-high": ({"agreementBps": MAX_AGREEMENT + 1}, ("agreementBps", MAX_AGREEMENT + 1, 0, MAX_AGREEMENT)),
+    "auditBound-high": ({"auditBoundBps": MAX_AUDIT + 1}, ("auditBoundBps", MAX_AUDIT + 1, 0, MAX_AUDIT)),
+    "slashes-high": ({"deviatorSlashBps": MAX_SLASH + 1, "nonRevealSlashBps": MAX_SLASH + 1},
+                     ("nonRevealSlashBps", MAX_SLASH + 1, MAX_SLASH + 1, MAX_SLASH)),
+    "nonReveal-below-deviator": ({"deviatorSlashBps": 1_000, "nonRevealSlashBps": 999},
+                                 ("nonRevealSlashBps", 999, 1_000, MAX_SLASH)),
+    "nonReveal-below-audit": ({"auditSlashBps": 1_500, "nonRevealSlashBps": 1_400},
+                              ("nonRevealSlashBps", 1_400, 1_500, MAX_SLASH)),
+    "nonReveal-high": ({"nonRevealSlashBps": MAX_SLASH + 1}, ("nonRevealSlashBps", MAX_SLASH + 1, 1_000, MAX_SLASH)),
+    "minStake-below-floor": ({"minStake": FLOOR - 1}, ("minStake", FLOOR - 1, FLOOR, CEILING)),
+    "minStake-above-ceiling": ({"minStake": CEILING + 1}, ("minStake", CEILING + 1, FLOOR, CEILING)),
+    "equalWeights-with-deviator-slash": ({"equalWeights": True, "deviatorSlashBps": 1},
+                                         ("deviatorSlashBps", 1, 0, 0)),
+}
 
 
-@pytest.mark.parametrize("changes,expected", OUT_OF_BOUNDS, ids=[
-    "quorum-low", "quorum-high", "minRevealers-zero", "minRevealers-high", "agreement-high",
-    "deviatorSlash-high", "nonRevealSlash-below-deviator", "nonRevealSlash-high", "minStake-zero",
-    "minStake-high"])
-def test_set_defaults_outside_a_bound_reverts(cl, owner, changes, expected):
+@pytest.mark.parametrize("case", list(OUT_OF_BOUNDS))
+def test_set_defaults_outside_a_bound_reverts(cl, owner, case):
+    changes, expected = OUT_OF_BOUNDS[case]
+    assert check_params(DEFAULTS.replace(**changes)) == expected  # the oracle states the same rule
     with brownie.reverts(err("ParameterOutOfBounds", *expected)):
         cl.setDefaults(DEFAULTS.replace(**changes).astuple(), {"from": owner})
 
 
 AT_BOUNDS = [
     {"quorumBps": MIN_QUORUM_BPS, "minRevealers": 1, "agreementBps": 0, "deviatorSlashBps": 0,
-     "nonRevealSlashBps": 0, "minStake": 1},
-    {"quorumBps": BPS, "minRevealers": MAX_PARTICIPANTS, "agreementBps": MAX_AGREEMENT_BPS,
-     "deviatorSlashBps": MAX_SLASH_BPS, "nonRevealSlashBps": MAX_SLASH_BPS, "minStake": MAX_MIN_STAKE},
+     "nonRevealSlashBps": 0, "auditBoundBps": 0, "auditSlashBps": 0, "minStake": FLOOR},
+    {"quorumBps": BPS, "minRevealers": MAX_PARTICIPANTS, "agreementBps": MAX_AGREEMENT,
+     "deviatorSlashBps": MAX_SLASH, "nonRevealSlashBps": MAX_SLASH, "auditBoundBps": MAX_AUDIT,
+     "auditSlashBps": MAX_SLASH, "minStake": CEILING},
 ]
 
 
@@ -154,6 +176,8 @@ def test_pause_blocks_open_round(cl, owner, requester):
     assert the_event(tx, "Paused") == {"account": owner.address}
     with brownie.reverts(err("EnforcedPause")):
         cl.openRound(b"\x01" * 32, "", 4, 2, 60, 60, {"from": requester})
+    with brownie.reverts(err("EnforcedPause")):
+        cl.openRoundWith(round_spec(cl, requester, 4, 2), "", {"from": requester})
 
 
 def test_unpause_allows_open_round_again(cl, owner, requester):

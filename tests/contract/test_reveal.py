@@ -12,6 +12,7 @@ from contract_helpers import (
     Status,
     commit,
     err,
+    finalize_args,
     open_round,
     round_info,
     submission,
@@ -24,7 +25,8 @@ def test_reveal_replaces_the_commitment_by_the_labels_hash(cl, round_id, reveal_
     alice = reveal_phase[0]
     cl.reveal(round_id, alice.labels, alice.salt, {"from": alice.account})
     assert submission(cl, round_id, alice.account) == {
-        "hash": keccak(alice.labels), "stake": ETHER, "matches": 0, "status": Status.REVEALED, "claimed": False}
+        "hash": keccak(alice.labels), "stake": ETHER, "matches": 0, "auditHits": 0,
+        "status": Status.REVEALED, "claimed": False}
 
 
 def test_reveal_counts_revealer_and_stake(cl, round_id, reveal_phase):
@@ -66,7 +68,7 @@ def test_finalize_at_the_last_second_of_the_reveal_phase_reverts(cl, round_id, r
 
 def test_finalize_one_second_after_the_reveal_phase_succeeds(cl, round_id, requester, reveal_phase):
     deadline = round_info(cl, round_id)["revealDeadline"]
-    tx = transact_at(deadline + 1, cl.finalize, round_id, [], [], sender=requester)
+    tx = transact_at(deadline + 1, cl.finalize, round_id, *finalize_args(cl, round_id, []), sender=requester)
     assert tx.status == 1
     assert cl.phase(round_id) == Phase.FAILED  # nobody revealed
 

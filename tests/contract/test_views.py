@@ -57,10 +57,11 @@ def test_phase_of_unknown_round_is_none(cl, finalized, rid):
 
 def test_get_round_of_unknown_round_is_empty(cl, finalized):
     assert round_info(cl, 2) == {
-        "requester": ZERO_ADDRESS, "reward": 0, "bonus": 0, "queriesHash": bytes(32), "numQueries": 0,
-        "numClasses": 0, "commitDeadline": 0, "revealDeadline": 0, "phase": Phase.NONE, "commitCount": 0,
-        "revealCount": 0, "committedStake": 0, "revealedStake": 0, "pool": 0, "agreedWeight": 0,
-        "params": (0, 0, 0, 0, 0, False, 0)}
+        "requester": ZERO_ADDRESS, "reward": 0, "finalizerFee": 0, "queriesHash": bytes(32), "numQueries": 0,
+        "numClasses": 0, "commitDeadline": 0, "revealDeadline": 0, "auditDeadline": 0, "auditCount": 0,
+        "auditRevealed": False, "phase": Phase.NONE, "commitCount": 0, "revealCount": 0, "committedStake": 0,
+        "revealedStake": 0, "pool": 0, "agreedWeight": 0, "refundable": False,
+        "params": (0, 0, 0, 0, 0, 0, 0, False, 0)}
 
 
 def test_get_round_counts_commits_and_reveals(cl, round_id, finalized):
@@ -71,15 +72,19 @@ def test_get_round_counts_commits_and_reveals(cl, round_id, finalized):
 
 def test_get_submission_of_non_participant_is_empty(cl, round_id, finalized, outsider):
     assert submission(cl, round_id, outsider) == {"hash": bytes(32), "stake": 0, "matches": 0,
-                                                  "status": Status.NONE, "claimed": False}
+                                                  "auditHits": 0, "status": Status.NONE, "claimed": False}
 
 
 def test_get_account_of_stranger_is_empty(cl, finalized, outsider):
-    assert account(cl, outsider) == {"free": 0, "locked": 0, "unbonding": 0, "unbondingReadyAt": 0}
+    assert account(cl, outsider) == {"free": 0, "locked": 0, "unbonding": 0, "unbondingReadyAt": 0, "withdrawable": 0}
 
 
 def test_get_account_shows_stake_locked_until_claimed(cl, finalized, alice):
-    assert account(cl, alice) == {"free": 0, "locked": ETHER, "unbonding": 0, "unbondingReadyAt": 0}
+    assert account(cl, alice) == {"free": 0, "locked": ETHER, "unbonding": 0, "unbondingReadyAt": 0, "withdrawable": 0}
+
+
+def test_audit_of_a_round_without_audit_is_empty(cl, round_id, finalized):
+    assert plain(cl.audit(round_id)) == (b"", b"")
 
 
 def test_consensus_label_reads_each_query(cl, round_id, finalized):

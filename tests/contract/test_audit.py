@@ -1,0 +1,318 @@
+"""Hidden audit queries (issue 13, deliverable 1): a colluding group with the stake majority is Excluded and
+the honest minority writes the consensus; revealAudit's checks; an unrevealed audit costs the requester 20 %
+of its reward; nobody passing fails the round unslashed; audit penalties are burned, never pooled.
+
+Every attack here succeeds against v1 (no audits: the cartel's shared labelling is the plurality, the honest
+are Deviated and slashed into the cartel's pool) -- test_cartel_wins_without_an_audit shows it on v2 too.
+"""
+import random
+
+import brownie
+import pytest
+from brownie import chain
+
+from contract_helpers import (
+    AUDIT_FORFEIT_BPS,
+    BPS,
+    DEFAULTS,
+    ETHER,
+    Audit,
+    Phase,
+    Status,
+    assert_books,
+    audit_hits,
+    audit_of,
+    audit_passes,
+    ceil_penalty,
+    commit,
+    err,
+    events,
+    finalize,
+    finalize_args,
+    open_round_with,
+    plain,
+    play_round,
+    reveal,
+    reveal_audit,
+    round_info,
+    settle,
+    submission,
+    the_event,
+    to_audit_over,
+    to_finalizable,
+    to_reveal_phase,
+)
+
+Q, K, REWARD = 20, 4, ETHER
+rng = random.Random(13)
+TRUTH = bytes(rng.randrange(K) for _ in range(Q))
+AUDIT_INDICES = (2, 5, 11, 14, 17)  # G = 5 hidden known-label queries
+CARTEL = bytes((t + 1) % K for t in TRUTH)  # one shared wrong labelling
+
+
+def noisy(errors) -> bytes:
+    """TRUTH with the queries in `errors` answered wrong (never an audit query)."""
+    assert not set(errors) & set(AUDIT_INDICES)
+    return bytes((t + 2) % K if i in errors else t for i, t in enumerate(TRUTH))
+
+
+ALICE, BOB = noisy({0, 7}), noisy({3, 8, 19})  # two honest 85-90 % labellers, different mistakes
+
+
+def refill(cl, accounts):
+    """1 ether more free stake (the module's `audited` round, if it ran, locked their first ether)."""
+    for a in accounts:
+        cl.deposit({"from": a, "value": ETHER})
+
+
+def claims(cl, rid, ballots) -> dict:
+    out = {}
+    for b in ballots:
+        ev = the_event(cl.claim(rid, {"from": b.account}), "Claimed")
+        out[b.address] = (ev["reward"], ev["penalty"])
+    assert_books(cl)
+    return out
+
+
+@pytest.fixture(scope="module")
+def cartel_votes(staked):
+    """Alice and Bob honest (2 ether); Carol, Dave and Erin a cartel (3 ether = 60 % of the stake)."""
+    alice, bob, carol, dave, erin = staked
+    return [(alice, ALICE), (bob, BOB), (carol, CARTEL), (dave, CARTEL), (erin, CARTEL)]
+
+
+def test_cartel_wins_without_an_audit(cl, requester, cartel_votes):
+    """The attack (issue 13: at 50-60 % colluders every honest participant is slashed every round)."""
+    rid, ballots, revealed, tx = play_round(cl, requester, cartel_votes, Q, K, REWARD)
+    assert plain(cl.consensus(rid)) == CARTEL
+    assert [submission(cl, rid, b.account)["status"] for b in ballots[:2]] == [Status.DEVIATED] * 2
+
+
+def test_hidden_audit_excludes_the_cartel_and_the_honest_minority_is_the_consensus(cl, requester, cartel_votes):
+    audit = audit_of(TRUTH, AUDIT_INDICES)
+    rid, ballots, revealed, tx = play_round(cl, requester, cartel_votes, Q, K, REWARD, audit=audit)
+    stakes = {b.address: ETHER for b in ballots}
+    model = settle(DEFAULTS, Q, K, REWARD, 0, stakes, {b.address: b.labels for b in revealed}, audit=audit.oracle())
+    honest, cartel = ballots[:2], ballots[2:]
+    assert plain(cl.consensus(rid)) == model.consensus
+    assert sum(x == y for x, y in zip(model.consensus, TRUTH)) >= Q - 3  # the honest pair's plurality
+    for b in ballots:
+        s = submission(cl, rid, b.account)
+        assert (s["status"], s["matches"], s["auditHits"]) == (
+            model.status[b.address], model.matches[b.address], model.audit_hits[b.address])
+    assert {model.status[b.address] for b in honest} == {Status.AGREED}
+    assert {model.status[b.address] for b in cartel} == {Status.EXCLUDED}
+    audit_penalty = ceil_penalty(ETHER, DEFAULTS.auditSlashBps)
+    assert sorted(events(tx, "Slashed"), key=lambda e: e["participant"]) == sorted(
+        [{"roundId": rid, "participant": b.address, "penalty": audit_penalty, "status": Status.EXCLUDED}
+         for b in cartel], key=lambda e: e["participant"])
+    assert the_event(tx, "RoundSlashes") == {"roundId": rid, "pooled": 0, "burned": 3 * audit_penalty}
+    assert the_event(tx, "RoundFinalized")["pool"] == REWARD  # the cartel's penalties are not in it
+    assert claims(cl, rid, ballots) == {a: (model.reward[a], model.penalty[a]) for a in stakes}
+    assert assert_books(cl)[3] == model.burned == 3 * audit_penalty + model.dust
+
+
+def test_scored_events_carry_audit_hits_and_status(cl, requester, cartel_votes):
+    audit = audit_of(TRUTH, AUDIT_INDICES)
+    rid, ballots, revealed, tx = play_round(cl, requester, cartel_votes, Q, K, REWARD, audit=audit)
+    got = {e["participant"]: (e["auditHits"], e["status"]) for e in events(tx, "Scored")}
+    assert got == {b.address: (audit_hits(b.labels, *audit.oracle()),
+                               submission(cl, rid, b.account)["status"]) for b in ballots}
+    assert set(got[b.address][0] for b in ballots[2:]) == {0}
+    assert set(got[b.address][0] for b in ballots[:2]) == {len(AUDIT_INDICES)}
+
+
+@pytest.mark.parametrize("hits", [2, 3])
+def test_audit_bound_is_hits_times_bps_at_least_bound_times_g(cl, requester, staked, hits):
+    """G = 10, default bound 3000: 3 hits pass, 2 are Excluded."""
+    g_indices = tuple(range(10))
+    audit = audit_of(TRUTH, g_indices)
+    weak = bytes((t + 1) % K if i in g_indices[hits:] else t for i, t in enumerate(TRUTH))
+    alice, bob, carol = staked[:3]
+    votes = [(alice, TRUTH), (bob, TRUTH), (carol, weak)]
+    rid, ballots, revealed, tx = play_round(cl, requester, votes, Q, K, REWARD, audit=audit)
+    passes = audit_passes(hits, 10, DEFAULTS.auditBoundBps)
+    assert passes == (hits * BPS >= DEFAULTS.auditBoundBps * 10)
+    assert submission(cl, rid, carol)["auditHits"] == hits
+    assert (submission(cl, rid, carol)["status"] == Status.EXCLUDED) == (not passes)
+
+
+def test_honest_revealers_that_answer_the_audit_are_never_excluded(cl, requester, staked):
+    """Honest labellers right on >= 30 % of the audit (default bound) pass, whatever their errors elsewhere."""
+    audit = audit_of(TRUTH, AUDIT_INDICES)
+    r = random.Random(7)
+    votes = []
+    for a in staked:
+        labels = bytearray(TRUTH)
+        for i in range(Q):
+            if r.random() < 0.3:  # 70 % accurate
+                labels[i] = (labels[i] + 1) % K
+        wrong_on_audit = [i for i in AUDIT_INDICES if labels[i] != TRUTH[i]]
+        for i in wrong_on_audit[3:]:  # at most 3 of 5 wrong: 2 hits = 40 % >= 30 %
+            labels[i] = TRUTH[i]
+        votes.append((a, bytes(labels)))
+    rid, ballots, *_ = play_round(cl, requester, votes, Q, K, REWARD, audit=audit)
+    assert all(submission(cl, rid, b.account)["status"] != Status.EXCLUDED for b in ballots)
+
+
+# ------------------------------------------------------------------------ revealAudit checks
+
+
+@pytest.fixture(scope="module")
+def audited(cl, requester, staked):
+    """A round with a committed audit; three honest revealers; now in its Audit phase."""
+    audit = audit_of(TRUTH, AUDIT_INDICES)
+    rid = open_round_with(cl, requester, Q, K, REWARD, audit=audit)
+    ballots = [commit(cl, rid, a, TRUTH) for a in staked[:3]]
+    to_reveal_phase(cl, rid)
+    reveal(cl, rid, ballots)
+    to_finalizable(cl, rid)
+    return rid, audit, ballots
+
+
+def test_round_with_an_unrevealed_audit_is_in_its_audit_phase_and_cannot_be_finalized(cl, requester, audited):
+    rid, _, ballots = audited
+    assert cl.phase(rid) == Phase.AUDIT
+    with brownie.reverts(err("WrongPhase", rid, Phase.FINALIZABLE, Phase.AUDIT)):
+        finalize(cl, rid, ballots, requester)
+
+
+def test_reveal_audit_publishes_it_and_ends_the_audit_phase(cl, requester, audited):
+    rid, audit, _ = audited
+    tx = reveal_audit(cl, rid, audit, requester)
+    assert the_event(tx, "AuditRevealed") == {"roundId": rid, "indices": audit.indices_bytes(),
+                                              "labels": audit.labels_bytes(), "salt": audit.salt}
+    assert plain(cl.audit(rid)) == (audit.indices_bytes(), audit.labels_bytes())
+    assert round_info(cl, rid)["auditRevealed"] is True
+    assert cl.phase(rid) == Phase.FINALIZABLE
+
+
+def test_reveal_audit_by_someone_else_reverts(cl, audited, alice):
+    rid, audit, _ = audited
+    with brownie.reverts(err("NotRequester", rid, alice)):
+        reveal_audit(cl, rid, audit, alice)
+
+
+@pytest.mark.parametrize("what", ["salt", "labels", "indices"])
+def test_reveal_audit_with_anything_changed_reverts(cl, requester, audited, what):
+    rid, audit, _ = audited
+    changed = {"salt": Audit(audit.indices, audit.labels, bytes(32)),
+               "labels": Audit(audit.indices, (audit.labels[0] ^ 1,) + audit.labels[1:], audit.salt),
+               "indices": Audit((audit.indices[0] + 1,) + audit.indices[1:], audit.labels, audit.salt)}[what]
+    with brownie.reverts(err("AuditCommitmentMismatch", rid)):
+        reveal_audit(cl, rid, changed, requester)
+
+
+def test_reveal_audit_with_wrong_lengths_reverts(cl, requester, audited):
+    rid, audit, _ = audited
+    with brownie.reverts(err("WrongLabelCount", 4, 5)):
+        cl.revealAudit(rid, audit.indices_bytes(), audit.labels_bytes()[:4], audit.salt, {"from": requester})
+    with brownie.reverts(err("WrongLabelCount", 8, 10)):
+        cl.revealAudit(rid, audit.indices_bytes()[:8], audit.labels_bytes(), audit.salt, {"from": requester})
+
+
+def test_reveal_audit_in_the_reveal_phase_reverts(cl, requester, staked):
+    audit = audit_of(TRUTH, AUDIT_INDICES)
+    rid = open_round_with(cl, requester, Q, K, audit=audit)
+    with brownie.reverts(err("WrongPhase", rid, Phase.AUDIT, Phase.COMMIT)):
+        reveal_audit(cl, rid, audit, requester)
+    to_reveal_phase(cl, rid)
+    with brownie.reverts(err("WrongPhase", rid, Phase.AUDIT, Phase.REVEAL)):
+        reveal_audit(cl, rid, audit, requester)
+
+
+def test_reveal_audit_after_its_deadline_or_twice_reverts(cl, requester, audited):
+    rid, audit, _ = audited
+    reveal_audit(cl, rid, audit, requester)
+    with brownie.reverts(err("WrongPhase", rid, Phase.AUDIT, Phase.FINALIZABLE)):
+        reveal_audit(cl, rid, audit, requester)
+
+
+def test_reveal_audit_after_the_audit_deadline_reverts(cl, requester, audited):
+    rid, audit, _ = audited
+    to_audit_over(cl, rid)
+    with brownie.reverts(err("WrongPhase", rid, Phase.AUDIT, Phase.FINALIZABLE)):
+        reveal_audit(cl, rid, audit, requester)
+
+
+BAD_INDICES = {
+    # id: (indices, labels, (position, index) reported)
+    "unsorted": ((5, 2, 11), (0, 0, 0), (1, 2)),
+    "duplicate": ((2, 2, 11), (0, 0, 0), (1, 2)),
+    "out-of-range": ((2, 5, Q), (0, 0, 0), (2, Q)),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INDICES))
+def test_reveal_audit_with_bad_indices_it_committed_to_reverts(cl, requester, staked, case):
+    """A requester may commit to anything; revealAudit refuses indices that are not ascending and < Q."""
+    indices, labels, (position, index) = BAD_INDICES[case]
+    audit = Audit(indices, labels)
+    rid = open_round_with(cl, requester, Q, K, audit=audit)
+    to_finalizable(cl, rid)
+    with brownie.reverts(err("InvalidAuditIndex", position, index, Q)):
+        reveal_audit(cl, rid, audit, requester)
+
+
+def test_reveal_audit_with_a_label_not_below_k_reverts(cl, requester, staked):
+    audit = Audit((2, 5), (1, K))
+    rid = open_round_with(cl, requester, Q, K, audit=audit)
+    to_finalizable(cl, rid)
+    with brownie.reverts(err("LabelOutOfRange", 1, K, K)):
+        reveal_audit(cl, rid, audit, requester)
+
+
+# ------------------------------------------------------------------------ requester misbehaviour
+
+
+def test_unrevealed_audit_burns_a_fifth_of_the_reward_and_the_round_goes_on(cl, requester, audited):
+    rid, audit, ballots = audited
+    to_audit_over(cl, rid)
+    stake, rewards, refunds, burned, surplus = assert_books(cl)
+    tx = finalize(cl, rid, ballots, requester)
+    forfeit = REWARD * AUDIT_FORFEIT_BPS // BPS
+    model = settle(DEFAULTS, Q, K, REWARD, 0, {b.address: ETHER for b in ballots},
+                   {b.address: b.labels for b in ballots}, audit_committed=True)
+    assert model.forfeit == forfeit == REWARD // 5
+    assert the_event(tx, "AuditForfeited") == {"roundId": rid, "amount": forfeit}
+    assert cl.phase(rid) == Phase.FINALIZED
+    assert the_event(tx, "RoundFinalized")["pool"] == model.pool == REWARD - forfeit
+    assert assert_books(cl) == (stake, rewards - forfeit - model.dust, refunds, burned + forfeit + model.dust, surplus)
+    assert round_info(cl, rid)["reward"] == REWARD - forfeit
+    assert claims(cl, rid, ballots) == {a: (model.reward[a], 0) for a in model.reward}
+
+
+def test_nobody_passing_the_audit_fails_the_round_and_slashes_no_revealer(cl, requester, staked):
+    """A requester whose audit fails everyone cannot slash anyone through it."""
+    liar = Audit(AUDIT_INDICES, tuple((TRUTH[i] + 3) % K for i in AUDIT_INDICES))
+    refill(cl, staked[:3])
+    votes = [(a, TRUTH) for a in staked[:4]]
+    rid, ballots, revealed, tx = play_round(cl, requester, votes, Q, K, REWARD, reveal_mask=[True] * 3 + [False],
+                                            audit=liar)
+    model = settle(DEFAULTS, Q, K, REWARD, 0, {b.address: submission(cl, rid, b.account)["stake"] for b in ballots},
+                   {b.address: b.labels for b in revealed}, audit=liar.oracle())
+    assert model.failed
+    assert cl.phase(rid) == Phase.FAILED
+    assert the_event(tx, "RoundFailed")["slashed"] == ceil_penalty(ETHER, DEFAULTS.nonRevealSlashBps)
+    assert claims(cl, rid, ballots) == {a: (0, model.penalty[a]) for a in model.penalty}
+    assert {model.penalty[b.address] for b in revealed} == {0}
+    refund = cl.claimRefund(rid, {"from": requester})
+    assert the_event(refund, "RefundClaimed")["amount"] == REWARD
+
+
+def test_audit_penalties_are_burned_so_the_requesters_sybil_gains_nothing_from_them(cl, requester, staked, frank):
+    """The requester writes false audit labels that its own Sybil (Frank) answers; the honest are Excluded.
+    Their audit penalties are burned: the Sybil is paid back exactly the requester's own reward."""
+    sybil_labels = bytes((t + 1) % K if i in AUDIT_INDICES else t for i, t in enumerate(TRUTH))
+    false_audit = Audit(AUDIT_INDICES, tuple(sybil_labels[i] for i in AUDIT_INDICES))
+    refill(cl, staked[:3])
+    votes = [(a, TRUTH) for a in staked[:3]] + [(frank, sybil_labels)]
+    stake_before, _, _, burned_before, _ = assert_books(cl)
+    rid, ballots, revealed, tx = play_round(cl, requester, votes, Q, K, REWARD, audit=false_audit)
+    assert [submission(cl, rid, b.account)["status"] for b in ballots] == [Status.EXCLUDED] * 3 + [Status.AGREED]
+    penalties = sum(ceil_penalty(submission(cl, rid, b.account)["stake"], DEFAULTS.auditSlashBps)
+                    for b in ballots[:3])
+    assert the_event(tx, "RoundSlashes") == {"roundId": rid, "pooled": 0, "burned": penalties}
+    got = claims(cl, rid, ballots)
+    assert got[frank.address] == (REWARD, 0)  # its own requester's reward, no honest penalty in it
+    assert assert_books(cl)[3] - burned_before == penalties

@@ -1,0 +1,127 @@
+"""THE GAS CAP (issue 13, audit item 13; EIP-7825): every transaction of every allowed round shape stays at or
+under 16,777,216 gas, measured with worst-case labels at the grid corners of N x Q = MAX_LABELS.
+
+Worst case for finalize: every revealer labels every query differently from the others (as far as K allows),
+so the tally writes min(N, K) label rows per query; K = 256 also maximises the tally's memory and its
+per-chunk zeroing. Every round carries the largest audit (G = 256 queries, revealed) with auditBoundBps = 0,
+so every revealer passes and stays in the tally while finalize still scores all of them on the audit.
+
+v1 measured 16,725,070 gas for finalize at 16 x 4096, K = 256 (0.4 % under the cap) without any audit.
+The measured table is printed (pytest -s) and written to reports/gas_cap.txt.
+
+Runs on Anvil only (tools/run_tests.sh's Anvil list; about 65 s for the six rounds): Ganache's JavaScript EVM
+takes over 80 s per round here. Gas is the same on both (17,249,733 at 16 x 4096, K = 256 on each).
+
+KNOWN FAILURE (reported to the contract owner, issue 13): at N = 16, Q = 4096, K = 256 with a 256-query audit,
+finalize uses 17,249,733 gas > 16,777,216. The cell is a strict xfail keyed by its shape; the shapes follow
+MAX_LABELS, so lowering MAX_LABELS removes the marker's cell and the new corner must pass.
+"""
+from pathlib import Path
+
+import pytest
+from eth_utils import keccak, to_checksum_address
+
+from contract_helpers import (
+    DEFAULTS,
+    ETHER,
+    GAS_CAP,
+    MAX_AUDIT_QUERIES,
+    MAX_LABELS,
+    MAX_PARTICIPANTS,
+    MAX_QUERIES,
+    Audit,
+    Phase,
+    commitment_for,
+    finalize_args,
+    quick,
+    round_info,
+    round_spec,
+    set_balance,
+    Ballot,
+)
+from brownie import chain, web3
+
+# The grid corners of N x Q <= MAX_LABELS, derived from the (pinned) constants so that they follow a change of
+# MAX_LABELS: the most participants at the largest Q, and the largest Q at the most participants.
+SHAPES = [(min(MAX_PARTICIPANTS, MAX_LABELS // MAX_QUERIES), MAX_QUERIES),
+          (MAX_PARTICIPANTS, min(MAX_QUERIES, MAX_LABELS // MAX_PARTICIPANTS))]
+CLASSES = [2, 10, 256]
+PARAMS = DEFAULTS.replace(auditBoundBps=0)  # everyone passes the audit: all N stay in the tally
+RESULTS = {}  # (n, q, k) -> {transaction: max gas used}
+REPORT = Path(__file__).resolve().parents[2] / "reports" / "gas_cap.txt"
+
+
+def adversarial(n: int, q: int, k: int) -> list[bytes]:
+    """Row i, query j: (j * 7 + i * 13 + j // 32) % k -- for k >= n every query has n distinct labels."""
+    return [bytes((j * 7 + i * 13 + j // 32) % k for j in range(q)) for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def members(cl, accounts):
+    """64 impersonated accounts with gas money."""
+    out = []
+    for i in range(64):
+        address = to_checksum_address(keccak(f"gas cap member {i}".encode())[12:])
+        set_balance(address, 10**21)
+        out.append(accounts.at(address, force=True))
+    return out
+
+
+def play(cl, requester, members, n, q, k) -> dict:
+    rows = adversarial(n, q, k)
+    indices = tuple(range(0, MAX_AUDIT_QUERIES * (q // MAX_AUDIT_QUERIES), q // MAX_AUDIT_QUERIES))
+    audit = Audit(indices, tuple(rows[0][i] for i in indices))
+    assert len(audit.indices) == MAX_AUDIT_QUERIES
+    used = {}
+
+    def note(name, receipt):
+        used[name] = max(used.get(name, 0), receipt["gasUsed"])
+
+    spec = round_spec(cl, requester, q, k, params=PARAMS, audit=audit, fee=1, commit_s=3600, reveal_s=3600)
+    r = quick(cl.openRoundWith, spec, "", sender=requester, value=ETHER + 1)
+    note("openRoundWith", r)
+    rid = cl.roundCount()
+    assert cl.maxParticipants(q) == n and n * q <= MAX_LABELS
+    ballots = []
+    for i, m in enumerate(members[:n]):
+        note("deposit", quick(cl.deposit, sender=m, value=10**16 + i))
+        b = Ballot(m, rows[i])
+        note("commit", quick(cl.commit, rid, commitment_for(cl, rid, m.address, b.labels, b.salt), sender=m))
+        ballots.append(b)
+    chain.mine(timestamp=round_info(cl, rid)["commitDeadline"] + 1)
+    for b in ballots:
+        note("reveal", quick(cl.reveal, rid, b.labels, b.salt, sender=b.account))
+    chain.mine(timestamp=round_info(cl, rid)["revealDeadline"] + 1)
+    note("revealAudit", quick(cl.revealAudit, rid, *audit.reveal_args(), sender=requester))
+    note("finalize", quick(cl.finalize, rid, *finalize_args(cl, rid, ballots), sender=requester))
+    assert cl.phase(rid) == Phase.FINALIZED
+    for b in (ballots[0], ballots[-1]):
+        note("claim", quick(cl.claim, rid, sender=b.account))
+    return used
+
+
+OVER_CAP = {(16, 4096, 256): "finalize measured 17,249,733 gas > 16,777,216 (MAX_LABELS = 65,536)"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def anvil_only():
+    if not web3.client_version.lower().startswith("anvil"):
+        pytest.skip("gas-cap grid runs on Anvil (tools/run_tests.sh); Ganache takes > 80 s per round")
+
+
+CELLS = [pytest.param(n, q, k, id=f"N{n}xQ{q}-K{k}",
+                      marks=[pytest.mark.xfail(strict=True, reason=OVER_CAP[(n, q, k)])] if (n, q, k) in OVER_CAP else [])
+         for n, q in SHAPES for k in CLASSES]
+
+
+@pytest.mark.parametrize("n,q,k", CELLS)
+def test_every_transaction_of_a_worst_case_round_fits_the_eip7825_cap(cl, requester, members, n, q, k):
+    used = play(cl, requester, members, n, q, k)
+    RESULTS[(n, q, k)] = used
+    lines = [f"N={n:>2} Q={q:>4} K={k:>3} G=256: " + ", ".join(f"{t} {g:,}" for t, g in sorted(used.items()))]
+    print("\n" + lines[0])
+    REPORT.parent.mkdir(exist_ok=True)
+    with open(REPORT, "a") as f:
+        f.write(lines[0] + "\n")
+    over = {t: g for t, g in used.items() if g > GAS_CAP}
+    assert not over, f"over the {GAS_CAP:,}-gas cap at N={n} Q={q} K={k}: {over}"
