@@ -3,13 +3,20 @@
 Everything a Python caller needs to predict or check a round lives here, and nowhere else in the product:
 
     Phase, Status, Params       the contract's enums and parameter struct (field names as in the ABI)
-    LIMITS                      the contract's public bounds (pinned against the deployed constants by
+    Bounds                      the owner's limits on requester-chosen Params (`Params.check(bounds)`)
+    LIMITS                      the contract's public constants (pinned against the deployed constants by
                                 tests/contract/test_protocol_constants.py)
-    DEFAULT_PARAMS              what the constructor sets (pinned the same way)
+    DEFAULT_PARAMS, DEFAULT_BOUNDS   what the constructor sets (pinned the same way)
     plurality(labels, k, w)     the consensus rule: weighted plurality per query, ties to the smallest label
     matches(labels, consensus)  labels equal to the consensus, per voter (the contract's `matches`)
-    agrees(m, q, bps)           the agreement rule: m * 10000 >= bps * q (integers, as on chain)
-    min_matches(q, bps)         the fewest matches that agree
+    mode_count(consensus, k)    M: how often the consensus's most frequent label occurs
+    agrees(m, q, bps, mode)     the chance-corrected agreement rule: m >= M and (m - M) * 10000 >= bps * (Q - M)
+    min_matches(q, bps, mode)   the fewest matches that agree
+    Audit                       the requester's hidden known-label queries (indices, labels, salt), their
+                                bytes and commitment, and `Audit.draw`
+    audit_hits(labels, audit)   audit queries a label vector answers right
+    audit_passes(h, g, bound)   the audit rule: hits * 10000 >= bound * G
+    slash_bps(params, status)   the slash rate that applies to a settled status
     penalty(stake, bps)         the slash: ceil(stake * bps / 10000)
     reward_share(pool, w, W)    an agreeing voter's share: floor(pool * w / W)
     quorum_met(...)             the quorum rule that decides Finalized vs Failed
@@ -21,9 +28,13 @@ oracle: `tests/oracle.py` restates the rules independently, and the tests compar
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, fields
+import secrets
+from dataclasses import dataclass, field, fields
+from typing import Iterable, Mapping
 
 import numpy as np
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
 
 BPS = 10_000  # basis points: 10000 = 100 %
 
@@ -37,6 +48,13 @@ class Phase(enum.IntEnum):
     FINALIZABLE = 3
     FINALIZED = 4
     FAILED = 5
+    AUDIT = 6  # reveal over, the audit committed and not revealed yet, before the audit deadline
+
+    @property
+    def rank(self) -> int:
+        """Position in a round's life (the numbers are not: AUDIT = 6 came last): NONE 0 < COMMIT 1 < REVEAL 2
+        < AUDIT 3 < FINALIZABLE 4 < FINALIZED = FAILED 5 (settled)."""
+        return (0, 1, 2, 4, 5, 5, 3)[self.value]
 
 
 class Status(enum.IntEnum):
@@ -47,10 +65,12 @@ class Status(enum.IntEnum):
     REVEALED = 2
     AGREED = 3
     DEVIATED = 4
+    EXCLUDED = 5  # failed the requester's audit: not in the tally, slashed (burned), no reward
 
 
-SLASHED_STATUSES = frozenset({Status.DEVIATED, Status.COMMITTED})
-"""Statuses that lose stake once a round is finalized (a deviator; a committer that never revealed)."""
+SLASHED_STATUSES = frozenset({Status.DEVIATED, Status.COMMITTED, Status.EXCLUDED})
+"""Statuses that lose stake once a round is finalized (a deviator; a committer that never revealed; a revealer
+excluded by the audit)."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +80,15 @@ class Limits:
     max_queries: int = 4096
     max_participants: int = 64
     max_labels: int = 65_536  # N x Q
-    min_phase_duration: int = 10  # seconds
-    max_phase_duration: int = 30 * 24 * 3600
-    min_quorum_bps: int = 1_000
-    max_agreement_bps: int = 9_000
+    min_phase_duration: int = 36  # seconds: three 12-second slots
+    max_phase_duration: int = 7 * 24 * 3600
+    max_audit_queries: int = 256  # G
+    audit_forfeit_bps: int = 2_000  # share of the reward burned when a committed audit is never revealed
+    abandon_delay: int = 3 * 24 * 3600  # after the audit deadline, anyone may abandon() a round
+    bounds_delay: int = 28 * 24 * 3600  # proposeBounds -> applyBounds
+    max_pending_withdrawals: int = 8
+    min_quorum_bps: int = 1_000  # the hard limits the owner's Bounds never leave
+    max_agreement_bps: int = 7_000
     max_slash_bps: int = 5_000
     max_min_stake: int = 10_000 * 10**18
     max_unbonding_delay: int = 30 * 24 * 3600
@@ -74,6 +99,9 @@ class Limits:
     CONTRACT_NAMES = {
         "max_queries": "MAX_QUERIES", "max_participants": "MAX_PARTICIPANTS", "max_labels": "MAX_LABELS",
         "min_phase_duration": "MIN_PHASE_DURATION", "max_phase_duration": "MAX_PHASE_DURATION",
+        "max_audit_queries": "MAX_AUDIT_QUERIES", "audit_forfeit_bps": "AUDIT_FORFEIT_BPS",
+        "abandon_delay": "ABANDON_DELAY", "bounds_delay": "BOUNDS_DELAY",
+        "max_pending_withdrawals": "MAX_PENDING_WITHDRAWALS",
         "min_quorum_bps": "MIN_QUORUM_BPS", "max_agreement_bps": "MAX_AGREEMENT_BPS",
         "max_slash_bps": "MAX_SLASH_BPS", "max_min_stake": "MAX_MIN_STAKE",
         "max_unbonding_delay": "MAX_UNBONDING_DELAY",
@@ -87,22 +115,10 @@ class ParamsError(ValueError):
     """Parameters the contract would refuse (ParameterOutOfBounds), in one line."""
 
 
-@dataclass(frozen=True)
-class Params:
-    """IConsensusLearning.Params: a round's rules, frozen when it opens. Fields in ABI order."""
+class _Struct:
+    """A dataclass mirroring a Solidity struct: `ABI_NAMES` maps each Python field to its ABI name."""
 
-    quorum_bps: int
-    min_revealers: int
-    agreement_bps: int
-    deviator_slash_bps: int
-    non_reveal_slash_bps: int
-    equal_weights: bool
-    min_stake: int
-
-    # ABI field name for each Python field (cl_client.chain decodes and encodes by name, never by position)
-    ABI_NAMES = {"quorum_bps": "quorumBps", "min_revealers": "minRevealers", "agreement_bps": "agreementBps",
-                 "deviator_slash_bps": "deviatorSlashBps", "non_reveal_slash_bps": "nonRevealSlashBps",
-                 "equal_weights": "equalWeights", "min_stake": "minStake"}
+    ABI_NAMES: dict = {}
 
     def to_abi(self) -> dict:
         """{abiName: value}: what web3 accepts for a struct argument (by name)."""
@@ -112,25 +128,161 @@ class Params:
         """The struct as a tuple in ABI order (what web3 and Brownie accept for a struct argument)."""
         return tuple(getattr(self, f.name) for f in fields(self))
 
-    def check(self, limits: Limits = LIMITS) -> "Params":
-        """Raise ParamsError where the contract's _checkParams would revert; return self otherwise."""
-        bounds = (
-            ("quorum_bps", self.quorum_bps, limits.min_quorum_bps, BPS),
+
+@dataclass(frozen=True)
+class Bounds(_Struct):
+    """IConsensusLearning.Bounds: the owner's limits on the Params a requester may choose (fields in ABI order)."""
+
+    min_quorum_bps: int
+    max_agreement_bps: int
+    max_slash_bps: int
+    max_audit_bound_bps: int
+    allow_equal_weights: bool
+    min_stake_floor: int
+    min_stake_ceiling: int
+
+    ABI_NAMES = {"min_quorum_bps": "minQuorumBps", "max_agreement_bps": "maxAgreementBps",
+                 "max_slash_bps": "maxSlashBps", "max_audit_bound_bps": "maxAuditBoundBps",
+                 "allow_equal_weights": "allowEqualWeights", "min_stake_floor": "minStakeFloor",
+                 "min_stake_ceiling": "minStakeCeiling"}
+
+
+@dataclass(frozen=True)
+class Params(_Struct):
+    """IConsensusLearning.Params: a round's rules, frozen when it opens. Fields in ABI order."""
+
+    quorum_bps: int
+    min_revealers: int
+    agreement_bps: int
+    deviator_slash_bps: int
+    non_reveal_slash_bps: int
+    audit_bound_bps: int
+    audit_slash_bps: int
+    equal_weights: bool
+    min_stake: int
+
+    # ABI field name for each Python field (cl_client.chain decodes and encodes by name, never by position)
+    ABI_NAMES = {"quorum_bps": "quorumBps", "min_revealers": "minRevealers", "agreement_bps": "agreementBps",
+                 "deviator_slash_bps": "deviatorSlashBps", "non_reveal_slash_bps": "nonRevealSlashBps",
+                 "audit_bound_bps": "auditBoundBps", "audit_slash_bps": "auditSlashBps",
+                 "equal_weights": "equalWeights", "min_stake": "minStake"}
+
+    def check(self, bounds: "Bounds | None" = None, limits: Limits = LIMITS) -> "Params":
+        """Raise ParamsError (one line) where the contract's _checkParams would revert against `bounds`
+        (default DEFAULT_BOUNDS, the constructor's); return self otherwise."""
+        b = DEFAULT_BOUNDS if bounds is None else bounds
+        checks = [
+            ("quorum_bps", self.quorum_bps, b.min_quorum_bps, BPS),
             ("min_revealers", self.min_revealers, 1, limits.max_participants),
-            ("agreement_bps", self.agreement_bps, 0, limits.max_agreement_bps),
-            ("deviator_slash_bps", self.deviator_slash_bps, 0, limits.max_slash_bps),
-            ("non_reveal_slash_bps", self.non_reveal_slash_bps, self.deviator_slash_bps, limits.max_slash_bps),
-            ("min_stake", self.min_stake, 1, limits.max_min_stake),
-        )
-        for name, value, low, high in bounds:
-            if not low <= value <= high:
-                raise ParamsError(f"{name} must be {low}..{high} (the contract's bound), got {value}")
+            ("agreement_bps", self.agreement_bps, 0, b.max_agreement_bps),
+            ("audit_bound_bps", self.audit_bound_bps, 0, b.max_audit_bound_bps),
+            # not revealing is never cheaper than revealing: nonReveal >= deviator and nonReveal >= audit
+            ("non_reveal_slash_bps", self.non_reveal_slash_bps,
+             max(self.deviator_slash_bps, self.audit_slash_bps), b.max_slash_bps),
+            ("min_stake", self.min_stake, b.min_stake_floor, b.min_stake_ceiling),
+        ]
+        if self.equal_weights:  # min-stake Sybils must not be able to slash large stakes by outvoting them
+            checks += [("equal_weights", 1, 0, 1 if b.allow_equal_weights else 0),
+                       ("deviator_slash_bps", self.deviator_slash_bps, 0, 0)]
+        for name, value, low, high in checks:
+            if not low <= int(value) <= high:
+                raise ParamsError(f"{name} must be {low}..{high} (the contract's bounds), got {int(value)}")
         return self
 
 
-DEFAULT_PARAMS = Params(quorum_bps=5_000, min_revealers=3, agreement_bps=2_600, deviator_slash_bps=1_000,
-                        non_reveal_slash_bps=2_000, equal_weights=False, min_stake=10**16)
-"""What the constructor sets as defaults (docs/agreement-threshold.md explains the 2600)."""
+DEFAULT_BOUNDS = Bounds(min_quorum_bps=1_000, max_agreement_bps=5_000, max_slash_bps=2_000,
+                        max_audit_bound_bps=9_000, allow_equal_weights=True, min_stake_floor=10**15,
+                        min_stake_ceiling=10_000 * 10**18)
+"""The bounds the constructor sets (the owner changes them with proposeBounds + applyBounds, BOUNDS_DELAY later)."""
+
+DEFAULT_PARAMS = Params(quorum_bps=5_000, min_revealers=3, agreement_bps=500, deviator_slash_bps=1_000,
+                        non_reveal_slash_bps=2_000, audit_bound_bps=3_000, audit_slash_bps=1_000,
+                        equal_weights=False, min_stake=10**16)
+"""What the constructor sets as defaults (docs/agreement-threshold.md explains agreementBps and auditBoundBps)."""
+
+
+@dataclass(frozen=True)
+class Audit:
+    """The requester's hidden audit: G known-label queries, committed at opening, revealed after the reveal
+    phase. `indices` strictly ascending, `labels` one per index, `salt` 32 secret bytes."""
+
+    indices: tuple[int, ...]
+    labels: tuple[int, ...]
+    salt: bytes = field(repr=False)  # the secret: never in a repr or a log line
+
+    def __post_init__(self):
+        object.__setattr__(self, "indices", tuple(int(i) for i in self.indices))
+        object.__setattr__(self, "labels", tuple(int(x) for x in self.labels))
+        object.__setattr__(self, "salt", bytes(self.salt))
+        g = len(self.indices)
+        if g != len(self.labels):
+            raise ValueError(f"an audit needs one label per index, got {g} indices and {len(self.labels)} labels")
+        if not 1 <= g <= LIMITS.max_audit_queries:
+            raise ValueError(f"an audit has 1..{LIMITS.max_audit_queries} queries, got {g}")
+        if len(self.salt) != 32:
+            raise ValueError(f"the audit salt must be 32 bytes, got {len(self.salt)}")
+        for pos, index in enumerate(self.indices):
+            if not 0 <= index < LIMITS.max_queries or (pos and index <= self.indices[pos - 1]):
+                raise ValueError(f"audit index {index} at position {pos} is not strictly ascending in "
+                                 f"0..{LIMITS.max_queries - 1}")
+        if any(not 0 <= x < LIMITS.max_classes for x in self.labels):
+            raise ValueError(f"audit labels must be 0..{LIMITS.max_classes - 1}")
+
+    def check(self, num_queries: int, num_classes: int) -> "Audit":
+        """Raise ValueError (one line) unless the audit fits a round of Q queries and K classes (revealAudit's
+        checks); return self."""
+        if len(self.indices) > int(num_queries):
+            raise ValueError(f"an audit of {len(self.indices)} queries does not fit a round of {num_queries}")
+        if self.indices[-1] >= int(num_queries):
+            raise ValueError(f"audit index {self.indices[-1]} is not below Q={num_queries}")
+        if max(self.labels) >= int(num_classes):
+            raise ValueError(f"audit label {max(self.labels)} is not below K={num_classes}")
+        return self
+
+    def indices_bytes(self) -> bytes:
+        """2 bytes per index, big-endian (what revealAudit takes)."""
+        return b"".join(i.to_bytes(2, "big") for i in self.indices)
+
+    def labels_bytes(self) -> bytes:
+        """1 byte per label."""
+        return bytes(self.labels)
+
+    def commitment(self, chain_id: int, contract: str, requester: str, queries_hash: bytes) -> bytes:
+        """keccak256(abi.encode(chainid, contract, requester, queriesHash, keccak256(indices),
+        keccak256(labels), salt)): the contract's auditCommitmentOf."""
+        payload = abi_encode(
+            ["uint256", "address", "address", "bytes32", "bytes32", "bytes32", "bytes32"],
+            [int(chain_id), to_checksum_address(contract), to_checksum_address(requester), bytes(queries_hash),
+             keccak(self.indices_bytes()), keccak(self.labels_bytes()), self.salt])
+        return keccak(payload)
+
+    @classmethod
+    def from_bytes(cls, indices: bytes, labels: bytes, salt: bytes) -> "Audit":
+        """The audit from revealAudit's bytes (or the `audit` view and the AuditRevealed event)."""
+        indices = bytes(indices)
+        return cls(tuple(int.from_bytes(indices[i:i + 2], "big") for i in range(0, len(indices), 2)),
+                   tuple(bytes(labels)), salt)
+
+    @classmethod
+    def draw(cls, rng, known_labels: "Mapping[int, int] | Iterable[tuple[int, int]]", count: int) -> "Audit":
+        """`count` queries drawn at random (numpy Generator or seed `rng`) among those whose label is known,
+        sorted, with a fresh secret salt (always from the OS CSPRNG: a seeded salt could be guessed)."""
+        known = dict(known_labels.items() if isinstance(known_labels, Mapping) else known_labels)
+        count = int(count)
+        if not 1 <= count <= min(len(known), LIMITS.max_audit_queries):
+            raise ValueError(f"cannot hide {count} audit queries: {len(known)} labels are known "
+                             f"(at most {LIMITS.max_audit_queries} per round)")
+        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        pool = sorted(int(i) for i in known)
+        chosen = sorted(int(pool[i]) for i in rng.choice(len(pool), size=count, replace=False))
+        return cls(tuple(chosen), tuple(int(known[i]) for i in chosen), secrets.token_bytes(32))
+
+    def to_json(self) -> dict:
+        return {"indices": list(self.indices), "labels": list(self.labels), "salt": "0x" + self.salt.hex()}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> "Audit":
+        return cls(tuple(data["indices"]), tuple(data["labels"]), bytes.fromhex(str(data["salt"]).removeprefix("0x")))
 
 
 # ---------------------------------------------------------------------------------------------- rules
@@ -176,19 +328,48 @@ def agreement(labels, consensus) -> np.ndarray:
     return matches(labels, consensus) / max(1, labels.shape[1])
 
 
-def agrees(match_count, num_queries: int, agreement_bps: int):
-    """The agreement rule: a revealer agrees iff matches * 10000 >= agreementBps * Q (exact integers).
+def mode_count(consensus, num_classes: int) -> int:
+    """M of the agreement rule: how often the consensus's most frequent label occurs (0 for no queries)."""
+    c = np.asarray(consensus, dtype=np.int64).reshape(-1)
+    return int(np.bincount(c, minlength=int(num_classes)).max()) if c.size else 0
+
+
+def agrees(match_count, num_queries: int, agreement_bps: int, mode: int):
+    """The chance-corrected agreement rule: a revealer (that passed the audit) agrees iff matches >= M and
+    (matches - M) * 10000 >= agreementBps * (Q - M), M = `mode_count(consensus, K)` -- a labeller blind to the
+    queries matches at most M in expectation (exact integers, as on chain).
 
     Works on one count (returns bool) or an array of counts (returns a bool array).
     """
     m = np.asarray(match_count, dtype=np.int64)
-    out = m * BPS >= int(agreement_bps) * int(num_queries)
+    mode, q = int(mode), int(num_queries)
+    out = (m >= mode) & ((m - mode) * BPS >= int(agreement_bps) * (q - mode))
     return bool(out) if out.ndim == 0 else out
 
 
-def min_matches(num_queries: int, agreement_bps: int) -> int:
-    """The fewest matches that agree: the least m with m * 10000 >= agreementBps * Q."""
-    return -(-int(agreement_bps) * int(num_queries) // BPS)
+def min_matches(num_queries: int, agreement_bps: int, mode: int) -> int:
+    """The fewest matches that agree: M + ceil(agreementBps * (Q - M) / 10000)."""
+    return int(mode) + -(-int(agreement_bps) * (int(num_queries) - int(mode)) // BPS)
+
+
+def audit_hits(labels, audit) -> int:
+    """Audit queries (`audit.indices`, `audit.labels`) on which the Q labels (bytes or integers) are right."""
+    row = np.frombuffer(bytes(labels), dtype=np.uint8) if isinstance(labels, (bytes, bytearray)) else np.asarray(labels)
+    return int((row[np.asarray(audit.indices, dtype=np.int64)] == np.asarray(audit.labels)).sum())
+
+
+def audit_passes(hits, num_audit: int, audit_bound_bps: int):
+    """The audit rule: a revealer passes iff hits * 10000 >= auditBoundBps * G (everyone, without an audit:
+    G = 0). Works on one count (bool) or an array (bool array)."""
+    h = np.asarray(hits, dtype=np.int64)
+    out = h * BPS >= int(audit_bound_bps) * int(num_audit)
+    return bool(out) if out.ndim == 0 else out
+
+
+def slash_bps(params: Params, status: Status) -> int:
+    """The share of its stake a participant of a finalized round loses for `status` (0: none)."""
+    return {Status.DEVIATED: params.deviator_slash_bps, Status.COMMITTED: params.non_reveal_slash_bps,
+            Status.EXCLUDED: params.audit_slash_bps}.get(Status(status), 0)
 
 
 def penalty(stake: int, bps: int) -> int:
@@ -197,7 +378,7 @@ def penalty(stake: int, bps: int) -> int:
 
 
 def reward_share(pool: int, weight: int, agreed_weight: int) -> int:
-    """An agreeing revealer's share of the pool: floor(pool * weight / agreedWeight) (dust to the treasury)."""
+    """An agreeing revealer's share of the pool: floor(pool * weight / agreedWeight) (the dust is burned)."""
     return int(pool) * int(weight) // int(agreed_weight) if agreed_weight else 0
 
 
@@ -213,6 +394,6 @@ def quorum_met(revealers: int, revealed_weight: int, committed_weight: int, para
             and int(revealed_weight) * BPS >= int(committed_weight) * params.quorum_bps)
 
 
-def deviators(match_counts, num_queries: int, agreement_bps: int) -> np.ndarray:
-    """Bool mask of revealers the agreement rule slashes (`not agrees`)."""
-    return ~np.asarray(agrees(np.atleast_1d(match_counts), num_queries, agreement_bps), dtype=bool)
+def deviators(match_counts, num_queries: int, agreement_bps: int, mode: int) -> np.ndarray:
+    """Bool mask of (audit-passing) revealers the agreement rule slashes (`not agrees`)."""
+    return ~np.asarray(agrees(np.atleast_1d(match_counts), num_queries, agreement_bps, mode), dtype=bool)
