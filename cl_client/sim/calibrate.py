@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..protocol import penalty, plurality, reward_share, vote_weight
+from ..protocol import DEFAULT_PARAMS, penalty, plurality, reward_share, vote_weight
 from . import rules
 from .config import ETHER, HONEST, SimConfig, assign_roles, parse_mix, role_strategy
 from .world import World, accuracy, prepare
@@ -33,7 +33,8 @@ MIXES = ("none", "collude:0.1", "collude:0.2", "collude:0.3", "collude:0.4", "co
 AGREEMENT_BPS = (0, 250, 500, 1000, 1500, 2000, 3000)
 SAMPLE_BPS = 500  # kappa / audit-accuracy samples are kept for this agreementBps (the current default)
 AUDIT_BOUND_BPS = (0, 1000, 2000, 3000, 4000)
-DEVIATOR_SLASH_BPS, AUDIT_SLASH_BPS, MIN_STAKE = 1000, 1000, 10**16
+DEVIATOR_SLASH_BPS, AUDIT_SLASH_BPS, MIN_STAKE = (DEFAULT_PARAMS.deviator_slash_bps, DEFAULT_PARAMS.audit_slash_bps,
+                                                 DEFAULT_PARAMS.min_stake)
 
 
 def audit_indices(seed: int, round_index: int, q: int, g: int) -> np.ndarray:
@@ -181,7 +182,7 @@ def calibrate(seeds, mixes=MIXES, agreement=AGREEMENT_BPS, bounds=AUDIT_BOUND_BP
                                 if True:
                                     key = f"{mix}|{bound}"
                                     d = samples.setdefault(key, {}).setdefault(p["strategy"], {"kappa": [], "audit": []})
-                                    if p["kappa"] is not None:
+                                    if p["kappa"] is not None and p["status"] != "excluded":  # passers only
                                         d["kappa"].append(round(p["kappa"], 4))
                                     if p["audit_accuracy"] is not None:
                                         d["audit"].append(round(p["audit_accuracy"], 4))
@@ -228,3 +229,46 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _share(mix: str) -> float:
+    return 0.0 if mix == "none" else sum(s for _, s in parse_mix(mix))
+
+
+def summarise(result: dict, max_share: float = 0.5) -> dict:
+    """Per (auditBoundBps, agreementBps): honest participant-rounds slashed over every mix up to `max_share`
+    Byzantine, the lowest share of Byzantine participant-rounds caught, and round-1 accuracies."""
+    rows = []
+    for bound in result["audit_bound_bps"]:
+        for bps in result["agreement_bps"]:
+            cells = {mix: result["grid"][mix][str(bound)][str(bps)] for mix in result["mixes"]}
+            within = {m: c for m, c in cells.items() if _share(m) <= max_share + 1e-9}
+            caught = {m: c["byz_caught_share"] for m, c in within.items() if c["byz_caught_share"] is not None}
+            rows.append({
+                "audit_bound_bps": bound, "agreement_bps": bps,
+                "honest_slashed": sum(c["honest_slashed"] for c in within.values()),
+                "honest_excluded": sum(c["honest_excluded"] for c in within.values()),
+                "honest_deviated": sum(c["honest_deviated"] for c in within.values()),
+                "honest_rounds": sum(c["honest_rounds"] for c in within.values()),
+                "byz_caught_min": min(caught.values()) if caught else None,
+                "byz_caught_min_mix": min(caught, key=caught.get) if caught else None,
+                "round1": {m: c["round1_accuracy_mean"] for m, c in cells.items()},
+                "mean": {m: c["accuracy_mean"] for m, c in cells.items()},
+            })
+    return {"rows": rows}
+
+
+def distributions(result: dict, bound: int) -> dict:
+    """Percentiles of kappa and audit accuracy per strategy, pooled over mixes, at one bound (SAMPLE_BPS)."""
+    from .threshold import percentiles
+
+    out: dict = {}
+    for key, groups in result["samples"].items():
+        mix, b = key.split("|")
+        if int(b) != bound:
+            continue
+        for strategy, d in groups.items():
+            g = out.setdefault(strategy, {"kappa": [], "audit": []})
+            g["kappa"] += d["kappa"]
+            g["audit"] += d["audit"]
+    return {s: {"kappa": percentiles(d["kappa"]), "audit": percentiles(d["audit"])} for s, d in out.items()}
