@@ -74,7 +74,7 @@ class SimConfig:
             raise SimulationError(f"--queries must be 1..{LIMITS.max_queries} (the contract's MAX_QUERIES), got {self.queries}")
         if self.participants * self.queries > LIMITS.max_labels:
             raise SimulationError(f"participants x queries must be at most {LIMITS.max_labels} (the contract's MAX_LABELS)")
-        if not 0.0 <= self.byzantine <= 1.0:
+        if not self.mix and not 0.0 <= self.byzantine <= 1.0:
             raise SimulationError(f"--byzantine must be a share in 0..1, got {self.byzantine}")
         if not self.alpha > 0:
             raise SimulationError(f"--alpha must be positive, got {self.alpha}")
