@@ -85,7 +85,8 @@ def test_slashed_stake_and_reward_go_to_the_agreeing_participants(report):
     assert rnd["pool_wei"] == reward + (cheat["penalty_wei"] if cheat["status"] == "DEVIATED" else 0)
     paid = sum(row["reward_wei"] for row in honest)
     assert rnd["pool_wei"] - len(honest) < paid <= rnd["pool_wei"]  # floor division: < 1 wei dust each
-    assert [row["stake_after_wei"] for row in honest] == [stake] * len(honest)
+    # v2: the reward is credited to free stake, beside the unlocked stake
+    assert [row["stake_after_wei"] for row in honest] == [stake + row["reward_wei"] for row in honest]
 
 
 def test_contract_accounting_balances_after_the_run(report):
