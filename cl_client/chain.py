@@ -27,7 +27,7 @@ Node errors a user can cause (funds, nonces, gas limits, fees) are put into word
 Provider economy: waits sleep until about the target block time instead of polling; the poll interval
 follows the node's block interval; settled rounds, the code check and the deployment block are cached;
 eth_getLogs windows shrink to a provider's cap.
-Structs (getRound, getSubmission, getAccount, defaults) are decoded by ABI field name, never by position.
+Structs (getRound, getSubmission, getAccount, defaults, bounds) are decoded by ABI field name, never by position.
 """
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ from web3.logs import DISCARD
 from web3.exceptions import (ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound,
                              Web3RPCError)
 
-from .protocol import Params, Phase, Status  # noqa: F401 - re-exported (cl_client.chain.Phase ...)
+from .protocol import LIMITS, Audit, Bounds, Params, Phase, Status  # noqa: F401 - re-exported (cl_client.chain.Phase ...)
 
 GWEI = 10**9
 DEFAULT_RETRIES = None  # no cap on the number of tries: an outage is bounded by time (see "Retry policy")
@@ -92,13 +92,16 @@ def _one_line(exc: BaseException) -> str:
 class RoundInfo:
     round_id: int
     requester: str
-    reward: int
-    bonus: int
+    reward: int  # net of the finalizer fee (less an audit forfeit once settled)
+    finalizer_fee: int
     queries_hash: bytes
     num_queries: int
     num_classes: int
     commit_deadline: int
     reveal_deadline: int
+    audit_deadline: int  # == reveal_deadline without an audit
+    audit_count: int  # G
+    audit_revealed: bool
     phase: Phase
     commit_count: int
     reveal_count: int
@@ -106,6 +109,7 @@ class RoundInfo:
     revealed_stake: int
     pool: int
     agreed_weight: int
+    refundable: bool  # the reward is owed back to the requester (failed, or nobody agreed)
     params: Params
 
 
@@ -114,6 +118,7 @@ class Submission:
     hash: bytes
     stake: int
     matches: int
+    audit_hits: int
     status: Status
     claimed: bool
 
@@ -123,7 +128,8 @@ class Account:
     free: int
     locked: int
     unbonding: int
-    unbonding_ready_at: int
+    unbonding_ready_at: int  # when the last pending request matures
+    withdrawable: int  # the part of `unbonding` that withdraw() would send now
 
 
 def _camel(name: str) -> str:
@@ -977,7 +983,7 @@ class Gateway(_Sender):
         return info
 
     def _phase_end(self, round_id: int, which: str) -> int:
-        """The round's commit or reveal deadline (chain time), read once."""
+        """The round's commit, reveal or audit deadline (chain time), read once."""
         info = self._rounds.get(int(round_id)) or self.round(round_id)
         return int(getattr(info, which))
 
@@ -995,8 +1001,27 @@ class Gateway(_Sender):
                          "getAccount")
 
     def defaults(self) -> Params:
-        """The parameters the next round will take, decoded by field name."""
+        """The parameters `openRound` gives a round (and `open_round`'s default), decoded by field name."""
         return _from_abi(Params, self._call("defaults"), "defaults")
+
+    def bounds(self) -> Bounds:
+        """The owner's bounds in force on the parameters a requester may choose."""
+        return _from_abi(Bounds, self._call("bounds"), "bounds")
+
+    def pending_bounds(self) -> tuple[Bounds, int] | None:
+        """(proposed bounds, when they may be applied), or None without a proposal."""
+        proposal, effective_at = self._call("pendingBounds")
+        return None if int(effective_at) == 0 else (_from_abi(Bounds, proposal, "pendingBounds"), int(effective_at))
+
+    def audit_of(self, round_id: int) -> Audit | None:
+        """The round's revealed audit (its salt from the AuditRevealed event), or None before it is revealed
+        or without one."""
+        indices, labels = self._call("audit", int(round_id))
+        if not indices:
+            return None
+        (event, *_) = self.events("AuditRevealed", round_id) or [None]
+        salt = bytes(event["args"]["salt"]) if event is not None else bytes(32)
+        return Audit.from_bytes(bytes(indices), bytes(labels), salt)
 
     def consensus(self, round_id: int) -> bytes:
         return bytes(self._call("consensus", int(round_id)))
@@ -1012,9 +1037,9 @@ class Gateway(_Sender):
         """Seconds between requestWithdrawal and withdraw for a request made now."""
         return int(self._call("unbondingDelay"))
 
-    def accounting(self) -> tuple[int, int, int, int]:
-        """(totalStake, rewardsOwed, refundsOwed, treasury)."""
-        return tuple(self._call("accounting"))
+    def accounting(self) -> tuple[int, int, int, int, int]:
+        """(totalStake, rewardsOwed, refundsOwed, burned, surplus): their sum is the contract's balance."""
+        return tuple(int(x) for x in self._call("accounting"))
 
     def balance(self, address: str | None = None) -> int:
         return int(self._rpc(lambda: self.w3.eth.get_balance(to_checksum_address(address or self.sender))))
@@ -1058,6 +1083,17 @@ class Gateway(_Sender):
         """participant -> revealed labels, from the round's Revealed events."""
         return {e["args"]["participant"]: bytes(e["args"]["labels"]) for e in self.events("Revealed", round_id)}
 
+    def committers(self, round_id: int) -> list[str]:
+        """Every committer of the round, from its Committed events, sorted ascending by address (finalize's order)."""
+        return sorted({e["args"]["participant"] for e in self.events("Committed", round_id)}, key=lambda a: int(a, 16))
+
+    def audit_commitment(self, round_id: int) -> bytes:
+        """The round's audit commitment (32 zero bytes without an audit), from its RoundTerms event."""
+        terms = self.events("RoundTerms", round_id)
+        if not terms:
+            raise ChainError(f"round {round_id} has no RoundTerms event since block {self.from_block}")
+        return bytes(terms[0]["args"]["auditCommitment"])
+
     def queries_uri(self, round_id: int) -> str:
         opened = self.events("RoundOpened", round_id)
         if not opened:
@@ -1073,13 +1109,47 @@ class Gateway(_Sender):
         return self.transact("requestWithdrawal", int(amount_wei))
 
     def withdraw(self) -> dict:
+        """Send every matured withdrawal request to the sender."""
         return self.transact("withdraw")
 
+    def withdraw_to(self, to: str) -> dict:
+        """Send every matured withdrawal request to `to`."""
+        return self.transact("withdrawTo", to_checksum_address(to))
+
     def open_round(self, queries_hash: bytes, queries_uri: str, num_queries: int, num_classes: int,
-                   commit_duration: int, reveal_duration: int, reward_wei: int = 0) -> int:
-        receipt = self.transact("openRound", bytes(queries_hash), queries_uri, int(num_queries), int(num_classes),
-                                int(commit_duration), int(reveal_duration), value=int(reward_wei))
-        (event,) = self.contract.events.RoundOpened().process_receipt(receipt)
+                   commit_duration: int, reveal_duration: int, reward_wei: int = 0, *, params: Params | None = None,
+                   audit: Audit | None = None, audit_duration: int = 0, finalizer_fee_wei: int = 0) -> int:
+        """Open a round; returns its id. Without keywords: `openRound` (the contract's defaults, no audit, no
+        fee). With any: `openRoundWith` -- `params` (default: the contract's `defaults()`), checked against the
+        `bounds()` in force; `audit` hidden for `audit_duration` s after the reveal deadline (its commitment is
+        sent, the audit itself stays with the caller until `reveal_audit`); `finalizer_fee_wei` paid on top of
+        `reward_wei` to whoever settles the round. Bad parameters raise ValueError (one line) before sending."""
+        if params is None and audit is None and not audit_duration and not finalizer_fee_wei:
+            receipt = self.transact("openRound", bytes(queries_hash), queries_uri, int(num_queries),
+                                    int(num_classes), int(commit_duration), int(reveal_duration),
+                                    value=int(reward_wei))
+        else:
+            params = (params or self.defaults()).check(self.bounds())
+            commitment, count = bytes(32), 0
+            if audit is not None:
+                audit.check(num_queries, num_classes)
+                if not LIMITS.min_phase_duration <= int(audit_duration) <= LIMITS.max_phase_duration:
+                    raise ValueError(f"audit duration {int(audit_duration)} s is outside the allowed "
+                                     f"{LIMITS.min_phase_duration}..{LIMITS.max_phase_duration} s")
+                commitment, count = audit.commitment(self.chain_id, self.address, self.sender, queries_hash), \
+                    len(audit.indices)
+            elif audit_duration:
+                raise ValueError("an audit duration needs an audit")
+            if int(finalizer_fee_wei) < 0 or int(reward_wei) < 0:
+                raise ValueError("the reward and the finalizer fee must be >= 0")
+            spec = {"queriesHash": bytes(queries_hash), "numQueries": int(num_queries),
+                    "numClasses": int(num_classes), "commitDuration": int(commit_duration),
+                    "revealDuration": int(reveal_duration), "auditDuration": int(audit_duration),
+                    "auditCount": count, "auditCommitment": commitment, "finalizerFee": int(finalizer_fee_wei),
+                    "params": params.to_abi()}
+            receipt = self.transact("openRoundWith", spec, queries_uri,
+                                    value=int(reward_wei) + int(finalizer_fee_wei))
+        (event,) = self.contract.events.RoundOpened().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["roundId"])
 
     def commit(self, round_id: int, commitment: bytes) -> dict:
@@ -1092,14 +1162,26 @@ class Gateway(_Sender):
         with self.deadline(None if self._until is not None else self._phase_end(round_id, "reveal_deadline")):
             return self.transact("reveal", int(round_id), bytes(labels), bytes(salt))
 
+    def reveal_audit(self, round_id: int, audit: Audit) -> dict:
+        """Requester: reveal the round's audit (Audit phase); outages are waited out until the audit deadline."""
+        with self.deadline(None if self._until is not None else self._phase_end(round_id, "audit_deadline")):
+            return self.transact("revealAudit", int(round_id), audit.indices_bytes(), audit.labels_bytes(),
+                                 bytes(audit.salt))
+
     def finalize(self, round_id: int) -> dict:
-        """Finalize with every revealer's labels, read from the Revealed events and sorted by address."""
-        revealed = self.revealed(round_id)
-        order = sorted(revealed, key=lambda a: int(a, 16))
-        return self.transact("finalize", int(round_id), order, [revealed[a] for a in order])
+        """Finalize with every committer (Committed events) sorted by address, each with its revealed labels
+        (Revealed events) or empty bytes for a non-revealer. The finalizer fee goes to the sender's free stake."""
+        revealed = {a.lower(): labels for a, labels in self.revealed(round_id).items()}
+        order = self.committers(round_id)
+        return self.transact("finalize", int(round_id), order, [revealed.get(a.lower(), b"") for a in order])
+
+    def abandon(self, round_id: int) -> dict:
+        """Fail a round nobody finalized, ABANDON_DELAY after its audit deadline (anyone; earns the fee)."""
+        return self.transact("abandon", int(round_id))
 
     def claim(self, round_id: int) -> dict:
-        """Send claim(roundId); the receipt (`claimed_amounts(receipt)` reads what it paid and took)."""
+        """Send claim(roundId); the receipt (`claimed_amounts(receipt)` reads what it credited and took). No ETH
+        is sent: stake - penalty + reward return to the free stake (withdraw it with request_withdrawal)."""
         return self.transact("claim", int(round_id))
 
     def claimed_amounts(self, receipt: dict) -> tuple[int, int]:
@@ -1115,7 +1197,10 @@ class Gateway(_Sender):
                 return int(event["args"]["reward"]), int(event["args"]["penalty"])
         return None
 
-    def claim_refund(self, round_id: int) -> dict:
+    def claim_refund(self, round_id: int, to: str | None = None) -> dict:
+        """Requester: take back the refundable reward (failed round, or nobody agreed), to `to` if given."""
+        if to is not None:
+            return self.transact("claimRefundTo", int(round_id), to_checksum_address(to))
         return self.transact("claimRefund", int(round_id))
 
     # ------------------------------------------------------------------ owner actions (docs/protocol.md)
@@ -1123,6 +1208,14 @@ class Gateway(_Sender):
     def set_defaults(self, params: Params) -> dict:
         """Owner: the parameters future rounds take (encoded by ABI field name; bounds as Params.check)."""
         return self.transact("setDefaults", params.to_abi())
+
+    def propose_bounds(self, bounds: Bounds) -> dict:
+        """Owner: new bounds, applicable BOUNDS_DELAY from now (`apply_bounds`)."""
+        return self.transact("proposeBounds", bounds.to_abi())
+
+    def apply_bounds(self) -> dict:
+        """Anyone: apply the proposed bounds once their delay has passed."""
+        return self.transact("applyBounds")
 
     def set_unbonding_delay(self, seconds: int) -> dict:
         """Owner: the delay between requestWithdrawal and withdraw, for requests made from now on."""

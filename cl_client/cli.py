@@ -4,8 +4,10 @@
     eval "$(cl-client node --env 0)"     # CL_RPC_URL and test key 0 of that node, in another shell
     cl-client deploy                     # writes deployments/<chainId>.json, read by every other command
     cl-client stake --amount 1
-    cl-client open-round --queries q.npz --classes 10 --commit-seconds 300 --reveal-seconds 300 --reward 0.1
+    cl-client open-round --queries q.npz --classes 10 --commit-seconds 300 --reveal-seconds 300 --reward 0.1 \
+        --audit-file known.csv --audit 10 --audit-seconds 300 --finalizer-fee 0.001
     cl-client participate --round 1 --shard shard.npz --model logistic_regression
+    cl-client reveal-audit --round 1     # the requester, in the Audit phase (waits for it)
     cl-client status --round 1
     cl-client finalize --round 1 && cl-client claim --round 1
 
@@ -282,6 +284,11 @@ def _phase(value: int) -> str:
     return Phase(value).name.title()
 
 
+def _b32(value) -> str:
+    """A bytes32 name (ParameterOutOfBounds) as text."""
+    return bytes(value).rstrip(b"\0").decode(errors="replace") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
 # Contract error name -> its message: a format string over the error's arguments ({0}, {1}, ...), or a
 # function (args, error) -> str. Addresses among the arguments are checksummed first.
 EXPLAIN: dict[str, str | Callable[[tuple, ContractError], str]] = {
@@ -296,7 +303,19 @@ EXPLAIN: dict[str, str | Callable[[tuple, ContractError], str]] = {
     "NothingToClaim": "{1} did not take part in round {0}, so has nothing to claim there",
     "AlreadyClaimed": "{1} already claimed round {0}",
     "AlreadyCommitted": "{1} already committed in round {0}",
-    "NoRefund": "no refund in round {0} for {1} (only the requester of a failed round has one)",
+    "NoRefund": "no refund in round {0} for {1} (only the requester of a failed round, or of one in which nobody "
+                "agreed, has one)",
+    "ParameterOutOfBounds": lambda a, exc: (f"{_b32(a[0])} = {a[1]} is outside the allowed {a[2]}..{a[3]} "
+                                            "(the contract's bounds())"),
+    "InvalidAudit": "audit of {0} queries with a {1} s window does not fit the round (G <= min(256, Q), and an "
+                    "audit needs a window)",
+    "NotRequester": "{1} is not the requester of round {0}: only the requester reveals its audit",
+    "AuditCommitmentMismatch": "the audit journal does not match round {0}'s audit commitment",
+    "FeeExceedsValue": "the finalizer fee {0} wei exceeds the value sent ({1} wei)",
+    "TooManyPendingWithdrawals": "{0} withdrawal requests are pending already: complete matured ones with "
+                                 "`cl-client withdraw --complete` first",
+    "NotStaleYet": "round {0} may be abandoned only after block time {1} (now {2})",
+    "AmountTooLarge": "amount {0} wei exceeds the contract's limit {1} wei",
     "EnforcedPause": "the contract is paused: no new rounds can be opened now",
     "InvalidDuration": "phase duration {0} s is outside the allowed {1}..{2} s",
     "InvalidQueryCount": "{0} queries is outside the allowed 1..{1}",
@@ -420,10 +439,20 @@ def cmd_withdraw(args, out: Output) -> int:
     gw = gateway(args, out, need_key=True)
     if args.complete:  # NothingToWithdraw / UnbondingNotOver: the revert says what to do (see EXPLAIN)
         before = gw.account_info()
-        gw.withdraw()
-        out.line(f"withdrew {fmt_eth(before.unbonding)} to {gw.sender}")
-        out.put(address=gw.sender, withdrawn=before.unbonding)
+        if args.to:
+            try:
+                to = to_checksum_address(args.to)
+            except ValueError:
+                raise CLIError(f"--to {args.to!r} is not an address") from None
+            gw.withdraw_to(to)
+        else:
+            to = gw.sender
+            gw.withdraw()
+        out.line(f"withdrew {fmt_eth(before.withdrawable)} to {to}")
+        out.put(address=gw.sender, withdrawn=before.withdrawable, to=to)
         return 0
+    if args.to:
+        raise CLIError("--to goes with --complete")
     acct = gw.account_info()
     amount = acct.free if args.amount is None else args.amount
     if amount == 0:  # the revert would be "asked for 0 ETH": say where the stake is and what to do
@@ -485,24 +514,188 @@ def file_uri_warning(chain_id: int, uri: str) -> str | None:
     return None
 
 
+PARAM_FLAGS = ("quorum_bps", "min_revealers", "agreement_bps", "deviator_slash_bps", "non_reveal_slash_bps",
+               "audit_bound_bps", "audit_slash_bps", "min_stake")
+"""protocol.Params fields `open-round` can override (--quorum-bps ...; --nonreveal-slash-bps for the non-revealer's)."""
+
+
+def load_known_labels(path: Path) -> dict[int, int]:
+    """{query index: label} from a CSV (lines `index,label`, an optional header) or an NPZ (arrays `indices`
+    and `labels`, or one 2-column array); CLIError (one line) for anything else."""
+    import numpy as np
+
+    if not path.is_file():
+        raise CLIError(f"audit file {path} does not exist")
+    try:
+        if path.suffix.lower() == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if "indices" in z.files and "labels" in z.files:
+                    rows = np.stack([np.asarray(z["indices"]).reshape(-1), np.asarray(z["labels"]).reshape(-1)], 1)
+                elif len(z.files) == 1:
+                    rows = np.asarray(z[z.files[0]])
+                else:
+                    raise CLIError(f"audit file {path} must hold arrays 'indices' and 'labels' (or one "
+                                   f"2-column array), found {', '.join(z.files)}")
+        elif path.suffix.lower() in (".csv", ".txt"):
+            lines = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+            if lines and not lines[0].replace(",", "").replace(" ", "").lstrip("-").isdigit():
+                lines = lines[1:]  # a header such as "index,label"
+            rows = np.array([[int(v) for v in ln.split(",")] for ln in lines], dtype=np.int64).reshape(-1, 2)
+        else:
+            raise CLIError(f"audit file {path} must be .csv or .npz")
+    except CLIError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise CLIError(f"cannot read audit file {path} (lines `query index,label`): {one_line(exc)}") from None
+    rows = np.asarray(rows)
+    if rows.ndim != 2 or rows.shape[1] != 2 or len(rows) == 0 or not np.issubdtype(rows.dtype, np.integer):
+        raise CLIError(f"audit file {path} must hold integer pairs (query index, label), one per row")
+    known: dict[int, int] = {}
+    for index, label in rows.tolist():
+        if index in known and known[index] != label:
+            raise CLIError(f"audit file {path} gives query {index} two labels ({known[index]} and {label})")
+        known[int(index)] = int(label)
+    return known
+
+
+def _audit_journal_dir(args) -> Path:
+    from .participant import DEFAULT_JOURNAL_DIR
+
+    return Path(args.journal_dir).expanduser() if args.journal_dir else DEFAULT_JOURNAL_DIR
+
+
+def _round_params(args, gw: Gateway) -> protocol.Params | None:
+    """The contract's defaults() with the --...-bps / --min-stake overrides, or None if none is given."""
+    changes = {name: getattr(args, name) for name in PARAM_FLAGS if getattr(args, name) is not None}
+    if not changes:
+        return None
+    params = dataclasses.replace(gw.defaults(), **changes)
+    try:
+        return params.check(gw.bounds())
+    except ValueError as exc:
+        raise CLIError(f"round parameters: {one_line(exc)} (--{exc.args[0].split()[0].replace('_', '-')})"
+                       .replace("--non-reveal-", "--nonreveal-")) from None
+
+
 def cmd_open_round(args, out: Output) -> int:
+    import numpy as np
+
+    from .journal import AuditJournal
+
+    if args.audit is not None and not args.audit_file:
+        raise CLIError("--audit N needs --audit-file FILE (the known labels to hide N of)")
+    if args.audit_seconds is not None and not args.audit_file:
+        raise CLIError("--audit-seconds needs --audit-file FILE")
     gw = gateway(args, out, need_key=True)
     path, digest, q = _load_query_file(args, out)
     uri = args.uri or path.resolve().as_uri()
     warning = file_uri_warning(gw.chain_id, uri)
     if warning:
         out.note(warning)
-    rid = gw.open_round(digest, uri, q, args.classes, args.commit_seconds, args.reveal_seconds, args.reward)
+    params = _round_params(args, gw)
+    audit, journal, audit_seconds = None, None, 0
+    if args.audit_file:
+        known = load_known_labels(Path(args.audit_file))
+        bad = [(i, y) for i, y in known.items() if not (0 <= i < q and 0 <= y < args.classes)]
+        if bad:
+            raise CLIError(f"audit file {args.audit_file}: query {bad[0][0]} label {bad[0][1]} is not a query "
+                           f"index 0..{q - 1} with a label 0..{args.classes - 1}")
+        count = args.audit if args.audit is not None else min(len(known), protocol.LIMITS.max_audit_queries)
+        if count > min(len(known), protocol.LIMITS.max_audit_queries):
+            raise CLIError(f"--audit {count}: the audit file knows {len(known)} labels and a round hides at most "
+                           f"{protocol.LIMITS.max_audit_queries}")
+        audit = protocol.Audit.draw(np.random.default_rng(), known, count)
+        audit_seconds = args.audit_seconds if args.audit_seconds is not None else args.reveal_seconds
+        commitment = audit.commitment(gw.chain_id, gw.address, gw.sender, digest)
+        journal = AuditJournal(Path(args.audit_journal) if args.audit_journal else AuditJournal.path_for(
+            _audit_journal_dir(args), gw.chain_id, gw.address, gw.sender, commitment))
+        # Durable BEFORE the round is opened: the audit can always be revealed.
+        journal.write(chain_id=gw.chain_id, contract=gw.address, requester=gw.sender, commitment=commitment,
+                      queries_hash=digest, audit=audit.to_json())
+    keywords = params is not None or audit is not None or args.finalizer_fee
+    try:
+        rid = gw.open_round(digest, uri, q, args.classes, args.commit_seconds, args.reveal_seconds, args.reward,
+                            **(dict(params=params, audit=audit, audit_duration=audit_seconds,
+                                    finalizer_fee_wei=args.finalizer_fee) if keywords else {}))
+    except ValueError as exc:
+        raise CLIError(one_line(exc)) from None
+    if journal is not None:
+        journal.update(round_id=rid)
     info = gw.round(rid)
     now = gw.latest_timestamp()
     out.line(f"opened round {rid}: Q={q}, K={args.classes}, reward {fmt_eth(info.reward)}"
-             f" + bonus {fmt_eth(info.bonus)}")
+             + (f" + finalizer fee {fmt_eth(info.finalizer_fee)}" if info.finalizer_fee else ""))
     out.line(f"  queries {uri} (keccak256 0x{digest.hex()})")
     out.line(f"  commit until block time {fmt_when(info.commit_deadline, now)}, "
              f"reveal until {fmt_when(info.reveal_deadline, now)}")
+    if audit is not None:
+        out.line(f"  audit: {info.audit_count} hidden known-label queries; reveal them with `cl-client reveal-audit "
+                 f"--round {rid}` after the reveal deadline, by block time {fmt_when(info.audit_deadline, now)} "
+                 f"(secret kept in {journal.path})")
     out.put(round_id=rid, num_queries=q, num_classes=args.classes, queries_uri=uri, queries_hash=digest,
-            commit_deadline=info.commit_deadline, reveal_deadline=info.reveal_deadline, reward=info.reward,
-            bonus=info.bonus)
+            commit_deadline=info.commit_deadline, reveal_deadline=info.reveal_deadline,
+            audit_deadline=info.audit_deadline, audit_count=info.audit_count, reward=info.reward,
+            finalizer_fee=info.finalizer_fee, params=dataclasses.asdict(info.params),
+            audit_journal=str(journal.path) if journal else None)
+    return 0
+
+
+def _find_audit_journal(args, gw: Gateway, rid: int):
+    """The audit journal of round `rid`: --audit-journal, else the one named by the round's commitment."""
+    from .journal import AuditJournal
+
+    if args.audit_journal:
+        return AuditJournal(Path(args.audit_journal))
+    commitment = gw.audit_commitment(rid)
+    if commitment == bytes(32):
+        raise CLIError(f"round {rid} has no audit")
+    r = gw.round(rid)
+    path = AuditJournal.path_for(_audit_journal_dir(args), gw.chain_id, gw.address, r.requester, commitment)
+    if not path.is_file():
+        raise CLIError(f"no audit journal for round {rid} at {path}: give --audit-journal FILE (written by "
+                       "`cl-client open-round`)")
+    return AuditJournal(path)
+
+
+def cmd_reveal_audit(args, out: Output) -> int:
+    gw = gateway(args, out, need_key=True)
+    rid = _round_id(gw, args.round)
+    r = gw.round(rid)
+    if r.audit_count == 0:
+        raise CLIError(f"round {rid} has no audit")
+    if r.requester.lower() != gw.sender.lower():
+        raise CLIError(f"round {rid} was opened by {r.requester}; only it can reveal the audit (you are {gw.sender})")
+    if r.audit_revealed:
+        raise CLIError(f"round {rid}'s audit is already revealed")
+    journal = _find_audit_journal(args, gw, rid)
+    body = journal.read()
+    audit = protocol.Audit.from_json(body["audit"])
+    if audit.commitment(gw.chain_id, gw.address, r.requester, r.queries_hash) != gw.audit_commitment(rid):
+        raise CLIError(f"audit journal {journal.path} is not round {rid}'s audit (its commitment differs)")
+    if r.phase in (Phase.COMMIT, Phase.REVEAL):
+        start = gw.latest_timestamp()
+        with Waiter(args.quiet) as waiter:
+            gw.wait_for_timestamp(r.reveal_deadline + 1, timeout=args.timeout,
+                                  on_tick=lambda now: waiter.wait(f"round {rid}: waiting for the Audit phase",
+                                                                  start, r.reveal_deadline + 1, now))
+        r = gw.round(rid)
+    if r.phase != Phase.AUDIT:
+        raise CLIError(f"round {rid} is in its {r.phase.name.title()} phase: the audit window closed at block "
+                       f"time {r.audit_deadline}" + ("" if r.phase != Phase.FINALIZABLE else
+                                                     " (the round goes on without it; part of the reward is burned)"))
+    receipt = gw.reveal_audit(rid, audit)
+    journal.update(round_id=rid, revealed_tx="0x" + bytes(receipt["transactionHash"]).hex())
+    out.line(f"revealed the audit of round {rid}: {len(audit.indices)} queries; it can be finalized now")
+    out.put(round_id=rid, audit_count=len(audit.indices), indices=list(audit.indices), labels=list(audit.labels))
+    return 0
+
+
+def cmd_abandon(args, out: Output) -> int:
+    gw = gateway(args, out, need_key=True)
+    rid = _round_id(gw, args.round)
+    gw.abandon(rid)  # NotStaleYet / WrongPhase explain themselves
+    out.line(f"round {rid} abandoned (failed): stakes unlocked, non-revealers' penalties burned, reward refundable")
+    out.put(round_id=rid, phase=gw.round(rid).phase.name)
     return 0
 
 
@@ -520,41 +713,67 @@ def cmd_status(args, out: Output) -> int:
                  f"locked {fmt_eth(acct.locked)}, unbonding {fmt_eth(acct.unbonding)}"
                  + (f" (ready at {fmt_when(acct.unbonding_ready_at, now)})" if acct.unbonding else ""))
         out.put(account={"address": me, "balance": gw.balance(me), "free": acct.free, "locked": acct.locked,
-                         "unbonding": acct.unbonding, "unbonding_ready_at": acct.unbonding_ready_at})
+                         "unbonding": acct.unbonding, "unbonding_ready_at": acct.unbonding_ready_at,
+                         "withdrawable": acct.withdrawable})
     if count == 0 and args.round is None:
         return 0
     rid = _round_id(gw, args.round)
     r = gw.round(rid)
     out.line(f"round {rid}: {r.phase.name} (requester {r.requester}); Q={r.num_queries}, K={r.num_classes}; "
-             f"reward {fmt_eth(r.reward)} + bonus {fmt_eth(r.bonus)}")
+             f"reward {fmt_eth(r.reward)}" + (f" + finalizer fee {fmt_eth(r.finalizer_fee)}" if r.finalizer_fee else "")
+             + ("; refundable to the requester" if r.refundable else ""))
     out.line(f"  commit deadline {fmt_when(r.commit_deadline, now)}; reveal deadline {fmt_when(r.reveal_deadline, now)}")
     out.line(f"  {r.commit_count} committed ({fmt_eth(r.committed_stake)}), {r.reveal_count} revealed "
              f"({fmt_eth(r.revealed_stake)}); quorum {r.params.quorum_bps / 100:g} % of committed stake, "
              f"at least {r.params.min_revealers} revealers")
     pr = r.params
-    min_matches = protocol.min_matches(r.num_queries, pr.agreement_bps)
-    out.line(f"  agreement: at least {min_matches}/{r.num_queries} labels ({pr.agreement_bps / 100:g} %) must match "
-             f"the consensus; weights: {'equal (one per participant)' if pr.equal_weights else 'stake'}")
+    mode = min_matches = None
+    if r.phase == Phase.FINALIZED:
+        mode = protocol.mode_count(list(gw.consensus(rid)), r.num_classes)
+        min_matches = protocol.min_matches(r.num_queries, pr.agreement_bps, mode)
+        rule = (f"at least {min_matches}/{r.num_queries} labels must match the consensus (its most frequent label "
+                f"covers {mode})")
+    else:
+        rule = "matches - M >= that share of Q - M, M = queries of the consensus's most frequent label"
+    out.line(f"  agreement (chance-corrected, {pr.agreement_bps / 100:g} %): {rule}; weights: "
+             f"{'equal (one per participant)' if pr.equal_weights else 'stake'}")
     out.line(f"  slashing: a deviator loses {pr.deviator_slash_bps / 100:g} % of its stake, a non-revealer "
-             f"{pr.non_reveal_slash_bps / 100:g} %; minimum stake {fmt_eth(pr.min_stake)}")
+             f"{pr.non_reveal_slash_bps / 100:g} %, a revealer excluded by the audit {pr.audit_slash_bps / 100:g} % "
+             f"(burned); minimum stake {fmt_eth(pr.min_stake)}")
+    audit = None
+    if r.audit_count:
+        state = ("revealed" if r.audit_revealed else
+                 "not revealed: forfeited" if r.phase.rank >= Phase.FINALIZABLE.rank else "hidden")
+        out.line(f"  audit: {r.audit_count} hidden known-label queries, {state}; deadline "
+                 f"{fmt_when(r.audit_deadline, now)}; a revealer right on fewer than {pr.audit_bound_bps / 100:g} % "
+                 "of them is Excluded")
+        revealed_audit = gw.audit_of(rid) if r.audit_revealed else None
+        audit = {"count": r.audit_count, "deadline": r.audit_deadline, "revealed": r.audit_revealed,
+                 "indices": list(revealed_audit.indices) if revealed_audit else None,
+                 "labels": list(revealed_audit.labels) if revealed_audit else None}
     rnd = {"round_id": rid, "phase": r.phase.name, "requester": r.requester, "num_queries": r.num_queries,
            "num_classes": r.num_classes, "commit_deadline": r.commit_deadline, "reveal_deadline": r.reveal_deadline,
-           "commit_count": r.commit_count, "reveal_count": r.reveal_count, "committed_stake": r.committed_stake,
-           "revealed_stake": r.revealed_stake, "reward": r.reward, "bonus": r.bonus, "pool": r.pool,
-           "queries_hash": r.queries_hash, "params": dataclasses.asdict(pr), "min_matches": min_matches}
+           "audit_deadline": r.audit_deadline, "commit_count": r.commit_count, "reveal_count": r.reveal_count,
+           "committed_stake": r.committed_stake, "revealed_stake": r.revealed_stake, "reward": r.reward,
+           "finalizer_fee": r.finalizer_fee, "refundable": r.refundable, "pool": r.pool,
+           "queries_hash": r.queries_hash, "params": dataclasses.asdict(pr), "min_matches": min_matches,
+           "mode_count": mode, "audit": audit}
     if r.phase == Phase.FINALIZED:
         out.line(f"  finalized: pool {fmt_eth(r.pool)} shared by agreeing weight {r.agreed_weight}")
     if me:
         s = gw.submission(rid, me)
         reward, penalty = gw.claimable(rid, me)
         extra = f"; matches {s.matches}/{r.num_queries}" if s.status in (Status.AGREED, Status.DEVIATED) else ""
-        status = "NON-REVEALER" if s.status == Status.COMMITTED and r.phase >= Phase.FINALIZABLE else s.status.name
+        if r.audit_revealed and s.status in (Status.AGREED, Status.DEVIATED, Status.EXCLUDED):
+            extra += f"; audit {s.audit_hits}/{r.audit_count} right"
+        status = "NON-REVEALER" if s.status == Status.COMMITTED and r.phase.rank >= Phase.AUDIT.rank else s.status.name
         if s.status == Status.NONE:
             out.line("  you: not taking part")
         else:
             out.line(f"  you: {status}, stake {fmt_eth(s.stake)}{extra}"
                      + ("; claimed" if s.claimed else f"; claimable reward {fmt_eth(reward)}, penalty {fmt_eth(penalty)}"))
-        rnd["you"] = {"status": s.status.name, "stake": s.stake, "matches": s.matches, "claimed": s.claimed,
+        rnd["you"] = {"status": s.status.name, "stake": s.stake, "matches": s.matches, "audit_hits": s.audit_hits,
+                      "claimed": s.claimed,
                       "claimable_reward": reward, "claimable_penalty": penalty}
     out.put(round=rnd)
     return 0
@@ -566,7 +785,7 @@ def cmd_claim(args, out: Output) -> int:
     if args.refund:
         r = gw.round(rid)
         gw.claim_refund(rid)
-        out.line(f"refunded {fmt_eth(r.reward)} of failed round {rid} to {gw.sender}")
+        out.line(f"refunded {fmt_eth(r.reward)} of round {rid} to {gw.sender}")
         out.put(round_id=rid, refund=r.reward)
         return 0
     if gw.phase(rid) == Phase.FINALIZABLE:  # the revert (WrongPhase) cannot say that anyone may finalize it
@@ -586,21 +805,32 @@ def cmd_finalize(args, out: Output) -> int:
     r = gw.round(rid)
     if r.phase in (Phase.FINALIZED, Phase.FAILED):
         raise CLIError(f"round {rid} is already {r.phase.name.lower()}")
-    if r.phase < Phase.FINALIZABLE:
+    if r.phase != Phase.FINALIZABLE:
         if not args.wait:
-            raise CLIError(f"round {rid} is in its {r.phase.name.title()} phase; it can be finalized after block time "
-                           f"{fmt_when(r.reveal_deadline, gw.latest_timestamp())} (or pass --wait)")
+            when = (f"after block time {fmt_when(r.reveal_deadline, gw.latest_timestamp())}" if r.phase != Phase.AUDIT
+                    else f"once the requester reveals its audit, or after block time "
+                         f"{fmt_when(r.audit_deadline, gw.latest_timestamp())}")
+            raise CLIError(f"round {rid} is in its {r.phase.name.title()} phase; it can be finalized {when} "
+                           "(or pass --wait)")
         start = gw.latest_timestamp()
         with Waiter(args.quiet) as waiter:
-            gw.wait_for_timestamp(r.reveal_deadline + 1,
-                                  on_tick=lambda now: waiter.wait(f"round {rid}: reveal phase", start,
-                                                                  r.reveal_deadline + 1, now))
+            while r.phase != Phase.FINALIZABLE:
+                audit = r.phase == Phase.AUDIT
+                target = r.audit_deadline + 1 if audit else r.reveal_deadline + 1
+                label = f"round {rid}: {'audit' if audit else r.phase.name.lower()} phase"
+                if audit:  # the requester may reveal at any moment: look again every few seconds
+                    target = min(target, gw.latest_timestamp() + 2)
+                gw.wait_for_timestamp(target, on_tick=lambda now: waiter.wait(label, start, target, now))
+                r = gw.round(rid)
+                if r.phase in (Phase.FINALIZED, Phase.FAILED):
+                    raise CLIError(f"round {rid} was {r.phase.name.lower()} by someone else meanwhile")
     gw.finalize(rid)
     r = gw.round(rid)
     if r.phase == Phase.FINALIZED:
         out.line(f"round {rid} finalized: {r.reveal_count} revealers, pool {fmt_eth(r.pool)}")
     else:
-        out.line(f"round {rid} failed (quorum or minimum revealers not met); the requester can "
+        out.line(f"round {rid} failed (quorum or minimum revealers not met, or nobody passed the audit); the "
+                 f"requester can "
                  f"`cl-client claim --refund --round {rid}`")
     out.put(round_id=rid, phase=r.phase.name, pool=r.pool, reveal_count=r.reveal_count)
     return 0
@@ -651,7 +881,7 @@ def cmd_wait(args, out: Output) -> int:
             "settled": Phase.FINALIZED}[args.phase]
     while True:
         phase = gw.phase(rid)
-        if phase >= want:  # FAILED sorts after FINALIZED: "settled" is either
+        if phase.rank >= want.rank:  # FAILED ranks with FINALIZED: "settled" is either
             out.line(f"round {rid}: {phase.name.lower()}")
             out.put(round_id=rid, phase=phase.name)
             return 0
@@ -693,13 +923,39 @@ def _rounds_to_play(args, gw: Gateway, waiter: Waiter, resumed: frozenset[int] =
 
 def _ensure_stake(args, gw: Gateway, rid: int, waiter: Waiter) -> None:
     """Deposit --stake if the free stake is below round `rid`'s minimum (`_assess_round` checked that it
-    then suffices)."""
+    then suffices); under --max-stake, request the withdrawal of the free stake above it (claimed rewards
+    join the free stake, and a commit locks all of it), completing matured requests first."""
     r = gw.round(rid)
     free = gw.account_info().free
-    if free >= r.params.min_stake or not args.stake:
-        return
-    waiter.message(f"depositing {fmt_eth(args.stake)} of stake")
-    gw.deposit(args.stake)
+    if free < r.params.min_stake and args.stake:
+        waiter.message(f"depositing {fmt_eth(args.stake)} of stake")
+        gw.deposit(args.stake)
+        free = gw.account_info().free
+    if args.max_stake is not None and free > args.max_stake:
+        if gw.account_info().withdrawable:
+            gw.withdraw()  # frees request slots (at most 8 pending)
+        waiter.message(f"requesting the withdrawal of {fmt_eth(free - args.max_stake)} above --max-stake "
+                       f"{fmt_eth(args.max_stake)}")
+        gw.request_withdrawal(free - args.max_stake)
+
+
+def _check_policy(args, rid: int, r) -> None:
+    """CLIError (one line) if round `rid`'s terms fall outside --max-slash-bps, --max-agreement-bps or
+    --min-reward."""
+    pr = r.params
+    if args.max_slash_bps is not None:
+        rates = {"deviator": pr.deviator_slash_bps, "non-revealer": pr.non_reveal_slash_bps,
+                 "audit-excluded": pr.audit_slash_bps}
+        over = {name: bps for name, bps in rates.items() if bps > args.max_slash_bps}
+        if over:
+            shown = ", ".join(f"{name} {bps}" for name, bps in rates.items())
+            raise CLIError(f"round {rid} slashes up to {max(over.values())} bps of the stake ({shown}), above "
+                           f"--max-slash-bps {args.max_slash_bps}")
+    if args.max_agreement_bps is not None and pr.agreement_bps > args.max_agreement_bps:
+        raise CLIError(f"round {rid} asks for {pr.agreement_bps} bps of chance-corrected agreement, above "
+                       f"--max-agreement-bps {args.max_agreement_bps}")
+    if args.min_reward is not None and r.reward < args.min_reward:
+        raise CLIError(f"round {rid} pays a reward of {fmt_eth(r.reward)}, below --min-reward {fmt_eth(args.min_reward)}")
 
 
 def _check_can_join(gw: Gateway, rid: int) -> Status:
@@ -715,7 +971,7 @@ def _check_can_join(gw: Gateway, rid: int) -> Status:
 
 def _assess_round(args, gw: Gateway, rid: int, strategy, shard_X, shard_y):
     """Every check on joining round `rid` that can be made before a transaction (and before training):
-    too late to join, the policy (--max-slash-bps, --max-stake), too little stake, shard labels outside the
+    too late to join, the policy (--max-slash-bps, --max-agreement-bps, --min-reward, --max-stake), too little stake, shard labels outside the
     round's classes, a query file that cannot be fetched, does not match the round's hash, or has another
     feature count than the shard. Returns the verified query matrix (None if the strategy uses no model);
     CLIError (one line) if the round cannot be joined."""
@@ -724,22 +980,20 @@ def _assess_round(args, gw: Gateway, rid: int, strategy, shard_X, shard_y):
     _check_can_join(gw, rid)
     r = gw.round(rid)
     pr = r.params
-    if args.max_slash_bps is not None:
-        worst = max(pr.deviator_slash_bps, pr.non_reveal_slash_bps)
-        if worst > args.max_slash_bps:
-            raise CLIError(f"round {rid} slashes up to {worst} bps of the stake (deviator {pr.deviator_slash_bps}, "
-                           f"non-revealer {pr.non_reveal_slash_bps}), above --max-slash-bps {args.max_slash_bps}")
+    _check_policy(args, rid, r)
     free = gw.account_info().free
     after = free + args.stake if args.stake and free < pr.min_stake else free
+    if args.max_stake is not None:
+        if args.max_stake < pr.min_stake:
+            raise CLIError(f"--max-stake {fmt_eth(args.max_stake)} is below round {rid}'s minimum stake "
+                           f"{fmt_eth(pr.min_stake)}")
+        after = min(after, args.max_stake)  # _ensure_stake unbonds the rest
     if after < pr.min_stake:
         if not args.stake:
             raise CLIError(f"free stake {fmt_eth(free)} is below round {rid}'s minimum {fmt_eth(pr.min_stake)}: "
                            "pass --stake ETH to deposit first, or run `cl-client stake --amount ETH`")
         raise CLIError(f"--stake {fmt_eth(args.stake)} leaves the free stake below round {rid}'s minimum "
                        f"{fmt_eth(pr.min_stake)}")
-    if args.max_stake is not None and after > args.max_stake:
-        raise CLIError(f"round {rid} would lock the whole free stake, {fmt_eth(after)}, above --max-stake "
-                       f"{fmt_eth(args.max_stake)} (withdraw some with `cl-client withdraw --amount ETH`)")
     if not strategy.uses_model:
         return None
     if len(shard_y) and int(shard_y.max()) >= r.num_classes:
@@ -798,8 +1052,8 @@ def _train(args, X, y, shard: Path, journal_dir: Path, waiter: Waiter):
 
 WAIT_LABELS = {
     "committed": "committed; waiting for the reveal phase",
-    "revealed": "revealed; waiting for the reveal deadline",
-    "not-revealed": "not revealing; waiting for the reveal deadline",
+    "revealed": "revealed; waiting for the reveal (and audit) deadline",
+    "not-revealed": "not revealing; waiting for the reveal (and audit) deadline",
     "waiting-finalize": "waiting for someone to finalize",
 }
 
@@ -885,6 +1139,8 @@ def _summary_line(rid: int, summary: dict) -> str:
     text = f"round {rid}: {status}"
     if status in ("agreed", "deviated"):
         text += f" ({summary.get('matches')}/{summary.get('num_queries')} labels match the consensus)"
+    if status in ("agreed", "deviated", "excluded") and summary.get("audit_count"):
+        text += f" (audit {summary.get('audit_hits')}/{summary.get('audit_count')} right)"
     text += f"; round {summary.get('phase', '?')}; reward {fmt_eth(summary.get('reward', 0))}, " \
             f"penalty {fmt_eth(summary.get('penalty', 0))}"
     return text + ("; claimed" if summary.get("claimed") else "")
@@ -958,6 +1214,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--commit-seconds", type=positive_int, default=300, help="commit phase length (default 300)")
     p.add_argument("--reveal-seconds", type=positive_int, default=300, help="reveal phase length (default 300)")
     p.add_argument("--reward", type=eth_to_wei, default=0, help="reward in ETH paid with the call (default 0)")
+    p.add_argument("--finalizer-fee", type=eth_to_wei, default=0, metavar="ETH",
+                   help="paid on top of the reward to whoever settles the round (default 0)")
+    a = p.add_argument_group("audit (hidden known-label queries; revealed later with `cl-client reveal-audit`)")
+    a.add_argument("--audit-file", metavar="FILE", help="CSV (lines `query index,label`) or NPZ (arrays indices, "
+                                                        "labels) of queries whose label you know")
+    a.add_argument("--audit", type=positive_int, metavar="N",
+                   help="how many of them to hide, drawn at random (default: all, at most 256)")
+    a.add_argument("--audit-seconds", type=positive_int, metavar="S",
+                   help="audit window after the reveal deadline (default: --reveal-seconds)")
+    a.add_argument("--audit-journal", metavar="FILE", help="where to keep the audit secret (mode 0600; default "
+                                                          "JOURNAL_DIR/audit-<chain>-<contract>-<you>-<commitment>.json)")
+    a.add_argument("--journal-dir", help="the journal folder (env CL_JOURNAL_DIR; default ~/.cl-client/journal)")
+    pr = p.add_argument_group("round parameters (default: the contract's defaults(); within its bounds())")
+    for flag, name, help_ in (("--quorum-bps", "quorum_bps", "share of committed stake that must reveal"),
+                              ("--agreement-bps", "agreement_bps", "chance-corrected agreement threshold"),
+                              ("--audit-bound-bps", "audit_bound_bps", "audit share a revealer must get right"),
+                              ("--audit-slash-bps", "audit_slash_bps", "slash of a revealer the audit excludes"),
+                              ("--deviator-slash-bps", "deviator_slash_bps", "slash of a deviator"),
+                              ("--nonreveal-slash-bps", "non_reveal_slash_bps", "slash of a non-revealer")):
+        pr.add_argument(flag, dest=name, type=_bps, metavar="BPS", help=help_)
+    pr.add_argument("--min-revealers", type=positive_int, metavar="N", help="fewest revealers of a valid round")
+    pr.add_argument("--min-stake", type=positive_eth, metavar="ETH", help="smallest free stake that may commit")
+
+    p = add("reveal-audit", cmd_reveal_audit, "as requester, reveal a round's hidden audit in its Audit phase "
+                                              "(waits for the phase)")
+    p.add_argument("--round", type=positive_int, help="round id (default: the latest)")
+    p.add_argument("--audit-journal", metavar="FILE", help="the audit secret written by open-round (default: found "
+                                                          "in the journal folder by the round's commitment)")
+    p.add_argument("--journal-dir", help="the journal folder (env CL_JOURNAL_DIR; default ~/.cl-client/journal)")
+    p.add_argument("--timeout", type=float, default=None, help="give up waiting after this many wall seconds")
+
+    p = add("abandon", cmd_abandon, "fail a round nobody finalized, 3 days after its last deadline")
+    p.add_argument("--round", type=positive_int, help="round id (default: the latest)")
 
     p = add("participate", cmd_participate, "train on a shard and take part in rounds (commit, reveal, "
                                             "finalize, claim; resumable from the journal)")
@@ -980,9 +1269,14 @@ def build_parser() -> argparse.ArgumentParser:
                                "error with --round)")
     pol.add_argument("--max-slash-bps", type=_bps, metavar="BPS",
                      help="join no round that can slash more than this share of the stake (basis points, "
-                          "10000 = all; the larger of its deviator and non-revealer rates)")
+                          "10000 = all; any of its deviator, non-revealer and audit rates)")
+    pol.add_argument("--max-agreement-bps", type=_bps, metavar="BPS",
+                     help="join no round whose (chance-corrected) agreement threshold is above this")
+    pol.add_argument("--min-reward", type=eth_to_wei, metavar="ETH",
+                     help="join no round whose reward is below this")
     pol.add_argument("--max-stake", type=positive_eth, metavar="ETH",
-                     help="join no round while the stake a commit would lock (the whole free stake) exceeds this")
+                     help="commit at most this much: a commit locks the whole free stake, so free stake above it "
+                          "(claimed rewards included) is requested for withdrawal before committing")
 
     sub.add_parser("simulate", help="the consensus-learning simulation on a local chain it starts "
                                     "(what `make demo` runs; see `cl-client simulate --help`)", add_help=False)
@@ -1006,16 +1300,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("status", cmd_status, "show a round (phase, deadlines, counts) and your account")
     p.add_argument("--round", type=positive_int, help="round id (default: the latest)")
 
-    p = add("claim", cmd_claim, "settle your part of a finalized round (stake back, reward paid)")
+    p = add("claim", cmd_claim, "settle your part of a finalized round (stake and reward back to your free stake)")
     p.add_argument("--round", type=positive_int, help="round id (default: the latest)")
-    p.add_argument("--refund", action="store_true", help="as requester, take back the reward of a failed round")
+    p.add_argument("--refund", action="store_true", help="as requester, take back the reward of a failed round "
+                                                         "or of one in which nobody agreed")
 
     p = add("stake", cmd_stake, "deposit stake")
     p.add_argument("--amount", type=positive_eth, required=True, metavar="ETH")
 
     p = add("withdraw", cmd_withdraw, "request a withdrawal of free stake, or --complete it after the delay")
     p.add_argument("--amount", type=positive_eth, metavar="ETH", help="default: all free stake")
-    p.add_argument("--complete", action="store_true", help="send the unbonded stake once the delay is over")
+    p.add_argument("--complete", action="store_true", help="send the matured requests once their delay is over")
+    p.add_argument("--to", metavar="ADDRESS", help="with --complete: send to this address instead of yours")
 
     p = add("finalize", cmd_finalize, "finalize a round after its reveal deadline")
     p.add_argument("--round", type=positive_int, help="round id (default: the latest)")

@@ -286,3 +286,53 @@ class Journal:
 
     def __repr__(self) -> str:
         return f"Journal({self.path}, state={self.state.value!r})"
+
+
+class AuditJournal:
+    """A requester's durable memory of one round's hidden audit (indices, labels, salt), so that it can be
+    revealed in the Audit phase (`cl-client reveal-audit`). One JSON file, mode 0600 in a 0700 folder,
+    named by chain id, contract, requester and the audit commitment: it is written (fsync'd) BEFORE the
+    round is opened, then gains the round id. Losing it forfeits part of the reward (AUDIT_FORFEIT_BPS)."""
+
+    KIND = "cl-client audit journal"
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    @staticmethod
+    def path_for(directory, chain_id: int, contract: str, requester: str, commitment: bytes) -> Path:
+        name = f"audit-{int(chain_id)}-{contract.lower()}-{requester.lower()}-{bytes(commitment).hex()}.json"
+        return Path(directory).expanduser() / name
+
+    def write(self, *, chain_id: int, contract: str, requester: str, commitment: bytes, queries_hash: bytes,
+              audit: dict, round_id: int | None = None, **extra: Any) -> None:
+        """Replace the file (durably) with this audit; `audit` is `protocol.Audit.to_json()`."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        body = {"kind": self.KIND, "chain_id": int(chain_id), "contract": contract, "requester": requester,
+                "commitment": _hex(commitment), "queries_hash": _hex(queries_hash), "round_id": round_id,
+                "audit": audit, "updated": time.time(), **extra}
+        body["checksum"] = _checksum(body)
+        write_private(self.path, json.dumps(body, indent=1, sort_keys=True).encode(), durable=True)
+
+    def read(self) -> dict:
+        """The file's content; JournalCorrupt if it is not an intact audit journal."""
+        try:
+            body = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise JournalCorrupt(f"audit journal {self.path} cannot be read: {exc}") from None
+        if not isinstance(body, dict) or body.get("kind") != self.KIND:
+            raise JournalCorrupt(f"{self.path} is not a cl-client audit journal")
+        checksum = body.pop("checksum", None)
+        if checksum != _checksum(body):
+            raise JournalCorrupt(f"audit journal {self.path} fails its checksum (edited or truncated?)")
+        body["commitment"], body["queries_hash"] = _unhex(body["commitment"]), _unhex(body["queries_hash"])
+        return body
+
+    def update(self, **changes: Any) -> None:
+        body = self.read()
+        body.update(changes)
+        body.pop("kind", None)
+        body.pop("updated", None)
+        self.write(**body)

@@ -10,7 +10,10 @@ while the reveal window is open.
     summary = p.run_round(round_id)      # {"state": "claimed", "status": "agreed", "reward": ..., ...}
 
 `step` returns a `State` (cl_client.journal.State, re-exported here; members are strings):
-COMMITTED, REVEALED, NOT_REVEALED, WAITING_FINALIZE, FINALIZED, CLAIMED, DONE or MISSED.
+COMMITTED, REVEALED, NOT_REVEALED, WAITING_FINALIZE, FINALIZED, CLAIMED, DONE or MISSED. In a round with an
+audit, REVEALED / NOT_REVEALED last through the Audit phase too (the requester reveals its audit then; the
+participant has nothing to do and finalizes once the round is finalizable). `claim` credits the stake and the
+reward to the free stake (no ETH is sent), so the next commit of the same address weighs more.
 
 `drive(participants, round_id, clock)` is the one round scheduler: it steps every participant and, when
 nobody can act now, moves block time with `clock` -- a `JumpClock` on a dev chain (simulations, tests) or
@@ -155,6 +158,8 @@ class Participant:
             "stake": int(sub.stake),
             "num_queries": int(info.num_queries),
             "matches": int(sub.matches),
+            "audit_hits": int(sub.audit_hits),
+            "audit_count": int(info.audit_count),
             "labels": None if labels is None else list(labels),
             "reveal_error": j.get("reveal_error"),
             "claimed": bool(sub.claimed),
@@ -208,6 +213,8 @@ class Participant:
                 j.record(State.NOT_REVEALED, reveal_error=j.get("reveal_error") or "reveal window closed")
         if phase == Phase.REVEAL:
             return State.REVEALED
+        if phase == Phase.AUDIT:  # nothing to do while the requester may reveal its audit
+            return State.REVEALED if sub.status == Status.REVEALED else State.NOT_REVEALED
         if phase == Phase.FINALIZABLE:
             return self._finalize(info, j)
         return self._claim(info, j)  # FINALIZED or FAILED
@@ -386,7 +393,12 @@ class Participant:
         if state == State.COMMITTED:
             return max(info.commit_deadline + 1, self._reveal_at(info))
         if state in (State.REVEALED, State.NOT_REVEALED):
-            return info.reveal_deadline + 1 + int(self.address, 16) % FINALIZE_STAGGER_SECONDS
+            stagger = int(self.address, 16) % FINALIZE_STAGGER_SECONDS
+            if info.phase != Phase.AUDIT:
+                return info.reveal_deadline + 1 + stagger
+            # The requester may reveal its audit at any moment up to the audit deadline, which makes the round
+            # finalizable: look again every poll_seconds.
+            return min(info.audit_deadline + 1 + stagger, self.gateway.latest_timestamp() + self.poll_seconds)
         if state == State.WAITING_FINALIZE:
             return self.gateway.latest_timestamp() + self.poll_seconds
         return None

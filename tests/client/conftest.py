@@ -20,8 +20,10 @@ Chain (module scope: one local Ganache per test module that asks for it, stopped
     accounts          AccountPool: accounts.take(n, deposit=10**18) -> n Gateways of accounts not used before
                       in this module (1..ACCOUNTS-1), each with `deposit` wei of free stake. Since commit()
                       locks the whole free stake, a fresh account per participant keeps tests independent.
-    open_round        open_round(X, num_classes=10, commit=15, reveal=15, reward=10**18, uri=None) -> round id;
-                      writes X as the query file in a temp dir and opens the round with its file:// URI.
+    open_round        open_round(X, num_classes=10, commit=36, reveal=36, reward=10**18, uri=None, **kw) -> round id;
+                      writes X as the query file in a temp dir and opens the round with its file:// URI; `kw`
+                      (params=, audit=, audit_duration=, finalizer_fee_wei=) go to Gateway.open_round
+                      (openRoundWith). 36 s is the contract's MIN_PHASE_DURATION.
 
 Helpers (fixtures returning functions, so that no test imports conftest by module name):
     advance_to        advance_to(timestamp) -> mines a block whose timestamp is >= `timestamp` (block time)
@@ -185,11 +187,12 @@ def query_dir():
 def open_round(requester, query_dir):
     counter = iter(range(10**6))
 
-    def make(X, num_classes: int = 10, commit: int = 15, reveal: int = 15, reward: int = ETH,
-             uri: str | None = None) -> int:
+    def make(X, num_classes: int = 10, commit: int = 36, reveal: int = 36, reward: int = ETH,
+             uri: str | None = None, **keywords) -> int:
         path = query_dir / f"queries-{next(counter)}.npz"
         queries_hash = write_queries(path, X)
-        return requester.open_round(queries_hash, uri or path.as_uri(), len(X), num_classes, commit, reveal, reward)
+        return requester.open_round(queries_hash, uri or path.as_uri(), len(X), num_classes, commit, reveal, reward,
+                                    **keywords)
 
     return make
 

@@ -20,9 +20,9 @@ import requests
 from eth_account import Account as EthAccount
 from eth_utils import keccak
 
-from cl_client.chain import (Account, ChainError, ContractError, Gateway, Params, Phase, RoundInfo, Status,
+from cl_client.chain import (Account, Bounds, ChainError, ContractError, Gateway, Params, Phase, RoundInfo, Status,
                              Submission, _abi_fields, _from_abi, artifact, connect, deploy)
-from cl_client.protocol import DEFAULT_PARAMS
+from cl_client.protocol import DEFAULT_BOUNDS, DEFAULT_PARAMS
 
 ETH = 10**18
 KEY = "0x" + "11" * 32
@@ -45,19 +45,20 @@ def assert_one_line(exc_info, *parts):
 
 
 def test_a_struct_is_read_by_field_name_whatever_the_order():
-    reordered = decoded(unbondingReadyAt=4, unbonding=3, locked=2, free=1)
-    assert _from_abi(Account, reordered, "getAccount") == Account(free=1, locked=2, unbonding=3, unbonding_ready_at=4)
+    reordered = decoded(withdrawable=5, unbondingReadyAt=4, unbonding=3, locked=2, free=1)
+    assert _from_abi(Account, reordered, "getAccount") == Account(free=1, locked=2, unbonding=3, unbonding_ready_at=4,
+                                                                  withdrawable=5)
 
 
 def test_a_renamed_struct_field_raises_instead_of_mislabelling():
-    renamed = decoded(free=1, locked=2, unbonding=3, unbondingReady=4)
+    renamed = decoded(free=1, locked=2, unbonding=3, unbondingReady=4, withdrawable=0)
     with pytest.raises(ChainError) as exc_info:
         _from_abi(Account, renamed, "getAccount")
     assert_one_line(exc_info, "getAccount", "missing ['unbondingReadyAt']", "unexpected ['unbondingReady']")
 
 
 def test_a_struct_with_an_extra_field_raises():
-    extra = decoded(hash=b"\x01" * 32, stake=5, matches=2, status=1, claimed=False, weight=5)
+    extra = decoded(hash=b"\x01" * 32, stake=5, matches=2, auditHits=0, status=1, claimed=False, weight=5)
     with pytest.raises(ChainError) as exc_info:
         _from_abi(Submission, extra, "getSubmission")
     assert_one_line(exc_info, "getSubmission", "missing []", "unexpected ['weight']")
@@ -65,18 +66,19 @@ def test_a_struct_with_an_extra_field_raises():
 
 def test_a_positional_tuple_is_refused():
     with pytest.raises(ChainError) as exc_info:
-        _from_abi(Account, (1, 2, 3, 4), "getAccount")
+        _from_abi(Account, (1, 2, 3, 4, 5), "getAccount")
     assert_one_line(exc_info, "getAccount: expected a struct decoded by field name, got tuple")
 
 
 def test_fields_are_cast_by_type_and_nested_structs_by_name():
     params = {abi: getattr(DEFAULT_PARAMS, py) for py, abi in Params.ABI_NAMES.items()}
-    raw = decoded(requester="0x" + "ab" * 20, reward=10, bonus=1, queriesHash=b"\x02" * 32, numQueries=5,
-                 numClasses=3, commitDeadline=100, revealDeadline=200, phase=2, commitCount=4, revealCount=3,
-                 committedStake=40, revealedStake=30, pool=7, agreedWeight=20,
-                 params=decoded(**dict(reversed(list(params.items())))))
+    raw = decoded(requester="0x" + "ab" * 20, reward=10, finalizerFee=1, queriesHash=b"\x02" * 32, numQueries=5,
+                 numClasses=3, commitDeadline=100, revealDeadline=200, auditDeadline=300, auditCount=2,
+                 auditRevealed=False, phase=6, commitCount=4, revealCount=3, committedStake=40, revealedStake=30,
+                 pool=7, agreedWeight=20, refundable=False, params=decoded(**dict(reversed(list(params.items())))))
     info = _from_abi(RoundInfo, raw, "getRound", round_id=9)
-    assert info.round_id == 9 and info.phase is Phase.REVEAL and info.params == DEFAULT_PARAMS
+    assert info.round_id == 9 and info.phase is Phase.AUDIT and info.params == DEFAULT_PARAMS
+    assert (info.finalizer_fee, info.audit_deadline, info.audit_count, info.refundable) == (1, 300, 2, False)
     assert (info.committed_stake, info.revealed_stake, info.queries_hash) == (40, 30, b"\x02" * 32)
     assert _from_abi(Params, params, "defaults") == DEFAULT_PARAMS  # a mapping too
 
@@ -84,9 +86,10 @@ def test_fields_are_cast_by_type_and_nested_structs_by_name():
 def test_a_renamed_nested_field_names_its_path():
     params = {abi: 1 for abi in Params.ABI_NAMES.values()} | {"minStakeWei": 1}
     del params["minStake"]
-    raw = dict(requester="0x" + "ab" * 20, reward=0, bonus=0, queriesHash=b"", numQueries=0, numClasses=0,
-               commitDeadline=0, revealDeadline=0, phase=0, commitCount=0, revealCount=0, committedStake=0,
-               revealedStake=0, pool=0, agreedWeight=0, params=decoded(**params))
+    raw = dict(requester="0x" + "ab" * 20, reward=0, finalizerFee=0, queriesHash=b"", numQueries=0, numClasses=0,
+               commitDeadline=0, revealDeadline=0, auditDeadline=0, auditCount=0, auditRevealed=False, phase=0,
+               commitCount=0, revealCount=0, committedStake=0, revealedStake=0, pool=0, agreedWeight=0,
+               refundable=False, params=decoded(**params))
     with pytest.raises(ChainError) as exc_info:
         _from_abi(RoundInfo, raw, "getRound", round_id=1)
     assert_one_line(exc_info, "getRound.params:", "missing ['minStake']", "unexpected ['minStakeWei']")
@@ -94,12 +97,13 @@ def test_a_renamed_nested_field_names_its_path():
 
 def test_an_out_of_range_enum_raises_a_chain_error():
     with pytest.raises(ChainError) as exc_info:
-        _from_abi(Submission, decoded(hash=b"", stake=0, matches=0, status=9, claimed=False), "getSubmission")
+        _from_abi(Submission, decoded(hash=b"", stake=0, matches=0, auditHits=0, status=9, claimed=False),
+                  "getSubmission")
     assert_one_line(exc_info, "getSubmission.status: cannot read 9 as Status")
 
 
 @pytest.mark.parametrize("cls, function", [(RoundInfo, "getRound"), (Submission, "getSubmission"),
-                                           (Account, "getAccount"), (Params, "defaults")])
+                                           (Account, "getAccount"), (Params, "defaults"), (Bounds, "bounds")])
 def test_the_dataclasses_match_the_packaged_abi(cls, function):
     (output,) = next(i for i in artifact()["abi"] if i.get("name") == function)["outputs"]
     abi_names = [c["name"] for c in output["components"]]
@@ -285,20 +289,24 @@ def test_deploy_waits_for_confirmations_like_a_transaction(local_node, deployer)
 def test_reads_decode_by_name(requester, accounts, open_round, digits):
     assert requester.defaults() == DEFAULT_PARAMS
     (gw,) = accounts.take(1, deposit=ETH)
-    assert gw.account_info() == Account(free=ETH, locked=0, unbonding=0, unbonding_ready_at=0)
+    assert requester.bounds() == DEFAULT_BOUNDS and requester.pending_bounds() is None
+    assert gw.account_info() == Account(free=ETH, locked=0, unbonding=0, unbonding_ready_at=0, withdrawable=0)
     round_id = open_round(digits.X_query[:12], num_classes=10, reward=ETH // 2)
     info = requester.round(round_id)
     assert (info.round_id, info.requester, info.reward, info.num_queries, info.num_classes) == (
         round_id, requester.sender, ETH // 2, 12, 10)
     assert info.phase is Phase.COMMIT and info.commit_count == 0 and info.params == DEFAULT_PARAMS
     assert info.reveal_deadline > info.commit_deadline > 0
-    assert gw.submission(round_id) == Submission(hash=b"\x00" * 32, stake=0, matches=0, status=Status.NONE,
-                                                 claimed=False)
+    assert gw.submission(round_id) == Submission(hash=b"\x00" * 32, stake=0, matches=0, audit_hits=0,
+                                                 status=Status.NONE, claimed=False)
+    assert requester.audit_of(round_id) is None and requester.audit_commitment(round_id) == bytes(32)
+    assert len(requester.accounting()) == 5 and sum(requester.accounting()) == requester.balance(requester.address)
 
 
 def test_set_defaults_encodes_by_name_and_new_rounds_take_them(requester, open_round, digits):
-    new = Params(quorum_bps=6_000, min_revealers=2, agreement_bps=3_000, deviator_slash_bps=500,
-                 non_reveal_slash_bps=1_500, equal_weights=True, min_stake=10**15).check()
+    new = Params(quorum_bps=6_000, min_revealers=2, agreement_bps=3_000, deviator_slash_bps=0,
+                 non_reveal_slash_bps=1_500, audit_bound_bps=2_000, audit_slash_bps=500, equal_weights=True,
+                 min_stake=10**15).check()
     requester.set_defaults(new)
     try:
         assert requester.defaults() == new

@@ -271,7 +271,7 @@ def test_a_settled_round_and_the_code_check_are_read_once(proxy, local_node, con
     proxy.count.clear()
     gw = Gateway(connect(proxy.url), contract_address)
     assert proxy.count["eth_getCode"] == 0  # checked once per process
-    rid = open_round(digits.X_query[:5], commit=10, reveal=10)
+    rid = open_round(digits.X_query[:5], commit=36, reveal=36)
     info = requester.round(rid)
     local_node.increase_time(info.reveal_deadline + 1 - requester.latest_timestamp())
     while requester.latest_timestamp() <= info.reveal_deadline:
@@ -315,7 +315,7 @@ def test_a_commit_dropped_by_a_reorg_is_sent_again_before_the_deadline(proxy, lo
     (gw0,) = accounts.take(1)
     lines = []
     gw = gateway_for(accounts._next - 1, w3=connect(proxy.url), poll_interval=None, on_retry=lines.append)
-    rid = open_round(digits.X_query[:5], commit=30, reveal=10)
+    rid = open_round(digits.X_query[:5], commit=36, reveal=36)
     gw.round(rid)
     gw.wait_for_timestamp(gw.latest_timestamp() + 3 * BLOCK_TIME)  # the reorg must drop the commit alone
     commitment = b"\x07" * 32
@@ -335,7 +335,7 @@ def test_a_commit_dropped_by_a_reorg_is_sent_again_before_the_deadline(proxy, lo
 def test_a_commit_survives_an_rpc_outage_while_it_is_sent(proxy, gateway_for, accounts, open_round, digits):
     accounts.take(1)
     gw = gateway_for(accounts._next - 1, w3=connect(proxy.url), backoff=0.2)
-    rid = open_round(digits.X_query[:5], commit=30, reveal=10)
+    rid = open_round(digits.X_query[:5], commit=36, reveal=36)
     gw.round(rid)
     proxy.mode, proxy.down_until = "reset", time.monotonic() + 4  # longer than the old 6 tries at 0.05 s
     gw.commit(rid, b"\x08" * 32)

@@ -80,9 +80,10 @@ def gateway(chain, key_index: int) -> Gateway:
 
 @pytest.fixture
 def opened(chain, digits, tmp_path):
-    """opened(commit=30, reveal=30) -> (round id, query file): a round opened by the requester."""
+    """opened(commit=36, reveal=36) -> (round id, query file): a round opened by the requester (36 s is the
+    contract's MIN_PHASE_DURATION)."""
 
-    def make(commit: int = 30, reveal: int = 30) -> tuple[int, Path]:
+    def make(commit: int = 36, reveal: int = 36) -> tuple[int, Path]:
         path = tmp_path / f"queries-{time.monotonic_ns()}.npz"
         digest = write_queries(path, digits.X_query[:20])
         rid = gateway(chain, REQUESTER).open_round(digest, path.as_uri(), 20, 10, commit, reveal, 0)
@@ -132,7 +133,7 @@ def test_stake_open_round_and_status(chain, digits, capsys, monkeypatch, tmp_pat
     assert status["round"]["phase"] == "COMMIT"
     assert status["round"]["commit_deadline"] == info.commit_deadline
     assert status["account"] == {"address": me, "balance": gw.balance(me), "free": 3 * ETH // 2, "locked": 0,
-                                 "unbonding": 0, "unbonding_ready_at": 0}
+                                 "unbonding": 0, "unbonding_ready_at": 0, "withdrawable": 0}
     assert status["round"]["you"]["status"] == "NONE"
 
 
@@ -140,19 +141,22 @@ def test_status_shows_the_rules_that_slash(chain, opened, capsys, monkeypatch):
     use(monkeypatch, chain)  # no key: a read-only command
     rid, _ = opened()
     params = gateway(chain, REQUESTER).round(rid).params
-    assert (params.agreement_bps, params.deviator_slash_bps, params.non_reveal_slash_bps) == (2600, 1000, 2000)
+    assert (params.agreement_bps, params.deviator_slash_bps, params.non_reveal_slash_bps) == (500, 1000, 2000)
     code, out, err = run(capsys, "status", "--round", str(rid))
     assert code == 0, err
-    assert "  agreement: at least 6/20 labels (26 %) must match the consensus; weights: stake" in out.splitlines()
-    assert ("  slashing: a deviator loses 10 % of its stake, a non-revealer 20 %; minimum stake 0.01 ETH"
-            in out.splitlines())
+    assert ("  agreement (chance-corrected, 5 %): matches - M >= that share of Q - M, M = queries of the "
+            "consensus's most frequent label; weights: stake") in out.splitlines()
+    assert ("  slashing: a deviator loses 10 % of its stake, a non-revealer 20 %, a revealer excluded by the audit "
+            "10 % (burned); minimum stake 0.01 ETH") in out.splitlines()
+    assert "audit:" not in out
     code, out, err = run(capsys, "status", "--round", str(rid), "--json")
     assert code == 0, err
     shown = json.loads(out)["round"]
     assert shown["params"] == {"quorum_bps": params.quorum_bps, "min_revealers": params.min_revealers,
-                               "agreement_bps": 2600, "deviator_slash_bps": 1000, "non_reveal_slash_bps": 2000,
-                               "equal_weights": False, "min_stake": params.min_stake}
-    assert shown["min_matches"] == 6  # 6 * 10000 >= 2600 * 20 > 5 * 10000
+                               "agreement_bps": 500, "deviator_slash_bps": 1000, "non_reveal_slash_bps": 2000,
+                               "audit_bound_bps": 3000, "audit_slash_bps": 1000, "equal_weights": False,
+                               "min_stake": params.min_stake}
+    assert shown["min_matches"] is None and shown["audit"] is None  # M is known once the consensus is
 
 
 def test_keystore_signs_instead_of_the_environment_key(chain, capsys, monkeypatch, tmp_path):
@@ -296,7 +300,7 @@ def test_participate_without_stake(chain, opened, shard, capsys, monkeypatch, tm
 
 def test_participate_after_the_commit_phase(chain, opened, shard, capsys, monkeypatch, tmp_path):
     use(monkeypatch, chain, ACC_LATE)
-    rid, _ = opened(commit=10)
+    rid, _ = opened()
     gw = gateway(chain, ACC_LATE)
     chain["node"].increase_time(gw.round(rid).commit_deadline + 1 - gw.latest_timestamp())
     assert gw.phase(rid) == Phase.REVEAL
@@ -387,7 +391,7 @@ def test_finalize_during_the_commit_phase(chain, opened, capsys, monkeypatch):
 
 def test_claim_in_a_round_not_taken_part_in(chain, opened, capsys, monkeypatch):
     use(monkeypatch, chain, REQUESTER)
-    rid, _ = opened(commit=10, reveal=10)
+    rid, _ = opened()
     gw = gateway(chain, REQUESTER)
     chain["node"].increase_time(gw.round(rid).reveal_deadline + 1 - gw.latest_timestamp())
     gw.finalize(rid)  # no revealers: the round fails
@@ -492,7 +496,7 @@ def test_make_demo_data_writes_the_query_batch_and_shards(capsys, tmp_path):
 
 def test_wait_for_a_phase_returns_once_the_round_reaches_it(chain, opened, capsys, monkeypatch):
     use(monkeypatch, chain)
-    rid, _ = opened(commit=10)
+    rid, _ = opened()
     code, out, _ = run(capsys, "wait", "--round", str(rid), "--phase", "commit")
     assert code == 0 and f"round {rid}: commit" in out
     code, _, err = run(capsys, "wait", "--round", str(rid), "--phase", "reveal", "--timeout", "0.2")

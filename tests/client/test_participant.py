@@ -53,7 +53,6 @@ def test_honest_and_byzantine_participants_get_chain_statuses_slashing_and_rewar
     gws = accounts.take(len(strategies), deposit=ETH)
     ps = participants(gws, strategies, fitted_learners(4), journal_dir)
     reward = ETH
-    treasury_before = requester.accounting()[3]
     rid = open_round(queries, reward=reward)
     eth_before = {gw.sender: gw.balance() for gw in gws}
 
@@ -70,7 +69,7 @@ def test_honest_and_byzantine_participants_get_chain_statuses_slashing_and_rewar
     assert claimed == {p.address: (p.summary(rid)["reward"], p.summary(rid)["penalty"]) for p in ps}
     params = info.params
     slashed = 3 * ceil_div(ETH * params.deviator_slash_bps, BPS) + ceil_div(ETH * params.non_reveal_slash_bps, BPS)
-    assert info.pool == reward + treasury_before + slashed
+    assert info.pool == reward + slashed  # no treasury bonus any more
     for p, gw in zip(ps, gws):
         summary = p.summary(rid)
         assert history[p.address][-1] == "claimed"
@@ -82,8 +81,8 @@ def test_honest_and_byzantine_participants_get_chain_statuses_slashing_and_rewar
         else:
             bps = params.non_reveal_slash_bps if summary["status"] == "committed" else params.deviator_slash_bps
             assert (summary["reward"], summary["penalty"]) == (0, ceil_div(ETH * bps, BPS))
-        assert gw.balance() - eth_before[gw.sender] == summary["reward"] - fees
-        assert gw.account_info().free == ETH - summary["penalty"]
+        assert gw.balance() - eth_before[gw.sender] == -fees  # the reward is credited to the free stake
+        assert gw.account_info().free == ETH - summary["penalty"] + summary["reward"]
     assert sum(requester.accounting()) == requester.balance(requester.address)
 
 
@@ -146,9 +145,14 @@ def test_failed_round_returns_the_stake_without_penalty_to_revealers(
 
 
 def test_colluding_minority_is_slashed(accounts, requester, open_round, drive, fitted_learners, journal_dir, queries):
+    """A third of the stake sending one shared random labelling wins the queries the honest split on; at the
+    default agreementBps (500, chance-corrected, to be calibrated) it still agrees, so this round asks for the
+    bounds' maximum, 5000 (the audit is the v2 answer to colluders: tests/client/test_audit.py)."""
+    from dataclasses import replace
+
     strategies = ["honest"] * 4 + ["collude", "collude"]
     ps = participants(accounts.take(6), strategies, fitted_learners(4), journal_dir)
-    rid = open_round(queries)
+    rid = open_round(queries, params=replace(requester.defaults(), agreement_bps=requester.bounds().max_agreement_bps))
     drive(ps, rid)
     revealed = requester.revealed(rid)
     assert revealed[ps[4].address] == revealed[ps[5].address]  # they agree with each other...
@@ -180,7 +184,7 @@ def test_run_round_waits_on_block_time_and_returns_a_summary(
         accounts, local_node, open_round, fitted_learners, journal_dir, queries):
     gws = accounts.take(3)
     ps = participants(gws, ["honest"] * 3, fitted_learners(3), journal_dir)
-    commit_s, reveal_s = 10, 30
+    commit_s, reveal_s = 36, 36  # MIN_PHASE_DURATION; block time is moved by the test, not waited for
     rid = open_round(queries, commit=commit_s, reveal=reveal_s)
     waiting, lock = set(), threading.Lock()
 

@@ -10,7 +10,7 @@ import pytest
 
 import oracle
 from cl_client import protocol
-from cl_client.protocol import BPS, DEFAULT_BOUNDS, DEFAULT_PARAMS, LIMITS, Audit, ParamsError, Phase, Status
+from cl_client.protocol import DEFAULT_BOUNDS, DEFAULT_PARAMS, LIMITS, Audit, ParamsError, Phase, Status
 
 
 def needs_oracle(*names):

@@ -95,9 +95,9 @@ def new_round_wait(monkeypatch):
 
 @pytest.fixture
 def open_round(chain, digits, tmp_path):
-    """open_round(X=None, commit=30, reveal=30, uri=None) -> (round id, query file)."""
+    """open_round(X=None, commit=36, reveal=36, uri=None) -> (round id, query file) (36 s: MIN_PHASE_DURATION)."""
 
-    def make(X=None, commit: int = 30, reveal: int = 30, uri: str | None = None) -> tuple[int, Path]:
+    def make(X=None, commit: int = 36, reveal: int = 36, uri: str | None = None) -> tuple[int, Path]:
         X = digits.X_query[:20] if X is None else X
         path = tmp_path / f"queries-{time.monotonic_ns()}.npz"
         digest = write_queries(path, X)
