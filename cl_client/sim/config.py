@@ -46,6 +46,7 @@ class SimConfig:
     audit: int = DEFAULT_AUDIT_PER_100  # audit queries per 100 queries; 0: no audit
     audit_bound_bps: int | None = None  # None: keep the contract's default
     baseline: bool = False  # also play the same run without audits, beside (the demo's comparison)
+    scored_as_audit: int = 0  # a baseline without audits scores on the queries an audit of this many per 100 leaves
     models: tuple[str, ...] = DEFAULT_MODELS
     alpha: float = 0.5
     dataset: str = "digits"
@@ -140,6 +141,11 @@ class SimConfig:
     def audit_count(self) -> int:
         """G: hidden audit queries per round (audit per 100 x Q / 100, rounded)."""
         return int(round(self.audit * self.queries / 100))
+
+    @property
+    def unscored_count(self) -> int:
+        """Queries left out of accuracy: the audit's, or those of the audited run this one is the baseline of."""
+        return int(round(max(self.audit, self.scored_as_audit) * self.queries / 100))
 
     def label(self) -> str:
         """A short name of the Byzantine mix, e.g. 'collude 40%' or 'collude 20% + constant 20%'."""

@@ -50,7 +50,7 @@ def score_round(world: World, roles: list, r: int, info, consensus: np.ndarray, 
             "agreement": sub.matches / len(batch) if labels is not None else None,
             "kappa": float(rules.kappa(int(np.sum(labels == consensus_all)), len(batch), mode))
             if labels is not None else None,
-            "audit_hits": int(getattr(sub, "audit_hits", 0)) if len(audit_indices) else None,
+            "audit_hits": int(getattr(sub, "audit_hits", 0)) if info.audit_count else None,
             "excluded": bool(excluded),
             "slashed": bool(sub.status in SLASHED_STATUSES), "penalty_wei": seen["penalty_wei"],
             "reward_wei": seen["reward_wei"], "stake_after_wei": seen["stake_after_wei"],

@@ -186,8 +186,11 @@ class ChainRun:
                 "states": [commit_states[i], reveal_states[i], final_states[i]],
             })
         consensus = np.frombuffer(self.requester.consensus(round_id), dtype=np.uint8).astype(np.int64)
-        out = score_round(world, self.roles, r, info, consensus, observed,
-                          audit_indices=() if audit is None else audit.indices)
+        from .calibrate import audit_indices
+
+        unscored = audit.indices if audit is not None else audit_indices(cfg.seed, r, len(batch), cfg.unscored_count)
+        out = score_round(world, self.roles, r, info, consensus, observed, audit_indices=unscored)
+        out["audit_count"] = 0 if audit is None else len(audit.indices)
         committed = [p.journal(round_id).labels for p in self.participants]  # Byzantine rows: their lie
         snowball = None if any(c is None for c in committed) else gossip.per_round(
             world, self.roles, np.stack([np.frombuffer(c, dtype=np.uint8).astype(np.int64) for c in committed]),
@@ -275,7 +278,7 @@ def sweep_points(config: SimConfig, sweep: tuple[str, list[float]] | None) -> li
     for value, cfg in runs:
         out.append((value, cfg, "main"))
         if config.baseline and cfg.audit:
-            out.append((value, replace(cfg, audit=0).validate(), "baseline"))
+            out.append((value, replace(cfg, audit=0, scored_as_audit=cfg.audit).validate(), "baseline"))
     return out
 
 
