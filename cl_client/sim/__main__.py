@@ -1,8 +1,10 @@
 """`cl-client simulate` / `python -m cl_client.sim`: the simulation's command line.
 
-    python -m cl_client.sim                          # defaults: digits, N=10, R=5, Q=100, 30% Byzantine
+    python -m cl_client.sim                          # defaults: digits, N=10, R=5, Q=100, 4 colluders,
+                                                     # audit 10 per 100, and the same run without audits beside
     python -m cl_client.sim --participants 4 --rounds 1 --queries 20 --byzantine 0.25
-    python -m cl_client.sim --sweep byzantine=0,0.1,0.2,0.3,0.4,0.5
+    python -m cl_client.sim --byzantine collude:0.2,constant:0.2 --audit 0
+    python -m cl_client.sim --sweep                  # colluders 0..60 %, with and without audits
     python -m cl_client.sim --dataset synthetic-beta   # the paper's theory check (off-chain)
     python -m cl_client.sim --measure-threshold        # agreement distributions for the default threshold
 """
