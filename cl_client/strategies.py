@@ -31,6 +31,7 @@ class Strategy:
                         it then passes zeros)
         needs_others    True: reveal_labels wants the labels others revealed so far
         reveal_delay    fraction (0..1) of the reveal window to wait before revealing
+        min_stake       True: a Sybil-army member; the simulation stakes only the minimum for it
     """
 
     name = "strategy"
@@ -38,6 +39,7 @@ class Strategy:
     uses_model: bool = True
     needs_others: bool = False
     reveal_delay: float = 0.0
+    min_stake: bool = False  # True: the simulation deposits only the round's minimum stake (a Sybil)
 
     def labels(self, predictions: np.ndarray, num_classes: int, *, round_id: int,
                rng: np.random.Generator) -> np.ndarray:
@@ -134,6 +136,67 @@ class Colluding(Strategy):
         return self.target(len(predictions), num_classes, round_id)
 
 
+class AdaptiveColluding(Colluding):
+    """A colluding group that answers honestly on a fraction `honest_share` of the queries and sends the
+    group's shared labelling on the rest.
+
+    Which queries are answered honestly is itself shared (drawn from the group seed and round id), so the
+    members' lies line up query for query while their honest answers carry the model's agreement with
+    the honest participants (and the model's accuracy on any hidden audit query among them).
+    """
+
+    name = "adaptive"
+    uses_model = True
+
+    def __init__(self, group_seed: int = 0, honest_share: float = 0.5):
+        super().__init__(group_seed)
+        self.honest_share = float(honest_share)
+        if not 0.0 <= self.honest_share <= 1.0:
+            raise ValueError(f"honest_share must be in 0..1, got {honest_share}")
+
+    def honest_mask(self, num_queries: int, round_id: int) -> np.ndarray:
+        """The queries (a shared choice) on which the members answer with their model."""
+        shared = np.random.default_rng([self.group_seed, int(round_id), 1])
+        mask = np.zeros(int(num_queries), dtype=bool)
+        mask[shared.permutation(int(num_queries))[: int(round(self.honest_share * num_queries))]] = True
+        return mask
+
+    def labels(self, predictions, num_classes, *, round_id, rng):
+        preds = np.asarray(predictions, dtype=np.int64)
+        target = self.target(len(preds), num_classes, round_id)
+        return np.where(self.honest_mask(len(preds), round_id), preds, target)
+
+
+class AuditAwareColluding(AdaptiveColluding):
+    """An adaptive colluding group that chooses its honest share to pass an audit bound.
+
+    The group does not know which queries are audits, so it answers honestly on enough of them that its
+    expected audit accuracy, `honest_share * assumed_accuracy + (1 - honest_share) / K`, reaches the bound
+    plus a margin: honest_share = (bound + margin - 1/K) / (assumed_accuracy - 1/K), clipped to 0..1.
+    The bound is public (the round's auditBoundBps); the group's own model accuracy is its guess.
+    """
+
+    name = "audit-aware"
+
+    def __init__(self, group_seed: int = 0, audit_bound_bps: int = 3000, assumed_accuracy: float = 0.6,
+                 margin: float = 0.1, num_classes: int = 10):
+        self.audit_bound_bps, self.assumed_accuracy = int(audit_bound_bps), float(assumed_accuracy)
+        self.margin, self.num_classes = float(margin), int(num_classes)
+        chance = 1.0 / _check_k(num_classes)
+        if not chance < self.assumed_accuracy <= 1.0:
+            raise ValueError(f"assumed_accuracy must be in (1/K, 1], got {assumed_accuracy}")
+        share = (self.audit_bound_bps / 10_000 + self.margin - chance) / (self.assumed_accuracy - chance)
+        super().__init__(group_seed, honest_share=float(np.clip(share, 0.0, 1.0)))
+
+
+class SybilColluding(Colluding):
+    """One of a Sybil army: many addresses, each staking only the round's minimum stake, all sending the
+    group's shared labelling. The simulation reads `min_stake` to deposit the minimum for its members."""
+
+    name = "sybil"
+    min_stake = True
+
+
 class NonRevealer(Strategy):
     """Commit honestly, then never reveal (e.g. a participant that went offline)."""
 
@@ -174,6 +237,9 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "flip": LabelFlip,
     "constant": ConstantLabel,
     "collude": Colluding,
+    "adaptive": AdaptiveColluding,
+    "audit-aware": AuditAwareColluding,
+    "sybil": SybilColluding,
     "nonreveal": NonRevealer,
     "copier": Copier,
 }

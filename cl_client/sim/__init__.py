@@ -8,7 +8,9 @@ per module:
     run        a local chain, real Participants, rounds driven by cl_client.participant.drive; sweeps
     metrics    a round's scores from the chain's results against the ground truth; checks
     gossip     the Snowball comparison: the paper's P2P communication phase beside the on-chain plurality
-    threshold  agreement distributions behind the default agreement threshold
+    threshold  agreement distributions behind the default agreement threshold (v1 history)
+    calibrate  agreementBps x auditBoundBps over seeds and Byzantine mixes, off-chain, with the v2 rules
+    rules      the v2 rules (chance-corrected agreement, audit bound) the lab measures with, from protocol.py
     theory     the Beta-learner majority-vote check from the paper
     report     report.json / report.md / plots / console tables
     __main__   the command line

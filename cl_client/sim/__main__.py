@@ -1,8 +1,10 @@
 """`cl-client simulate` / `python -m cl_client.sim`: the simulation's command line.
 
-    python -m cl_client.sim                          # defaults: digits, N=10, R=5, Q=100, 30% Byzantine
+    python -m cl_client.sim                          # defaults: digits, N=10, R=5, Q=100, 4 colluders,
+                                                     # audit 10 per 100, and the same run without audits beside
     python -m cl_client.sim --participants 4 --rounds 1 --queries 20 --byzantine 0.25
-    python -m cl_client.sim --sweep byzantine=0,0.1,0.2,0.3,0.4,0.5
+    python -m cl_client.sim --byzantine collude:0.2,constant:0.2 --audit 0
+    python -m cl_client.sim --sweep                  # colluders 0..60 %, with and without audits
     python -m cl_client.sim --dataset synthetic-beta   # the paper's theory check (off-chain)
     python -m cl_client.sim --measure-threshold        # agreement distributions for the default threshold
 """
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..node import BACKENDS
-from .config import BYZANTINE_STRATEGIES, SimConfig, SimulationError, config_dict
+from .config import BYZANTINE_STRATEGIES, SimConfig, SimulationError, config_dict, parse_mix
 from .datasets import DATASETS, THEORY
 from .metrics import report_ok
 from .run import default_out_dir, parse_sweep, simulate
@@ -29,7 +31,9 @@ def build_parser(prog: str = "python -m cl_client.sim") -> argparse.ArgumentPars
     p.add_argument("--participants", "-n", type=int, default=d.participants, help="participants N (default %(default)s)")
     p.add_argument("--rounds", "-r", type=int, default=d.rounds, help="rounds R (default %(default)s)")
     p.add_argument("--queries", "-q", type=int, default=d.queries, help="queries per round Q (default %(default)s)")
-    p.add_argument("--byzantine", type=float, default=d.byzantine, help="Byzantine share of participants (default %(default)s)")
+    p.add_argument("--byzantine", default=f"{d.byzantine:g}",
+                   help="Byzantine share of participants, cycled over --strategies (default %(default)s), or groups "
+                        "as strategy:share,... e.g. collude:0.4 or collude:0.2,constant:0.2")
     p.add_argument("--strategies", default=",".join(d.strategies),
                    help=f"Byzantine strategies, cycled: {', '.join(BYZANTINE_STRATEGIES)} (default %(default)s)")
     p.add_argument("--models", default=",".join(d.models), help="estimators, cycled over participants")
@@ -44,7 +48,14 @@ def build_parser(prog: str = "python -m cl_client.sim") -> argparse.ArgumentPars
                    help="owner sets this agreement threshold before the rounds (default: the contract's)")
     p.add_argument("--stake", type=float, default=d.stake_eth, help="ETH each participant deposits (default %(default)s)")
     p.add_argument("--reward", type=float, default=d.reward_eth, help="ETH reward per round (default %(default)s)")
-    p.add_argument("--sweep", help="vary one setting over values, e.g. byzantine=0,0.1,0.2,0.3,0.4,0.5")
+    p.add_argument("--audit", type=int, default=d.audit,
+                   help="hidden known-label audit queries per 100 queries (default %(default)s; 0: no audit)")
+    p.add_argument("--audit-bound-bps", type=int, default=None,
+                   help="owner sets this audit bound before the rounds (default: the contract's)")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="do not play the same run without audits beside the audited one")
+    p.add_argument("--sweep", nargs="?", const="byzantine=0,0.1,0.2,0.3,0.4,0.5,0.6",
+                   help="vary one setting over values (bare --sweep: byzantine=0,0.1,...,0.6, with and without audits)")
     p.add_argument("--measure-threshold", action="store_true",
                    help="off-chain: agreement distributions of honest vs Byzantine over seeds x alphas")
     p.add_argument("--seeds", default="0,1,2", help="--measure-threshold seeds (default %(default)s)")
@@ -56,6 +67,18 @@ def build_parser(prog: str = "python -m cl_client.sim") -> argparse.ArgumentPars
 
 def _csv(text: str, kind=str) -> tuple:
     return tuple(kind(x.strip()) for x in text.split(",") if x.strip())
+
+
+def _byzantine(text: str) -> tuple[float, tuple]:
+    """--byzantine: a share (0.3) or groups (collude:0.2,constant:0.2)."""
+    if ":" in text:
+        mix = parse_mix(text)
+        return sum(share for _, share in mix), mix
+    try:
+        return float(text), ()
+    except ValueError:
+        raise SimulationError(f"--byzantine wants a share (0.4) or groups name:share,... "
+                              f"(collude:0.2,constant:0.2), got {text!r}") from None
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m cl_client.sim") -> int:
@@ -70,8 +93,10 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m cl_client.sim
     console = Console(quiet=args.quiet, width=None if sys.stdout.isatty() else 120)
     err = Console(stderr=True)
     try:
+        byzantine, mix = _byzantine(args.byzantine)
         config = SimConfig(
-            participants=args.participants, rounds=args.rounds, queries=args.queries, byzantine=args.byzantine,
+            participants=args.participants, rounds=args.rounds, queries=args.queries, byzantine=byzantine, mix=mix,
+            audit=args.audit, audit_bound_bps=args.audit_bound_bps, baseline=not args.no_baseline,
             strategies=_csv(args.strategies), models=_csv(args.models), alpha=args.alpha, dataset=args.dataset,
             seed=args.seed, backend=args.backend, equal_weights=args.equal_weights,
             agreement_bps=args.agreement_bps, stake_eth=args.stake, reward_eth=args.reward).validate()

@@ -1,6 +1,7 @@
 """What a simulation run is: its configuration (validated against the contract's limits) and the roles.
 
     config = SimConfig(participants=16, byzantine=0.4).validate()
+    config = SimConfig(mix=parse_mix("collude:0.2,constant:0.2"))   # Byzantine groups by share
     roles = assign_roles(config)        # who is honest, who runs which Byzantine strategy, which model
 """
 from __future__ import annotations
@@ -15,14 +16,16 @@ from ..strategies import STRATEGIES, make_strategy
 from .datasets import DATASETS, THEORY
 
 DEFAULT_MODELS = ("logistic_regression", "random_forest", "knn", "mlp", "naive_bayes", "decision_tree")
-DEFAULT_STRATEGIES = ("random", "flip", "collude")
+DEFAULT_STRATEGIES = ("collude",)  # the default demo: one colluding group of 4 in 10
 HONEST = "honest"
 BYZANTINE_STRATEGIES = tuple(name for name in STRATEGIES if name != HONEST)
 ETHER = 10**18
 # Round phases are long in chain time; the simulation jumps the dev chain's clock instead of waiting.
 COMMIT_SECONDS = 3600
 REVEAL_SECONDS = 3600
-SWEEPABLE = ("byzantine", "alpha")
+AUDIT_SECONDS = 3600
+DEFAULT_AUDIT_PER_100 = 10  # hidden known-label audit queries per 100 queries (the issue's setting)
+SWEEPABLE = ("byzantine", "alpha", "audit")
 
 
 class SimulationError(ValueError):
@@ -37,8 +40,13 @@ class SimConfig:
     participants: int = 10
     rounds: int = 5
     queries: int = 100
-    byzantine: float = 0.3
+    byzantine: float = 0.4
     strategies: tuple[str, ...] = DEFAULT_STRATEGIES
+    mix: tuple[tuple[str, float], ...] = ()  # Byzantine groups (strategy, share); when given, overrides the two above
+    audit: int = DEFAULT_AUDIT_PER_100  # audit queries per 100 queries; 0: no audit
+    audit_bound_bps: int | None = None  # None: keep the contract's default
+    baseline: bool = False  # also play the same run without audits, beside (the demo's comparison)
+    scored_as_audit: int = 0  # a baseline without audits scores on the queries an audit of this many per 100 leaves
     models: tuple[str, ...] = DEFAULT_MODELS
     alpha: float = 0.5
     dataset: str = "digits"
@@ -67,19 +75,27 @@ class SimConfig:
             raise SimulationError(f"--queries must be 1..{LIMITS.max_queries} (the contract's MAX_QUERIES), got {self.queries}")
         if self.participants * self.queries > LIMITS.max_labels:
             raise SimulationError(f"participants x queries must be at most {LIMITS.max_labels} (the contract's MAX_LABELS)")
-        if not 0.0 <= self.byzantine <= 1.0:
+        if not self.mix and not 0.0 <= self.byzantine <= 1.0:
             raise SimulationError(f"--byzantine must be a share in 0..1, got {self.byzantine}")
         if not self.alpha > 0:
             raise SimulationError(f"--alpha must be positive, got {self.alpha}")
         if not self.strategies:
             raise SimulationError("--strategies needs at least one Byzantine strategy")
-        for name in self.strategies:
+        for name in (*self.strategies, *(g for g, _ in self.mix)):
             if name == HONEST:
                 raise SimulationError("--strategies lists Byzantine strategies; 'honest' is what the others do")
             try:
                 make_strategy(name)
             except (ValueError, KeyError) as exc:
                 raise SimulationError(f"--strategies: {exc}") from None
+        if self.mix and not 0.0 <= sum(share for _, share in self.mix) <= 1.0:
+            raise SimulationError(f"--byzantine group shares must add up to at most 1, got {self.mix}")
+        if not 0 <= self.audit <= 100:
+            raise SimulationError(f"--audit is audit queries per 100 queries, 0..100, got {self.audit}")
+        if self.audit and self.audit_count < 1:
+            raise SimulationError(f"--audit {self.audit} per 100 of {self.queries} queries hides no query; use 0")
+        if self.audit_bound_bps is not None and not 0 <= self.audit_bound_bps <= 10_000:
+            raise SimulationError(f"--audit-bound-bps must be 0..10000, got {self.audit_bound_bps}")
         if not self.models:
             raise SimulationError("--models needs at least one estimator")
         if self.backend not in BACKENDS:
@@ -94,8 +110,47 @@ class SimConfig:
         return self
 
     @property
+    def groups(self) -> tuple[tuple[str, int], ...]:
+        """The Byzantine groups as (strategy, members): from `mix`, or `byzantine` x N cycled over `strategies`.
+
+        Group sizes round the cumulative shares, so they add up to round(total share x N)."""
+        if not self.mix:
+            n = int(round(self.byzantine * self.participants))
+            counts: dict[str, int] = {}
+            for rank in range(n):
+                name = self.strategies[rank % len(self.strategies)]
+                counts[name] = counts.get(name, 0) + 1
+            return tuple(counts.items())
+        out, total, placed = [], 0.0, 0
+        for name, share in self.mix:
+            total += share
+            upto = int(round(total * self.participants))
+            out.append((name, upto - placed))
+            placed = upto
+        return tuple(out)
+
+    @property
     def n_byzantine(self) -> int:
-        return int(round(self.byzantine * self.participants))
+        return sum(n for _, n in self.groups)
+
+    @property
+    def byzantine_share(self) -> float:
+        return sum(s for _, s in self.mix) if self.mix else self.byzantine
+
+    @property
+    def audit_count(self) -> int:
+        """G: hidden audit queries per round (audit per 100 x Q / 100, rounded)."""
+        return int(round(self.audit * self.queries / 100))
+
+    @property
+    def unscored_count(self) -> int:
+        """Queries left out of accuracy: the audit's, or those of the audited run this one is the baseline of."""
+        return int(round(max(self.audit, self.scored_as_audit) * self.queries / 100))
+
+    def label(self) -> str:
+        """A short name of the Byzantine mix, e.g. 'collude 40%' or 'collude 20% + constant 20%'."""
+        groups = self.mix or tuple((g, n / self.participants) for g, n in self.groups)
+        return " + ".join(f"{g} {share:.0%}" for g, share in groups) or "none"
 
 
 @dataclass(frozen=True)
@@ -122,14 +177,45 @@ def assign_roles(config: SimConfig) -> list[Role]:
     """
     order = byzantine_order(config)
     strategy = {int(p): HONEST for p in order}
-    for rank, p in enumerate(order[: config.n_byzantine]):
-        strategy[int(p)] = config.strategies[rank % len(config.strategies)]
+    if config.mix:
+        names = [g for g, n in config.groups for _ in range(n)]
+    else:
+        names = [config.strategies[rank % len(config.strategies)] for rank in range(config.n_byzantine)]
+    for name, p in zip(names, order):
+        strategy[int(p)] = name
     return [Role(i, strategy[i], config.models[i % len(config.models)]) for i in range(config.participants)]
 
 
 
 
+def role_strategy(name: str, audit_bound_bps: int, num_classes: int):
+    """The Strategy a Byzantine role runs; audit-aware colluders are told the round's (public) audit bound."""
+    if name == "audit-aware":
+        return make_strategy(name, audit_bound_bps=int(audit_bound_bps), num_classes=int(num_classes))
+    return make_strategy(name)
+
+
+def parse_mix(text: str) -> tuple[tuple[str, float], ...]:
+    """'collude:0.4' or 'collude:0.2,constant:0.2' (shares of N; '40%' also reads) -> ((name, share), ...)."""
+    out = []
+    for part in (p.strip() for p in str(text).split(",")):
+        if not part:
+            continue
+        name, sep, share = part.rpartition(":")
+        try:
+            value = float(share.rstrip("%")) / (100 if share.endswith("%") else 1)
+        except ValueError:
+            value = None
+        if not sep or not name or value is None or not 0 <= value <= 1:
+            raise SimulationError(f"--byzantine wants a share (0.4) or groups name:share,... "
+                                  f"(collude:0.2,constant:0.2), got {text!r}")
+        out.append((name.strip().lower(), value))
+    return tuple(out)
+
+
 def config_dict(config: SimConfig) -> dict:
     d = asdict(config)
     d["strategies"], d["models"] = list(config.strategies), list(config.models)
+    d["mix"] = [list(g) for g in config.mix]
+    d["groups"] = [list(g) for g in config.groups]
     return d

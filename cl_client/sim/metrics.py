@@ -10,61 +10,83 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..protocol import SLASHED_STATUSES, plurality, vote_weight
+from ..protocol import SLASHED_STATUSES, Status, plurality, vote_weight
+from . import rules
 from .config import HONEST
 from .world import World, accuracy
 
 SWEEP_ROUND_KEYS = ("round", "consensus_accuracy", "centralised_accuracy", "honest_mean_accuracy",
-                    "honest_best_accuracy", "pooled_accuracy", "false_slashes", "caught", "groups")
+                    "honest_best_accuracy", "pooled_accuracy", "false_slashes", "caught", "excluded",
+                    "honest_excluded", "byzantine", "groups")
+EXCLUDED = getattr(Status, "EXCLUDED", None)  # contract v2
 CHEATS = ("random", "flip")  # the strategies a threshold must catch; colluders are a plurality question
 
 
-def score_round(world: World, roles: list, r: int, info, consensus: np.ndarray, observed: list[dict]) -> dict:
+def score_round(world: World, roles: list, r: int, info, consensus: np.ndarray, observed: list[dict],
+                audit_indices=()) -> dict:
     """The report row of round r (0-based). `info` is the round's RoundInfo after settlement; `observed`
     has, per participant in role order: address, submission, revealed labels (or None), reward/penalty
-    from its Claimed event, stake after the round and its drive states."""
+    from its Claimed event, stake after the round and its drive states.
+
+    Accuracies are measured on the queries that were not audit queries (the requester knew the audit
+    queries' labels; scoring on them would count what it told the contract)."""
     batch = world.batches[r]
-    truth = world.y_pool[batch]
+    plain = np.setdiff1d(np.arange(len(batch)), np.asarray(audit_indices, dtype=np.int64))
+    truth = world.y_pool[batch][plain]
+    consensus_all = consensus
+    consensus = consensus[plain]
+    mode = rules.mode_count(consensus_all, world.num_classes)
     equal = info.params.equal_weights
     rows, rev_labels, rev_weights = [], [], []
     for i, (role, seen) in enumerate(zip(roles, observed)):
         sub, labels = seen["submission"], seen["labels"]
-        if labels is not None:
+        excluded = EXCLUDED is not None and sub.status == EXCLUDED
+        if labels is not None and not excluded:  # the tally is over the audit-passers only
             rev_labels.append(labels)
             rev_weights.append(vote_weight(sub.stake, equal))
         rows.append({
             "index": i, "address": seen["address"], "strategy": role.strategy, "model": role.model,
             "status": sub.status.name, "weight_wei": int(sub.stake), "matches": int(sub.matches),
             "agreement": sub.matches / len(batch) if labels is not None else None,
+            "kappa": float(rules.kappa(int(np.sum(labels == consensus_all)), len(batch), mode))
+            if labels is not None else None,
+            "audit_hits": int(getattr(sub, "audit_hits", 0)) if info.audit_count else None,
+            "excluded": bool(excluded),
             "slashed": bool(sub.status in SLASHED_STATUSES), "penalty_wei": seen["penalty_wei"],
             "reward_wei": seen["reward_wei"], "stake_after_wei": seen["stake_after_wei"],
-            "submitted_accuracy": accuracy(labels, truth) if labels is not None else None,
-            "model_accuracy": accuracy(world.predictions[r][i], truth),
+            "submitted_accuracy": accuracy(labels[plain], truth) if labels is not None else None,
+            "model_accuracy": accuracy(world.predictions[r][i][plain], truth),
             "states": seen["states"],
         })
     rev_labels = np.stack(rev_labels) if rev_labels else np.empty((0, len(batch)), dtype=np.int64)
     centralised = plurality(rev_labels, world.num_classes)
     weighted = plurality(rev_labels, world.num_classes, rev_weights)
+    all_labels = np.stack([o["labels"] for o in observed if o["labels"] is not None]) \
+        if any(o["labels"] is not None for o in observed) else rev_labels
+    vote_all = plurality(all_labels, world.num_classes)  # the off-chain vote of everyone, no audit
     honest_acc = [row["submitted_accuracy"] for row in rows
                   if row["strategy"] == HONEST and row["submitted_accuracy"] is not None]
-    pooled = accuracy(world.pooled_predictions[r], truth) if world.pooled is not None else None
+    pooled = accuracy(world.pooled_predictions[r][plain], truth) if world.pooled is not None else None
     return {
         "round": r + 1, "queries": len(batch),
-        "consensus_accuracy": accuracy(consensus, truth),
+        "consensus_accuracy": accuracy(consensus, truth), "audit_count": int(len(audit_indices)),
+        "audit_indices": [int(i) for i in audit_indices], "consensus_mode": int(mode),
         "honest_mean_accuracy": float(np.mean(honest_acc)) if honest_acc else None,
         "honest_best_accuracy": float(np.max(honest_acc)) if honest_acc else None,
-        "centralised_accuracy": accuracy(centralised, truth),
+        "centralised_accuracy": accuracy(vote_all[plain], truth),
         "pooled_accuracy": pooled,
         "pooled_model": world.pooled.model if world.pooled is not None else None,
         "equal_weights_round": len(set(rev_weights)) <= 1,
-        "consensus_equals_plurality": bool(np.array_equal(consensus, centralised)),
-        "consensus_equals_weighted_vote": bool(np.array_equal(consensus, weighted)),
+        "consensus_equals_plurality": bool(np.array_equal(consensus_all, centralised)),
+        "consensus_equals_weighted_vote": bool(np.array_equal(consensus_all, weighted)),
         "revealers": int(info.reveal_count), "committers": int(info.commit_count),
         "false_slashes": sum(row["slashed"] for row in rows if row["strategy"] == HONEST),
         "caught": sum(row["slashed"] for row in rows if row["strategy"] != HONEST),
         "byzantine": sum(1 for row in rows if row["strategy"] != HONEST),
+        "excluded": sum(row["excluded"] for row in rows if row["strategy"] != HONEST),
+        "honest_excluded": sum(row["excluded"] for row in rows if row["strategy"] == HONEST),
         "pool_wei": int(info.pool), "groups": group_totals(rows), "participants": rows,
-        "consensus": consensus.tolist(), "truth": truth.tolist(),
+        "consensus": consensus_all.tolist(), "truth": world.y_pool[batch].tolist(),
     }
 
 
@@ -95,6 +117,8 @@ def run_checks(rounds: list[dict], accounting_ok: bool) -> dict:
         "rounds_with_equal_weights": [r["round"] for r in rounds if r["equal_weights_round"]],
         "consensus_equals_weighted_vote_every_round": all(r["consensus_equals_weighted_vote"] for r in rounds),
         "no_honest_participant_slashed": all(r["false_slashes"] == 0 for r in rounds),
+        "honest_slashed": sum(r["false_slashes"] for r in rounds),
+        "byzantine_excluded_or_slashed": f"{sum(r['caught'] for r in rounds)}/{sum(r['byzantine'] for r in rounds)}",
         "random_and_flip_slashed_in_first_round": all(
             all(v) for g, v in first_round_slashed.items() if g in CHEATS)
         if any(g in CHEATS for g in first_round_slashed) else None,

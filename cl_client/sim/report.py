@@ -93,7 +93,62 @@ ACCURACY_COLUMNS = (
     ("= plurality", _equal_cell),
     ("false slashes", lambda r: str(r["false_slashes"])),
     ("caught", lambda r: f"{r['caught']}/{r['byzantine']}"),
+    ("excluded", lambda r: f"{r.get('excluded', 0)}/{r['byzantine']}"),
 )
+
+COMPARISON_COLUMNS = (  # rows: (audited round, the same round without audits)
+    ("round", lambda p: str(p[0]["round"])),
+    ("consensus, audit", lambda p: _pct(p[0]["consensus_accuracy"])),
+    ("consensus, no audit", lambda p: _pct(p[1]["consensus_accuracy"])),
+    ("honest slashed, audit", lambda p: f"{p[0]['false_slashes']}/{p[0]['participants_count']}"),
+    ("honest slashed, no audit", lambda p: f"{p[1]['false_slashes']}/{p[1]['participants_count']}"),
+    ("Byzantine excluded / slashed, audit", lambda p: f"{p[0].get('excluded', 0)} / {p[0]['caught']} of {p[0]['byzantine']}"),
+    ("Byzantine slashed, no audit", lambda p: f"{p[1]['caught']} of {p[1]['byzantine']}"),
+)
+
+
+def comparison_rows(report: dict) -> list[tuple[dict, dict]]:
+    """(audited round, same round without audits) pairs, with the honest count as participants_count."""
+    base = report.get("baseline")
+    if not base or not report.get("rounds"):
+        return []
+    out = []
+    for a, b in zip(report["rounds"], base["rounds"]):
+        pair = []
+        for r in (a, b):
+            pair.append(dict(r, participants_count=sum(1 for row in r.get("participants", [])
+                                                       if row["strategy"] == "honest")))
+        out.append(tuple(pair))
+    return out
+
+
+def sweep_pairs(sweep: dict) -> list[dict]:
+    """Sweep points side by side: per value, the audited point and the one without audits (if both ran)."""
+    by_value: dict = {}
+    for p in sweep["points"]:
+        by_value.setdefault(p[sweep["key"]], {})["audit" if p.get("audit") else "none"] = p
+    return [dict(value=v, **d) for v, d in by_value.items()]
+
+
+def _side(p, side, key, fmt):
+    d = p.get(side)
+    return "-" if d is None else fmt(d[key])
+
+
+def _sweep_pair_columns(key: str) -> tuple:
+    return (
+        (key, lambda p: f"{p['value']:g}"),
+        ("round 1, audit", lambda p: _side(p, "audit", "consensus_accuracy_first", _pct)),
+        ("round 1, no audit", lambda p: _side(p, "none", "consensus_accuracy_first", _pct)),
+        ("mean, audit", lambda p: _side(p, "audit", "consensus_accuracy_mean", _pct)),
+        ("mean, no audit", lambda p: _side(p, "none", "consensus_accuracy_mean", _pct)),
+        ("honest slashed, audit", lambda p: _side(p, "audit", "false_slashes", str)),
+        ("honest slashed, no audit", lambda p: _side(p, "none", "false_slashes", str)),
+        ("Byz. caught, audit", lambda p: _side(p, "audit", "caught", str)),
+        ("Byz. caught, no audit", lambda p: _side(p, "none", "caught", str)),
+        ("honest stake, audit", lambda p: _side(p, "audit", "honest_stake_share_last", _pct)),
+        ("honest stake, no audit", lambda p: _side(p, "none", "honest_stake_share_last", _pct)),
+    )
 
 
 def _sweep_columns(key: str) -> tuple:
@@ -332,15 +387,22 @@ def plot_gossip(g: dict, path: Path) -> Path:
 
 def plot_sweep(sweep: dict, path: Path) -> Path:
     plt = _plt()
-    key, pts = sweep["key"], sweep["points"]
+    key = sweep["key"]
+    audited = [p for p in sweep["points"] if p.get("audit")]
+    plain = [p for p in sweep["points"] if not p.get("audit")]
+    pts = audited or plain
     x = [p[key] for p in pts]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for k, label, style in (("consensus_accuracy_first", "consensus, first round", "o-"),
-                            ("consensus_accuracy_last", "consensus, last round", "s-"),
-                            ("centralised_accuracy_mean", "off-chain plurality (mean)", "x--"),
-                            ("honest_mean_accuracy_mean", "mean honest participant", "v-"),
-                            ("pooled_accuracy_mean", "pooled model (mean)", "^:")):
-        ax1.plot(x, [p[k] for p in pts], style, label=label)
+    series = [("consensus_accuracy_first", "consensus, first round", "o-"),
+              ("consensus_accuracy_last", "consensus, last round", "s-"),
+              ("centralised_accuracy_mean", "off-chain plurality (mean)", "x--"),
+              ("honest_mean_accuracy_mean", "mean honest participant", "v-"),
+              ("pooled_accuracy_mean", "pooled model (mean)", "^:")]
+    for k, label, style in series:
+        ax1.plot(x, [p[k] for p in pts], style, label=label + (", audit" if audited else ""))
+    if audited and plain:
+        ax1.plot([p[key] for p in plain], [p["consensus_accuracy_first"] for p in plain], "o:", color="grey",
+                 label="consensus, first round, no audit")
     ax1.set_xlabel(key)
     ax1.set_ylabel("accuracy")
     ax1.set_ylim(0, 1.02)
@@ -437,6 +499,9 @@ def render_markdown(report: dict) -> str:
         lines += [f"| {p['index']} | `{p['address']}` | {p['strategy']} | {p['model']} |" for p in report["participants"]]
     if report.get("rounds"):
         lines += ["", "## Accuracy per round", ""] + _md_table(*_cells(ACCURACY_COLUMNS, report["rounds"]))
+        if comparison_rows(report):
+            lines += ["", f"## The same run without audits (audit {c.get('audit')} per 100 vs 0)", ""]
+            lines += _md_table(*_cells(COMPARISON_COLUMNS, comparison_rows(report)))
         groups = _groups(report["rounds"])
         lines += ["", "## Stake by strategy (ETH, total per group, after each round's claims)", "",
                   "| round | " + " | ".join(groups) + " |", "|---" * (len(groups) + 1) + "|"]
@@ -465,7 +530,11 @@ def render_markdown(report: dict) -> str:
     if report.get("sweep"):
         sw = report["sweep"]
         key = sw["key"]
-        lines += ["", f"## Sweep over {key}", ""] + _md_table(*_cells(_sweep_columns(key), sw["points"]))
+        if any(p.get("audit") for p in sw["points"]) and any(not p.get("audit") for p in sw["points"]):
+            lines += ["", f"## Sweep over {key}, with and without audits", ""]
+            lines += _md_table(*_cells(_sweep_pair_columns(key), sweep_pairs(sw)))
+        else:
+            lines += ["", f"## Sweep over {key}", ""] + _md_table(*_cells(_sweep_columns(key), sw["points"]))
     if report.get("theory"):
         t = report["theory"]
         lines += ["", "## Theory check: Beta-distributed binary learners", "",
@@ -529,7 +598,11 @@ def print_summary(report: dict, console) -> None:
 
     if report.get("rounds"):
         groups = _groups(report["rounds"])
-        console.print(_rich_table("Accuracy per round (on the round's queries)", *_cells(ACCURACY_COLUMNS, report["rounds"])))
+        console.print(_rich_table("Accuracy per round (on the round's non-audit queries)",
+                                  *_cells(ACCURACY_COLUMNS, report["rounds"])))
+        if comparison_rows(report):
+            console.print(_rich_table("The same run without audits beside it",
+                                      *_cells(COMPARISON_COLUMNS, comparison_rows(report))))
         t = Table(title="Stake by strategy (ETH, group total after the round's claims; rewards in brackets)")
         t.add_column("round", justify="right")
         for g in groups:
@@ -558,7 +631,11 @@ def print_summary(report: dict, console) -> None:
     if report.get("sweep"):
         sw = report["sweep"]
         key = sw["key"]
-        console.print(_rich_table(f"Sweep over {key}", *_cells(_sweep_columns(key), sw["points"])))
+        if any(p.get("audit") for p in sw["points"]) and any(not p.get("audit") for p in sw["points"]):
+            console.print(_rich_table(f"Sweep over {key}, with and without audits",
+                                      *_cells(_sweep_pair_columns(key), sweep_pairs(sw))))
+        else:
+            console.print(_rich_table(f"Sweep over {key}", *_cells(_sweep_columns(key), sw["points"])))
     if report.get("theory"):
         th = report["theory"]
         console.print(_rich_table(f"Theory check: Beta({th['a']:g}, {th['b']:g}) binary learners", THEORY_HEADERS,

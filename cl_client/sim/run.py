@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import COMMIT_SECONDS, ETHER, HONEST, REVEAL_SECONDS, SWEEPABLE, SimConfig, SimulationError, \
-    assign_roles, config_dict
+from .config import AUDIT_SECONDS, COMMIT_SECONDS, ETHER, HONEST, REVEAL_SECONDS, SWEEPABLE, SimConfig, \
+    SimulationError, assign_roles, config_dict, role_strategy
 from . import gossip
 from .metrics import SWEEP_ROUND_KEYS, run_checks, score_round, sweep_point
 from .world import World, dataset_summary, prepare, training_steps
@@ -66,8 +66,14 @@ class ChainRun:
         self.address, self.deploy_block = deploy(self.w3, self.owner)
         self.requester = self._gateway(self.owner)
         defaults = self.requester.defaults()
-        wanted = replace(defaults, equal_weights=bool(cfg.equal_weights) or defaults.equal_weights,
-                         agreement_bps=defaults.agreement_bps if cfg.agreement_bps is None else cfg.agreement_bps)
+        changes = {"equal_weights": bool(cfg.equal_weights) or defaults.equal_weights}
+        if cfg.equal_weights:
+            changes["deviator_slash_bps"] = 0  # v2: equal weights need deviatorSlashBps == 0
+        if cfg.agreement_bps is not None:
+            changes["agreement_bps"] = cfg.agreement_bps
+        if cfg.audit_bound_bps is not None:
+            changes["audit_bound_bps"] = cfg.audit_bound_bps
+        wanted = replace(defaults, **{k: v for k, v in changes.items() if hasattr(defaults, k)})
         if wanted != defaults:
             self.requester.set_defaults(wanted)
         self.params = self.requester.defaults()
@@ -78,13 +84,17 @@ class ChainRun:
         from eth_account import Account
 
         from ..participant import Participant
-        from ..strategies import make_strategy
-
         cfg = self.config
+        bound = getattr(self.params, "audit_bound_bps", 0)
+        self.min_stake_roles = set()
         for role in self.roles:
             gw = self._gateway(Account.from_key(self.node.keys[role.index + 1]))
-            gw.deposit(int(cfg.stake_eth * ETHER))
-            strategy = None if role.strategy == HONEST else make_strategy(role.strategy)
+            strategy = None if role.strategy == HONEST else role_strategy(role.strategy, bound, self.world.num_classes)
+            if strategy is not None and strategy.min_stake:  # a Sybil: the minimum stake, topped up every round
+                self.min_stake_roles.add(role.index)
+                gw.deposit(int(self.params.min_stake))
+            else:
+                gw.deposit(int(cfg.stake_eth * ETHER))
             self.gateways.append(gw)
             self.participants.append(Participant(gw, self.world.learners[role.index], strategy=strategy,
                                                  journal_dir=self.out_dir / "journals", finalize=True,
@@ -109,6 +119,27 @@ class ChainRun:
         if now <= deadline:
             self.node.increase_time(deadline - now + 1)
 
+    def _top_up(self) -> None:
+        """Sybils keep exactly the round's minimum stake: each tops its free stake up after a slash."""
+        for i in sorted(self.min_stake_roles):
+            free = self.requester.account_info(self.addresses[i]).free
+            if free < self.params.min_stake:
+                self.gateways[i].deposit(int(self.params.min_stake - free))
+
+    def audit_for(self, r: int):
+        """The requester's hidden audit of round r: G batch positions it knows the labels of (it holds the
+        test set's labels), the same positions the off-chain calibration uses, and a fresh salt."""
+        from ..protocol import Audit
+        from .calibrate import audit_indices
+
+        cfg, batch = self.config, self.world.batches[r]
+        if not cfg.audit_count:
+            return None
+        idx = audit_indices(cfg.seed, r, len(batch), cfg.audit_count)
+        truth = self.world.y_pool[batch]
+        salt = np.random.default_rng([cfg.seed, r, 17]).bytes(32)
+        return Audit(indices=tuple(int(i) for i in idx), labels=tuple(int(truth[i]) for i in idx), salt=salt)
+
     def play_round(self, r: int) -> dict:
         """Open round r (0-based) on chain, drive every participant through it, and score what the chain says."""
         from ..data import write_queries
@@ -119,15 +150,20 @@ class ChainRun:
         batch = world.batches[r]
         qpath = (self.out_dir / "queries" / f"round-{r + 1}.npz").resolve()
         qhash = write_queries(qpath, world.X_pool[batch])
+        self._top_up()
+        audit = self.audit_for(r)
         t0 = time.perf_counter()
+        extra = {} if audit is None else {"audit": audit, "audit_duration": AUDIT_SECONDS}
         round_id = self.requester.open_round(qhash, qpath.as_uri(), len(batch), world.num_classes,
-                                             COMMIT_SECONDS, REVEAL_SECONDS, int(cfg.reward_eth * ETHER))
+                                             COMMIT_SECONDS, REVEAL_SECONDS, int(cfg.reward_eth * ETHER), **extra)
         info = self.requester.round(round_id)
         tasks = self.tasks or {}
         commit_states = self._drive(round_id, COMMIT_DONE, info.commit_deadline, tasks.get("commit"))
         self._advance_past(info.commit_deadline)
         reveal_states = self._drive(round_id, REVEAL_DONE, info.reveal_deadline, tasks.get("reveal"))
         self._advance_past(info.reveal_deadline)
+        if audit is not None:  # the Audit phase: the requester reveals what it hid, through the production client
+            self.requester.reveal_audit(round_id, audit)
         final_states = self._drive(round_id, TERMINAL_STATES, 2**63, tasks.get("final"))
         seconds = time.perf_counter() - t0
 
@@ -150,7 +186,11 @@ class ChainRun:
                 "states": [commit_states[i], reveal_states[i], final_states[i]],
             })
         consensus = np.frombuffer(self.requester.consensus(round_id), dtype=np.uint8).astype(np.int64)
-        out = score_round(world, self.roles, r, info, consensus, observed)
+        from .calibrate import audit_indices
+
+        unscored = audit.indices if audit is not None else audit_indices(cfg.seed, r, len(batch), cfg.unscored_count)
+        out = score_round(world, self.roles, r, info, consensus, observed, audit_indices=unscored)
+        out["audit_count"] = 0 if audit is None else len(audit.indices)
         committed = [p.journal(round_id).labels for p in self.participants]  # Byzantine rows: their lie
         snowball = None if any(c is None for c in committed) else gossip.per_round(
             world, self.roles, np.stack([np.frombuffer(c, dtype=np.uint8).astype(np.int64) for c in committed]),
@@ -162,7 +202,7 @@ class ChainRun:
         """Gas used per operation in this round, from the receipts of the round's events."""
         out = {}
         for op, event in (("open_round", "RoundOpened"), ("commit", "Committed"), ("reveal", "Revealed"),
-                          ("finalize", "RoundFinalized"), ("claim", "Claimed")):
+                          ("reveal_audit", "AuditRevealed"), ("finalize", "RoundFinalized"), ("claim", "Claimed")):
             used = [self.requester.receipt(e["transactionHash"])["gasUsed"] for e in self.requester.events(event, round_id)]
             if used:
                 out[op] = {"count": len(used), "mean": float(np.mean(used)), "max": int(max(used)),
@@ -221,6 +261,27 @@ def parse_sweep(spec: str) -> tuple[str, list[float]]:
     return key, numbers
 
 
+def sweep_points(config: SimConfig, sweep: tuple[str, list[float]] | None) -> list[tuple]:
+    """The runs of a simulation: (sweep value or None, config, "main" | "baseline").
+
+    With `baseline` and audits on, every run is paired with the same run without audits (audit 0). A sweep
+    over `byzantine` turns a group mix into its strategies cycled at each share."""
+    if sweep is None:
+        runs = [(None, config)]
+    else:
+        key, values = sweep
+        base = config
+        if key == "byzantine" and config.mix:
+            base = replace(config, mix=(), strategies=tuple(dict.fromkeys(g for g, _ in config.mix)))
+        runs = [(v, replace(base, **{key: v}).validate()) for v in values]
+    out = []
+    for value, cfg in runs:
+        out.append((value, cfg, "main"))
+        if config.baseline and cfg.audit:
+            out.append((value, replace(cfg, audit=0, scored_as_audit=cfg.audit).validate(), "baseline"))
+    return out
+
+
 def default_out_dir(root: str | Path = "reports") -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(root) / stamp
@@ -255,27 +316,32 @@ def simulate(config: SimConfig, out_dir: Path, *, sweep: tuple[str, list[float]]
                                           queries=config.queries, seed=config.seed).as_dict()
             progress.advance(task)
         else:
-            points = [(None, config)] if sweep is None else [
-                (v, replace(config, **{sweep[0]: v}).validate()) for v in sweep[1]]
+            points = sweep_points(config, sweep)
             worlds: dict[float, World] = {}
             with LocalNode(backend=config.backend, accounts=config.participants + 1, block_time=0) as node:
-                for value, cfg in points:
+                for value, cfg, role in points:
                     if cfg.alpha not in worlds:
                         task = progress.add_task(f"training (alpha={cfg.alpha:g})", total=training_steps(cfg))
                         worlds[cfg.alpha] = prepare(cfg, on_trained=lambda t=task: progress.advance(t))
                     world = worlds[cfg.alpha]
-                    sub = out_dir if value is None else out_dir / f"{sweep[0]}-{value:g}"
+                    name = "" if value is None else f"{sweep[0]}-{value:g}"
+                    if role == "baseline":
+                        name = f"{name}-no-audit" if name else "no-audit"
+                    sub = out_dir / name if name else out_dir
                     label = "" if value is None else f" ({sweep[0]}={value:g})"
+                    label += " no audit" if role == "baseline" else ""
                     chain = run_rounds(cfg, world, node, sub, progress, label)
-                    if value is None:
+                    if value is None and role == "main":
                         report.update(chain)
                         report["dataset"] = dataset_summary(world)
                         report["gossip"] = gossip.degradation(world, cfg)
+                    elif value is None:
+                        report["baseline"] = dict(chain, config=config_dict(cfg))
                     else:
                         report.setdefault("sweep", {"key": sweep[0], "points": []})
-                        report["sweep"]["points"].append(sweep_point(sweep[0], value, chain))
+                        report["sweep"]["points"].append(dict(sweep_point(sweep[0], value, chain), audit=cfg.audit))
                         report["sweep"].setdefault("runs", []).append(
-                            {"value": value, "checks": chain["checks"],
+                            {"value": value, "audit": cfg.audit, "checks": chain["checks"],
                              "rounds": [{k: r[k] for k in SWEEP_ROUND_KEYS} for r in chain["rounds"]]})
     report["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     report["wall_time_s"] = time.perf_counter() - started

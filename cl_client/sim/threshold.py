@@ -10,7 +10,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..protocol import agrees, matches, plurality
+from ..protocol import matches, plurality
+from . import rules
 from ..strategies import make_strategy
 from .config import HONEST, Role, SimConfig, assign_roles, config_dict
 from .metrics import CHEATS
@@ -57,6 +58,7 @@ def measure_threshold(seeds: Sequence[int] = (0, 1, 2), alphas: Sequence[float] 
     """
     base = base or SimConfig()
     by_alpha: dict[str, dict[str, list]] = {}
+    counts_by_alpha: dict[str, dict[str, list]] = {}  # (matches, M) behind each share, for the v2 rule
     honest_detail = []
     for alpha in alphas:
         for seed in seeds:
@@ -73,6 +75,8 @@ def measure_threshold(seeds: Sequence[int] = (0, 1, 2), alphas: Sequence[float] 
                 truth = world.y_pool[world.batches[r]]
                 for role in roles:
                     by_alpha.setdefault(f"{alpha:g}", {}).setdefault(role.strategy, []).append(float(agree[role.index]))
+                    counts_by_alpha.setdefault(f"{alpha:g}", {}).setdefault(role.strategy, []).append(
+                        (int(counts[role.index]), rules.mode_count(consensus, world.num_classes)))
                     if not role.byzantine:
                         honest_detail.append({
                             "seed": seed, "alpha": alpha, "round": r + 1, "participant": role.index,
@@ -85,10 +89,10 @@ def measure_threshold(seeds: Sequence[int] = (0, 1, 2), alphas: Sequence[float] 
     for groups in by_alpha.values():
         for g, v in groups.items():
             pooled.setdefault(g, []).extend(v)
-    # the contract's agreement rule (protocol.agrees) on the match counts behind each share
-    slashed = {str(bps): {a: {g: [int(sum(not agrees(round(x * base.queries), base.queries, bps) for x in v)), len(v)]
+    # the contract's (v2, chance-corrected) agreement rule on the match counts and modal count behind each share
+    slashed = {str(bps): {a: {g: [int(sum(not rules.agrees(m, base.queries, bps, mode) for m, mode in v)), len(v)]
                               for g, v in sorted(groups.items())}
-                          for a, groups in by_alpha.items()} for bps in candidates_bps}
+                          for a, groups in counts_by_alpha.items()} for bps in candidates_bps}
     return {
         "seeds": list(seeds), "alphas": list(alphas),
         "config": {k: v for k, v in config_dict(base).items() if k not in ("seed", "alpha")},

@@ -48,11 +48,22 @@ def test_on_chain_consensus_equals_the_off_chain_plurality_with_equal_stakes(rep
     assert rnd["consensus_equals_plurality"] is True
 
 
-def test_consensus_accuracy_is_scored_against_the_ground_truth(report):
+def test_consensus_accuracy_is_scored_against_the_ground_truth_off_the_audit_queries(report):
     (rnd,) = report["rounds"]
     consensus, truth = np.array(rnd["consensus"]), np.array(rnd["truth"])
     assert len(consensus) == SMALL["queries"]
-    assert rnd["consensus_accuracy"] == pytest.approx(np.mean(consensus == truth))
+    plain = np.setdiff1d(np.arange(SMALL["queries"]), rnd["audit_indices"])
+    assert len(plain) == SMALL["queries"] - rnd["audit_count"]
+    assert rnd["consensus_accuracy"] == pytest.approx(np.mean(consensus[plain] == truth[plain]))
+
+
+def test_the_requester_hides_and_reveals_an_audit_through_the_client(report):
+    (rnd,) = report["rounds"]
+    assert rnd["audit_count"] == SimConfig(**SMALL).audit_count == 2  # 10 per 100 of 20 queries
+    assert rnd["gas"]["reveal_audit"]["count"] == 1
+    for row in rnd["participants"]:  # the contract's audit hits, recomputed from the revealed labels
+        assert row["audit_hits"] is not None and 0 <= row["audit_hits"] <= 2
+        assert row["excluded"] == (row["status"] == "EXCLUDED")
 
 
 def test_random_label_participant_is_slashed_and_no_honest_one_is(report):
@@ -70,10 +81,12 @@ def test_slashed_stake_and_reward_go_to_the_agreeing_participants(report):
     honest = [row for row in rnd["participants"] if row["strategy"] == "honest"]
     assert cheat["penalty_wei"] > 0 and cheat["stake_after_wei"] == stake - cheat["penalty_wei"]
     assert cheat["reward_wei"] == 0
-    assert rnd["pool_wei"] == reward + cheat["penalty_wei"]
+    # a deviator's penalty is pooled; an Excluded one's (failed the audit) is burned
+    assert rnd["pool_wei"] == reward + (cheat["penalty_wei"] if cheat["status"] == "DEVIATED" else 0)
     paid = sum(row["reward_wei"] for row in honest)
     assert rnd["pool_wei"] - len(honest) < paid <= rnd["pool_wei"]  # floor division: < 1 wei dust each
-    assert [row["stake_after_wei"] for row in honest] == [stake] * len(honest)
+    # v2: the reward is credited to free stake, beside the unlocked stake
+    assert [row["stake_after_wei"] for row in honest] == [stake + row["reward_wei"] for row in honest]
 
 
 def test_contract_accounting_balances_after_the_run(report):
@@ -82,7 +95,7 @@ def test_contract_accounting_balances_after_the_run(report):
 
 def test_gas_is_reported_per_operation(report):
     (rnd,) = report["rounds"]
-    assert set(rnd["gas"]) == {"open_round", "commit", "reveal", "finalize", "claim"}
+    assert set(rnd["gas"]) == {"open_round", "commit", "reveal", "reveal_audit", "finalize", "claim"}
     assert rnd["gas"]["commit"]["count"] == SMALL["participants"]
 
 
@@ -166,6 +179,22 @@ def test_measure_threshold_records_every_participant_round():
     result = measure_threshold(seeds=(0,), alphas=(1.0,), base=base)
     counts = {g: s["n"] for g, s in result["groups"].items()}
     assert counts == {"honest": 3 * 2, "random": 2, "flip": 2}
+
+
+def test_a_baseline_pairs_every_audited_run_with_the_same_run_without_audits():
+    from cl_client.sim.run import sweep_points
+
+    config = SimConfig(baseline=True).validate()
+    assert [(v, c.audit, role) for v, c, role in sweep_points(config, None)] == [(None, 10, "main"), (None, 0, "baseline")]
+    points = sweep_points(SimConfig(baseline=True, mix=(("collude", 0.4),)).validate(), ("byzantine", [0.0, 0.5]))
+    assert [(v, c.audit, c.n_byzantine, c.strategies) for v, c, _ in points] == [
+        (0.0, 10, 0, ("collude",)), (0.0, 0, 0, ("collude",)), (0.5, 10, 5, ("collude",)), (0.5, 0, 5, ("collude",))]
+    assert len(sweep_points(SimConfig(audit=0, baseline=True).validate(), None)) == 1
+
+
+def test_byzantine_groups_parse_from_the_command_line(tmp_path, capsys):
+    assert main(["--byzantine", "collude:0.9,flip:0.9", "--out", str(tmp_path), "--quiet"]) == 2
+    assert "shares must add up to at most 1" in capsys.readouterr().err
 
 
 def test_unknown_sweep_setting_is_refused():
