@@ -79,7 +79,7 @@ class Limits:
 
     max_queries: int = 4096
     max_participants: int = 64
-    max_labels: int = 65_536  # N x Q
+    max_labels: int = 53_248  # N x Q (worst-case finalize stays >= 10 % under EIP-7825's cap)
     min_phase_duration: int = 36  # seconds: three 12-second slots
     max_phase_duration: int = 7 * 24 * 3600
     max_audit_queries: int = 256  # G

@@ -4,7 +4,7 @@ The attack (issue 13, audit finding 1): right after openRound, 64 min-stake addr
 every later commit reverts RoundFull. With commitReplacing, a participant with free stake s takes the seat
 of any committer with less stake, who is unlocked without penalty; so keeping it out needs every one of the
 maxParticipants(Q) seats to hold at least s -- 64 x 1 ETH = 64 ETH for an honest 1 ETH participant at
-Q <= 1024, measured below by filling the seats with exactly the stake that still keeps it out.
+Q <= 832, measured below by filling the seats with exactly the stake that still keeps it out.
 """
 import brownie
 import pytest
@@ -26,7 +26,7 @@ from contract_helpers import (
 )
 from cl_client.commitment import new_salt
 
-Q = 1024  # maxParticipants(1024) = 64
+Q = 832  # maxParticipants(832) = 64 = MAX_LABELS // 832
 MIN_STAKE = 10**16  # the default 0.01 ETH
 
 
