@@ -225,8 +225,10 @@ class StateMachine:
 
     def rule_withdraw(self, who="st_who", wait="st_flag", elsewhere="st_flag"):
         """Withdraw (to itself, or with withdrawTo to the requester if `elsewhere`), first waiting for the
-        earliest request if `wait`. Every matured request is paid; later ones keep their own times."""
-        p = self.participants[who]
+        earliest request if `wait`. Every matured request is paid; later ones keep their own times.
+        Prefers a participant with pending requests (`who` picks among them), else `who` itself."""
+        pending = [p for p in self.participants if self.accounts[p.address].requests]
+        p = self.pick(pending, who) if pending and who % 2 == 0 else self.participants[who]
         a = self.accounts[p.address]
         send = (lambda: self.cl.withdrawTo(self.requester, {"from": p})) if elsewhere else (
             lambda: self.cl.withdraw({"from": p}))
@@ -241,7 +243,8 @@ class StateMachine:
                 chain.mine(timestamp=earliest + 2 * STABLE)
         now = self.now()
         if any(abs(now - t) <= STABLE for _, t in a.requests):
-            return  # too close to call
+            SEEN["withdraw too close to call"] += 1
+            return
         matured = [r for r in a.requests if r[1] <= now]
         if not matured:
             earliest = min(t for _, t in a.requests)
