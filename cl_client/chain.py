@@ -1138,6 +1138,11 @@ class Gateway(_Sender):
                                      f"{LIMITS.min_phase_duration}..{LIMITS.max_phase_duration} s")
                 commitment, count = audit.commitment(self.chain_id, self.address, self.sender, queries_hash), \
                     len(audit.indices)
+                expected = bytes(self._call("auditCommitmentOf", self.sender, bytes(queries_hash),
+                                            audit.indices_bytes(), audit.labels_bytes(), bytes(audit.salt)))
+                if commitment != expected:  # an audit that could never be revealed would forfeit the reward
+                    raise ChainError(f"the audit commitment 0x{commitment.hex()} is not the contract's "
+                                     f"auditCommitmentOf (0x{expected.hex()}); not opening the round")
             elif audit_duration:
                 raise ValueError("an audit duration needs an audit")
             if int(finalizer_fee_wei) < 0 or int(reward_wei) < 0:

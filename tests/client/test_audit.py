@@ -143,6 +143,16 @@ def test_open_round_checks_params_and_audit_before_sending(requester, open_round
         assert isinstance(exc_info.value, ParamsError)
 
 
+def test_an_audit_commitment_the_contract_would_not_accept_is_never_sent(requester, open_round, digits, monkeypatch):
+    from cl_client.chain import ChainError
+
+    monkeypatch.setattr(Audit, "commitment", lambda self, *a: b"\x01" * 32)
+    count = requester.round_count()
+    with pytest.raises(ChainError, match="is not the contract's auditCommitmentOf"):
+        open_round(digits.X_query[:5], audit=Audit((0, 3), (1, 2), bytes(32)), audit_duration=36)
+    assert requester.round_count() == count
+
+
 def test_reveal_audit_outside_the_audit_phase_is_refused(requester, open_round, digits):
     audit = Audit((0, 3), (1, 2), bytes(range(32)))
     rid = open_round(digits.X_query[:5], audit=audit, audit_duration=36)
