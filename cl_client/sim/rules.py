@@ -2,9 +2,10 @@
 
 Contract v2 (issue 13) adds the chance-corrected agreement rule and the audit bound; their one Python
 statement is cl_client.protocol (`mode_count`, `agrees(matches, q, bps, mode)`, `audit_hits`,
-`audit_passes`). Until that protocol.py is merged this module falls back to a transcription of the
-contract's rules (contracts/ConsensusLearning.sol, v2) -- a SHIM, to be deleted once protocol.py has them:
-every caller in cl_client.sim goes through the names below.
+`audit_passes`), merged from issue13-client: `mode_count`, `agrees` and `audit_passes` delegate to it. The
+fallbacks below (a transcription of contracts/ConsensusLearning.sol v2, written before that protocol.py
+landed) are dead on this branch and can be deleted; `kappa` and the per-voter `audit_hits` are measurement
+helpers (protocol.audit_hits scores one voter against an Audit object).
 """
 from __future__ import annotations
 
