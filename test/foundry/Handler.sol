@@ -336,11 +336,19 @@ contract Handler is WithVm {
         }
     }
 
+    /// @dev Seats 1..3 actors (from actorSeed on) in one call, so that rounds reach quorum often.
     function commit(uint256 actorSeed, uint256 roundSeed, uint256 mode) external timed {
         calls["commit"]++;
         uint256 id = _pickIn(roundSeed, IConsensusLearning.Phase.Commit);
         if (id == 0) return;
-        address a = actors[actorSeed % ACTORS];
+        uint256 n = 1 + (mode >> 128) % 3;
+        for (uint256 i; i < n; ++i) {
+            _commitOne(id, (actorSeed % ACTORS + i) % ACTORS, uint256(keccak256(abi.encode(mode, i))));
+        }
+    }
+
+    function _commitOne(uint256 id, uint256 actorSeed, uint256 mode) internal {
+        address a = actors[actorSeed];
         R storage r = rounds[id];
         if (cl.getSubmission(id, a).status != IConsensusLearning.Status.None) return;
         uint256 minStake = cl.getRound(id).params.minStake;
