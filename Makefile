@@ -5,7 +5,7 @@ export PATH := $(ROOT)/.venv/bin:$(ROOT)/node_modules/.bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 NET := python tools/brownie_net.py run
 
-.PHONY: setup demo test test-contract test-python lint bench stateful node clean
+.PHONY: setup demo test test-contract test-python lint bench stateful fuzz node clean
 
 setup:            ## install everything (idempotent, offline apart from PyPI and npm)
 	@tools/setup.sh
@@ -24,6 +24,9 @@ bench: setup      ## gas and latency benchmarks; regenerates docs/benchmarks.md
 
 stateful: setup   ## the long stateful property test (>= 200 sequences)
 	CL_STATEFUL_EXAMPLES=200 $(NET) -- brownie test tests/contract/test_stateful.py
+
+fuzz: setup       ## the long Foundry invariant run (>= 100,000 handler calls; docs/fuzzing.md)
+	FOUNDRY_PROFILE=fuzz forge test $(ARGS)
 
 node: setup       ## a standalone local chain for separate participant processes (Ctrl-C stops it)
 	cl-client node

@@ -48,3 +48,8 @@ tools/install_solc.sh
 
 # 4. Brownie's ganache-cli network on the hardfork the contracts are compiled for.
 PATH="$ROOT/.venv/bin:$ROOT/node_modules/.bin:$PATH" .venv/bin/python tools/brownie_net.py configure
+
+# 5. Foundry's forge for the invariant suite (make fuzz): a native binary shipped inside the npm package
+#    @foundry-rs/forge-linux-amd64 (pinned in package.json, like anvil), nothing downloaded at run time.
+node_modules/.bin/forge --version >/dev/null 2>&1 ||
+  { echo "setup: node_modules/.bin/forge does not run (the pinned @foundry-rs/forge-linux-amd64 is for Linux x64)" >&2; exit 1; }
