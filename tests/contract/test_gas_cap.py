@@ -10,11 +10,11 @@ v1 measured 16,725,070 gas for finalize at 16 x 4096, K = 256 (0.4 % under the c
 The measured table is printed (pytest -s) and written to reports/gas_cap.txt.
 
 Runs on Anvil only (tools/run_tests.sh's Anvil list; about 65 s for the six rounds): Ganache's JavaScript EVM
-takes over 80 s per round here. Gas is the same on both (17,249,733 at 16 x 4096, K = 256 on each).
+takes over 80 s per round here. Gas is the same on both.
 
-KNOWN FAILURE (reported to the contract owner, issue 13): at N = 16, Q = 4096, K = 256 with a 256-query audit,
-finalize uses 17,249,733 gas > 16,777,216. The cell is a strict xfail keyed by its shape; the shapes follow
-MAX_LABELS, so lowering MAX_LABELS removes the marker's cell and the new corner must pass.
+History: at MAX_LABELS = 65,536 this test measured finalize at 17,249,733 gas > 16,777,216 (N = 16, Q = 4096,
+K = 256, a 256-query audit); MAX_LABELS is now 53,248, so the corners are 13 x 4096 and 64 x 832, and any cell
+over the cap fails. OVER_CAP stays as the place to mark a known over-cap cell, and is empty.
 """
 from pathlib import Path
 
@@ -100,7 +100,7 @@ def play(cl, requester, members, n, q, k) -> dict:
     return used
 
 
-OVER_CAP = {(16, 4096, 256): "finalize measured 17,249,733 gas > 16,777,216 (MAX_LABELS = 65,536)"}
+OVER_CAP: dict = {}  # (n, q, k) -> reason, for a cell known to exceed the cap (strict xfail)
 
 
 @pytest.fixture(scope="module", autouse=True)
