@@ -40,6 +40,12 @@ _FUND_WEI = 50 * 10**18  # what a local account gets whenever it falls below hal
 _TX_BASE_GAS = 21_000
 
 
+def _field_index(contract, function: str, field: str) -> int:
+    """Position of `field` in the struct `function` returns (the two contracts' structs differ)."""
+    abi = next(a for a in contract.abi if a.get("name") == function)
+    return [c["name"] for c in abi["outputs"][0]["components"]].index(field)
+
+
 @contextlib.contextmanager
 def quiet():
     """Silence Brownie's per-transaction printing (its contract calls ignore the `silent` setting)."""
@@ -235,10 +241,11 @@ def run_round(drivers: list, n: int, q: int, k: int = K, seed: int = 0, labels=N
     for d in drivers:
         c, rid, res = d.contract, rids[d.name], results[d.name]
         res.consensus = bytes(c.consensus(rid))
+        matches_at, status_at = (_field_index(c, "getSubmission", f) for f in ("matches", "status"))
         for p in people:
             info = c.getSubmission(rid, p)
-            res.matches.append(int(info[2]))
-            res.statuses.append(int(info[3]))
+            res.matches.append(int(info[matches_at]))
+            res.statuses.append(int(info[status_at]))
         for p in people:
             record(res.claim, [timed(d, send, c.claim, rid, {"from": p})])
         res.seconds = clock[d.name]
