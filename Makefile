@@ -5,7 +5,7 @@ export PATH := $(ROOT)/.venv/bin:$(ROOT)/node_modules/.bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 NET := python tools/brownie_net.py run
 
-.PHONY: setup demo test test-contract test-python lint bench stateful fuzz node clean
+.PHONY: setup demo test test-contract test-python lint bench stateful fuzz fuzz-short node clean
 
 setup:            ## install everything (idempotent, offline apart from PyPI and npm)
 	@tools/setup.sh
@@ -27,6 +27,9 @@ stateful: setup   ## the long stateful property test (>= 200 sequences)
 
 fuzz: setup       ## the long Foundry invariant run (>= 100,000 handler calls; docs/fuzzing.md)
 	FOUNDRY_PROFILE=fuzz forge test $(ARGS)
+
+fuzz-short: setup ## a few thousand handler calls with a fixed seed (the first run compiles for minutes)
+	FOUNDRY_FUZZ_SEED=$${FOUNDRY_FUZZ_SEED:-0x5eed} forge test $(ARGS)
 
 node: setup       ## a standalone local chain for separate participant processes (Ctrl-C stops it)
 	cl-client node

@@ -3,8 +3,9 @@
 #   1. contract tests (Brownie) on a private Ganache on a free port
 #   2. the contract tests whose helpers are backend-specific, again on a private Anvil
 #   3. client, simulation and live-path tests (plain pytest; they start their own local nodes)
-#   4. the Foundry invariant suite, short run (forge; `make fuzz` is the long one, docs/fuzzing.md)
-#   5. static analysis (slither)
+#   4. static analysis (slither)
+# The Foundry invariant suite is not here: its cold compile through solc-js (via IR) alone takes 2.5-7 min on
+# a clean clone, past make test's budget. `make fuzz-short` (a few thousand calls) and `make fuzz` (>= 100,000).
 # Prints one closing line "N passed, N failed" over all of it. Exits non-zero if any part fails,
 # including pytest's exit 5 (no tests collected).
 set -uo pipefail
@@ -36,23 +37,6 @@ step "client, simulation and live-path tests (pytest)"
 python -m pytest -p no:pytest-brownie -p no:cacheprovider tests/client tests/sim tests/live tests/tools \
   --junitxml="$OUT/python.xml"
 rc=$?; [ $rc -eq 0 ] || { echo "python tests: exit $rc"; status=1; }
-
-step "Foundry invariant suite, short run (forge; make fuzz runs >= 100,000 calls)"
-# foundry.toml [profile.default]: a few thousand handler calls. The first run after a clean clone also
-# compiles the contract through solc-js (via IR, about a minute); later runs use build/forge/cache.
-# A fixed seed keeps this run reproducible; `make fuzz` draws a fresh one each time.
-FOUNDRY_FUZZ_SEED=${FOUNDRY_FUZZ_SEED:-0x5eed} forge test 2>&1 | tee "$OUT/forge.log"
-rc=${PIPESTATUS[0]}
-# forge's closing line "Ran N test suites ...: P tests passed, F failed, S skipped" into the summary below
-python - "$OUT" "$rc" <<'PY'
-import re, sys
-out, rc = sys.argv[1], int(sys.argv[2])
-m = re.findall(r"(\d+) tests passed, (\d+) failed, (\d+) skipped", open(out + "/forge.log").read())
-p, f, s = map(int, m[-1]) if m else (0, 1, 0)
-if rc and not f: f = 1
-open(out + "/forge.xml", "w").write(f'<testsuite name="forge" tests="{p + f + s}" failures="{f}" errors="0" skipped="{s}"/>')
-PY
-if [ "$rc" -eq 0 ]; then echo "forge invariants: passed"; else echo "forge invariants: exit $rc (failures above)"; status=1; fi
 
 if [ -x tools/lint.sh ]; then
   step "static analysis (slither)"
