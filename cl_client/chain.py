@@ -1083,9 +1083,21 @@ class Gateway(_Sender):
         """participant -> revealed labels, from the round's Revealed events."""
         return {e["args"]["participant"]: bytes(e["args"]["labels"]) for e in self.events("Revealed", round_id)}
 
+    def seats(self, round_id: int) -> dict[str, int]:
+        """committer -> committed stake, replaying the round's Committed and Evicted events in chain order
+        (an evicted address leaves; it may come back by taking another seat)."""
+        held: dict[str, int] = {}
+        logs = self.events("Committed", round_id) + self.events("Evicted", round_id)
+        for e in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
+            if e["event"] == "Committed":
+                held[e["args"]["participant"]] = int(e["args"]["stake"])
+            else:
+                held.pop(e["args"]["victim"], None)
+        return held
+
     def committers(self, round_id: int) -> list[str]:
-        """Every committer of the round, from its Committed events, sorted ascending by address (finalize's order)."""
-        return sorted({e["args"]["participant"] for e in self.events("Committed", round_id)}, key=lambda a: int(a, 16))
+        """Every committer of the round, sorted ascending by address (finalize's order)."""
+        return sorted(self.seats(round_id), key=lambda a: int(a, 16))
 
     def audit_commitment(self, round_id: int) -> bytes:
         """The round's audit commitment (32 zero bytes without an audit), from its RoundTerms event."""
@@ -1158,9 +1170,25 @@ class Gateway(_Sender):
         return int(event["args"]["roundId"])
 
     def commit(self, round_id: int, commitment: bytes) -> dict:
-        """Send the commitment; outages are waited out, and a dropped commit re-sent, until the commit deadline."""
+        """Send the commitment; outages are waited out, and a dropped commit re-sent, until the commit deadline.
+
+        A full round is entered with commitReplacing in place of the committer with the least stake, if that
+        is less than ours (it is unlocked without penalty); otherwise a one-line ChainError says so."""
+        info = self.round(round_id)
+        args = (int(round_id), bytes(commitment))
+        if info.commit_count >= int(self._call("maxParticipants", info.num_queries)):
+            seats = self.seats(round_id)
+            stake = self.account_info().free
+            victim = min(seats, key=lambda a: (seats[a], int(a, 16)), default=None)
+            if victim is None or seats[victim] >= stake:
+                raise ChainError(f"round {round_id} is full: its {len(seats)} seats each hold at least "
+                                 f"{min(seats.values(), default=0)} wei, not less than your {stake} wei")
+            self._say(f"round {round_id} is full: taking the seat of {victim} ({seats[victim]} wei < {stake} wei)")
+            method, args = "commitReplacing", (*args, victim)
+        else:
+            method = "commit"
         with self.deadline(None if self._until is not None else self._phase_end(round_id, "commit_deadline")):
-            return self.transact("commit", int(round_id), bytes(commitment))
+            return self.transact(method, *args)
 
     def reveal(self, round_id: int, labels: bytes, salt: bytes) -> dict:
         """Send the reveal; outages are waited out, and a dropped reveal re-sent, until the reveal deadline."""
