@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: the whole suite, after set-up.
-#   1. contract tests (Brownie) on a private Ganache on a free port
+#   1. contract tests (Brownie) on a private Ganache on a free port, beside 3.
 #   2. the contract tests whose helpers are backend-specific, again on a private Anvil
 #   3. client, simulation and live-path tests (plain pytest; they start their own local nodes)
 #   4. static analysis (slither)
@@ -21,9 +21,21 @@ step "packaged ABI matches the build"
 brownie compile >/dev/null || status=1
 python tools/export_abi.py --check || status=1
 
-step "contract tests (Brownie on Ganache)"
-python tools/brownie_net.py run -- brownie test tests/contract --junitxml="$OUT/contract.xml" -p no:cacheprovider
-rc=$?; [ $rc -eq 0 ] || { echo "contract tests: exit $rc"; status=1; }
+# Steps 1 and 3 run side by side: each alone keeps about one core busy (Brownie and its node take turns;
+# the Python tests wait on chain time), and the budget is 15 minutes on 2 cores. Each has its own node on a
+# free port; the contract log is printed when both are done.
+step "contract tests (Brownie on Ganache), in the background, and client/simulation/live-path tests (pytest)"
+python tools/brownie_net.py run -- brownie test tests/contract --junitxml="$OUT/contract.xml" -p no:cacheprovider \
+  >"$OUT/contract.log" 2>&1 &
+contract_pid=$!
+python -m pytest -p no:pytest-brownie -p no:cacheprovider tests/client tests/sim tests/live tests/tools \
+  --junitxml="$OUT/python.xml"
+rc=$?; [ $rc -eq 0 ] || { echo "python tests: exit $rc"; status=1; }
+wait "$contract_pid"
+rc=$?
+step "contract tests (Brownie on Ganache): their output"
+cat "$OUT/contract.log"
+[ $rc -eq 0 ] || { echo "contract tests: exit $rc"; status=1; }
 
 step "contract tests that travel in time or set balances, on Anvil (Brownie's default network)"
 # The helpers use different RPCs on Anvil (tests/contract/contract_helpers.py); this keeps a plain
@@ -33,10 +45,6 @@ python tools/brownie_net.py run --backend anvil -- brownie test tests/contract/t
   tests/contract/test_accounting.py tests/contract/test_gas_cap.py --junitxml="$OUT/contract-anvil.xml" -p no:cacheprovider
 rc=$?; [ $rc -eq 0 ] || { echo "contract tests on anvil: exit $rc"; status=1; }
 
-step "client, simulation and live-path tests (pytest)"
-python -m pytest -p no:pytest-brownie -p no:cacheprovider tests/client tests/sim tests/live tests/tools \
-  --junitxml="$OUT/python.xml"
-rc=$?; [ $rc -eq 0 ] || { echo "python tests: exit $rc"; status=1; }
 
 if [ -x tools/lint.sh ]; then
   step "static analysis (slither)"
