@@ -33,3 +33,24 @@ def cli_deployment(local_node, deploy_dir, deployer: int) -> tuple[dict, str]:
         mp.setenv("CL_PRIVATE_KEY", "0x" + local_node.keys[deployer].hex())
         assert main(["deploy", "--quiet"]) == 0
     return env, deployments.load(1337, deploy_dir).address
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """`cl-client ARGV` in-process: (exit code, stdout, stderr)."""
+    from cl_client.cli import main
+
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code: int, err: str, *phrases: str) -> str:
+    """A failed CLI run reported one `cl-client: error: ...` line, no traceback, holding every phrase."""
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("cl-client: error: "), err
+    assert "Traceback" not in err
+    for phrase in phrases:
+        assert phrase in lines[0], lines[0]
+    return lines[0]

@@ -22,12 +22,12 @@ from eth_utils import keccak
 
 from cl_client import deployments
 from cl_client.chain import Gateway, Phase, Status, connect
-from cl_client.cli import main
 from cl_client.data import write_queries
 from cl_client.journal import Journal
 from cl_client.keys import write_keystore
 from cl_client.node import free_port
-from support import cli_deployment, wait_until
+from support import assert_one_line_error, cli_deployment, wait_until
+from support import run_cli as run
 
 ROOT = Path(__file__).resolve().parents[2]
 ETH = 10**18
@@ -39,23 +39,6 @@ ACC_HAPPY, ACC_KEYSTORE, ACC_WITHDRAW, ACC_NOSTAKE, ACC_LATE, ACC_JOURNAL, ACC_H
 
 
 pytestmark = pytest.mark.usefixtures("clean_env")  # tests/client/conftest.py
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_one_line_error(code: int, err: str, *phrases: str) -> str:
-    assert code != 0
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("cl-client: error: "), err
-    assert "Traceback" not in err
-    for phrase in phrases:
-        assert phrase in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,12 @@ import pytest
 from eth_account import Account
 
 from cl_client.chain import Gateway, Phase, Status, connect
-from cl_client.cli import main
 from cl_client.data import write_queries
 from cl_client.journal import REVEAL_DONE
 from cl_client.participant import JumpClock, Participant, drive
 from cl_client.strategies import make_strategy
-from support import cli_deployment
+from support import assert_one_line_error, cli_deployment
+from support import run_cli as run
 
 ETH = 10**18
 DEPLOYER, REQUESTER, OTHER = 0, 1, 2
@@ -26,21 +26,6 @@ PLAYERS = range(10, 14)  # 3 honest, 1 liar
 ACC_POLICY = 20
 
 pytestmark = pytest.mark.usefixtures("clean_env")
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_one_line_error(code: int, err: str, *phrases: str) -> str:
-    assert code != 0
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("cl-client: error: ") and "Traceback" not in err, err
-    for phrase in phrases:
-        assert phrase in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

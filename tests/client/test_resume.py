@@ -26,6 +26,7 @@ from cl_client.data import write_queries
 from cl_client.journal import Journal
 from cl_client.models import Learner
 from support import cli_deployment
+from support import run_cli as run
 
 ETH = 10**18
 DEPLOYER, REQUESTER = 0, 1
@@ -105,12 +106,6 @@ def open_round(chain, digits, tmp_path):
         return rid, path
 
     return make
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def participate(shard, journal_dir, *which):
