@@ -417,3 +417,18 @@ def quick_reveal(cl, rid: int, ballots) -> None:
 def books(cl) -> dict:
     """accounting() by field name (after checking it sums to the balance)."""
     return dict(zip(BOOK_FIELDS, assert_books(cl)))
+
+
+def stakes_of(cl, rid, ballots) -> dict:
+    """{address: stake committed in round rid}."""
+    return {b.address: submission(cl, rid, b.account)["stake"] for b in ballots}
+
+
+def claim_all(cl, rid, ballots) -> dict:
+    """Claim for everyone, checking the books after each claim; {address: (reward, penalty)} from Claimed."""
+    out = {}
+    for b in ballots:
+        ev = the_event(cl.claim(rid, {"from": b.account}), "Claimed")
+        out[b.address] = (ev["reward"], ev["penalty"])
+        assert_books(cl)
+    return out

@@ -8,6 +8,8 @@ import pytest
 from brownie import chain
 
 from contract_helpers import (
+    claim_all,
+    stakes_of,
     ABANDON_DELAY,
     BPS,
     DEFAULTS,
@@ -36,19 +38,6 @@ from contract_helpers import (
     to_reveal_phase,
     transact_at,
 )
-
-
-def stakes_of(cl, rid, ballots) -> dict:
-    return {b.address: submission(cl, rid, b.account)["stake"] for b in ballots}
-
-
-def claim_all(cl, rid, ballots) -> dict:
-    out = {}
-    for b in ballots:
-        ev = the_event(cl.claim(rid, {"from": b.account}), "Claimed")
-        out[b.address] = (ev["reward"], ev["penalty"])
-    assert_books(cl)
-    return out
 
 
 # ------------------------------------------------------------------------ (b) K-aware agreement

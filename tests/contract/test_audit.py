@@ -12,6 +12,7 @@ import pytest
 from brownie import chain
 
 from contract_helpers import (
+    claim_all,
     AUDIT_FORFEIT_BPS,
     BPS,
     DEFAULTS,
@@ -65,15 +66,6 @@ def refill(cl, accounts):
         cl.deposit({"from": a, "value": ETHER})
 
 
-def claims(cl, rid, ballots) -> dict:
-    out = {}
-    for b in ballots:
-        ev = the_event(cl.claim(rid, {"from": b.account}), "Claimed")
-        out[b.address] = (ev["reward"], ev["penalty"])
-    assert_books(cl)
-    return out
-
-
 @pytest.fixture(scope="module")
 def cartel_votes(staked):
     """Alice and Bob honest (2 ether); Carol, Dave and Erin a cartel (3 ether = 60 % of the stake)."""
@@ -108,7 +100,7 @@ def test_hidden_audit_excludes_the_cartel_and_the_honest_minority_is_the_consens
          for b in cartel], key=lambda e: e["participant"])
     assert the_event(tx, "RoundSlashes") == {"roundId": rid, "pooled": 0, "burned": 3 * audit_penalty}
     assert the_event(tx, "RoundFinalized")["pool"] == REWARD  # the cartel's penalties are not in it
-    assert claims(cl, rid, ballots) == {a: (model.reward[a], model.penalty[a]) for a in stakes}
+    assert claim_all(cl, rid, ballots) == {a: (model.reward[a], model.penalty[a]) for a in stakes}
     assert assert_books(cl)[3] == model.burned == 3 * audit_penalty + model.dust
 
 
@@ -279,7 +271,7 @@ def test_unrevealed_audit_burns_a_fifth_of_the_reward_and_the_round_goes_on(cl, 
     assert the_event(tx, "RoundFinalized")["pool"] == model.pool == REWARD - forfeit
     assert assert_books(cl) == (stake, rewards - forfeit - model.dust, refunds, burned + forfeit + model.dust, surplus)
     assert round_info(cl, rid)["reward"] == REWARD - forfeit
-    assert claims(cl, rid, ballots) == {a: (model.reward[a], 0) for a in model.reward}
+    assert claim_all(cl, rid, ballots) == {a: (model.reward[a], 0) for a in model.reward}
 
 
 def test_nobody_passing_the_audit_fails_the_round_and_slashes_no_revealer(cl, requester, staked):
@@ -294,7 +286,7 @@ def test_nobody_passing_the_audit_fails_the_round_and_slashes_no_revealer(cl, re
     assert model.failed
     assert cl.phase(rid) == Phase.FAILED
     assert the_event(tx, "RoundFailed")["slashed"] == ceil_penalty(ETHER, DEFAULTS.nonRevealSlashBps)
-    assert claims(cl, rid, ballots) == {a: (0, model.penalty[a]) for a in model.penalty}
+    assert claim_all(cl, rid, ballots) == {a: (0, model.penalty[a]) for a in model.penalty}
     assert {model.penalty[b.address] for b in revealed} == {0}
     refund = cl.claimRefund(rid, {"from": requester})
     assert the_event(refund, "RefundClaimed")["amount"] == REWARD
@@ -313,6 +305,6 @@ def test_audit_penalties_are_burned_so_the_requesters_sybil_gains_nothing_from_t
     penalties = sum(ceil_penalty(submission(cl, rid, b.account)["stake"], DEFAULTS.auditSlashBps)
                     for b in ballots[:3])
     assert the_event(tx, "RoundSlashes") == {"roundId": rid, "pooled": 0, "burned": penalties}
-    got = claims(cl, rid, ballots)
+    got = claim_all(cl, rid, ballots)
     assert got[frank.address] == (REWARD, 0)  # its own requester's reward, no honest penalty in it
     assert assert_books(cl)[3] - burned_before == penalties

@@ -6,6 +6,8 @@ import random
 import pytest
 
 from contract_helpers import (
+    claim_all,
+    stakes_of,
     DEFAULTS,
     ETHER,
     Phase,
@@ -26,20 +28,6 @@ def set_defaults(cl, owner, **changes):
     params = DEFAULTS.replace(**changes)
     cl.setDefaults(params.astuple(), {"from": owner})
     return params
-
-
-def stakes_of(cl, rid, ballots) -> dict:
-    return {b.address: submission(cl, rid, b.account)["stake"] for b in ballots}
-
-
-def claim_all(cl, rid, ballots) -> dict:
-    """Claim for everyone; returns {address: (reward, penalty)} from the Claimed events."""
-    out = {}
-    for b in ballots:
-        ev = the_event(cl.claim(rid, {"from": b.account}), "Claimed")
-        out[b.address] = (ev["reward"], ev["penalty"])
-        assert_books(cl)
-    return out
 
 
 # ------------------------------------------------------------------------ plurality
