@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # `make test`: the whole suite, after set-up.
+#   0. the live-path tests (plain pytest, separate OS processes against Ganache, Anvil and Hardhat nodes that
+#      mine on their own clock: the README block and the fault matrix), started in the background: they spend
+#      most of their time waiting on block time, so they run beside steps 1-2 (each in its own pytest
+#      process, its own nodes on free ports); their output is shown after step 2
 #   1. contract tests (Brownie) on a private Ganache on a free port
 #   2. the contract tests whose helpers are backend-specific, again on a private Anvil
-#   3. client, simulation and live-path tests (plain pytest; they start their own local nodes)
+#   3. client, simulation and tool tests (plain pytest; they start their own local nodes)
 #   4. static analysis (slither)
 # Prints one closing line "N passed, N failed" over all of it. Exits non-zero if any part fails,
 # including pytest's exit 5 (no tests collected).
@@ -14,6 +18,19 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.xml
 status=0
 step() { echo; echo "=== $1"; }
+
+live_pids=()
+live_names=(readme multiprocess)
+# interrupted: SIGINT to our own background pytest groups (by PID), so that their fixtures stop their nodes
+cleanup() { for pid in "${live_pids[@]}"; do kill -INT -- -"$pid" 2>/dev/null; done; }
+trap cleanup EXIT
+for name in "${live_names[@]}"; do  # each pytest in its own process group (set -m), stopped by PID if we stop
+  set -m
+  python -m pytest -p no:pytest-brownie -p no:cacheprovider "tests/live/test_$name.py" \
+    --junitxml="$OUT/live-$name.xml" >"$OUT/live-$name.log" 2>&1 &
+  live_pids+=($!)
+  set +m
+done
 
 step "packaged ABI matches the build"
 brownie compile >/dev/null || status=1
@@ -31,8 +48,17 @@ python tools/brownie_net.py run --backend anvil -- brownie test tests/contract/t
   tests/contract/test_accounting.py --junitxml="$OUT/contract-anvil.xml" -p no:cacheprovider
 rc=$?; [ $rc -eq 0 ] || { echo "contract tests on anvil: exit $rc"; status=1; }
 
-step "client, simulation and live-path tests (pytest)"
-python -m pytest -p no:pytest-brownie -p no:cacheprovider tests/client tests/sim tests/live tests/tools \
+for i in "${!live_pids[@]}"; do
+  step "live-path tests: tests/live/test_${live_names[$i]}.py (pytest, run beside the contract tests)"
+  wait "${live_pids[$i]}"
+  rc=$?
+  cat "$OUT/live-${live_names[$i]}.log"
+  [ $rc -eq 0 ] || { echo "live tests (${live_names[$i]}): exit $rc"; status=1; }
+done
+live_pids=()
+
+step "client, simulation and tool tests (pytest)"
+python -m pytest -p no:pytest-brownie -p no:cacheprovider tests/client tests/sim tests/tools \
   --junitxml="$OUT/python.xml"
 rc=$?; [ $rc -eq 0 ] || { echo "python tests: exit $rc"; status=1; }
 
