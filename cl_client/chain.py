@@ -64,6 +64,7 @@ DEFAULT_OUTAGE = 300.0  # seconds an outage is waited out when the caller gave n
 CONNECT_TIMEOUT = 5.0  # HTTP connect timeout, seconds
 READ_TIMEOUT = 10.0  # HTTP read timeout, seconds: a silent node is reported after this long
 MAX_SLEEP = 60.0  # the longest sleep of a wait between two looks at the chain
+MAX_POLL = 15.0  # the longest time between two looks for a receipt or a new round
 
 
 class ChainError(Exception):
@@ -537,7 +538,7 @@ class _Sender:
         """Seconds between two looks at the chain: as given, else half the node's block interval (0.5-15 s)."""
         if self._poll_interval is not None:
             return self._poll_interval
-        return min(15.0, max(0.5, self.block_interval() / 2))
+        return min(MAX_POLL, max(0.5, self.block_interval() / 2))
 
     @poll_interval.setter
     def poll_interval(self, value: float | None) -> None:
@@ -546,8 +547,9 @@ class _Sender:
     @property
     def idle_interval(self) -> float:
         """Seconds between two looks while nothing is due (waiting for a round to be opened): the poll interval
-        if one was given, else one block interval (a new round cannot appear between two blocks)."""
-        return self._poll_interval if self._poll_interval is not None else self.block_interval()
+        if one was given, else one block interval (a new round cannot appear between two blocks), at most MAX_POLL
+        (a dev chain whose clock was moved ahead measures a long block interval)."""
+        return self._poll_interval if self._poll_interval is not None else min(MAX_POLL, self.block_interval())
 
     # ------------------------------------------------------------------ errors
 
@@ -739,7 +741,7 @@ class _Sender:
             if time.monotonic() > deadline:
                 raise ChainError(f"transaction 0x{tx_hash.hex()} not confirmed within {self.tx_timeout:.0f} s")
             # one look per block unless a poll interval was given (a receipt cannot come between two blocks)
-            time.sleep(self._poll_interval if self._poll_interval is not None else self.block_interval())
+            time.sleep(self.idle_interval)
 
     def _replace(self, tx: dict, label: str, first_fee: int, last_raw: bytes | None) -> bytes | None:
         """Replace stuck `tx` with the same nonce and fees +12.5 % (capped); re-broadcast it at the cap."""
