@@ -97,11 +97,14 @@ class FlakyRPC:
                     elif reply is None:
                         reply = {"error": {"code": -32601, "message": f"{request['method']} not served here"}}
                     answer = json.dumps({"jsonrpc": "2.0", "id": request["id"], **reply}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                except (BrokenPipeError, ConnectionResetError):  # the client is gone (a SIGKILLed participant)
+                    self.close_connection = True
 
             def log_message(self, *args):
                 pass

@@ -2,7 +2,8 @@
 against a node mining on its own clock (nothing jumps the clock; every wait is block time).
 
 Node kinds (one each, all at once: the module fixture runs the three scenarios, and the request-rate one
-below, in parallel threads, so the module costs about one scenario's wall time):
+below, in parallel threads, each started once the one before has its processes up, so the module costs
+about one scenario's wall time):
     ganache   Ganache 7.9.2 mining a block every second
     anvil     Anvil with interval mining, a block every 2 s (testnet-like blocks)
     hardhat   a Hardhat 2 node (npm, Node 20; tools/hardhat.config.js), interval mining, a block every second
@@ -12,8 +13,9 @@ own key and its own Dirichlet shard of sklearn's digits, and only CL_CONTRACT se
 deployment block found on chain). Round 1 is a bad round (its URI serves another file than its hash): every
 participant, the --follow ones included, skips it with one line, before any deposit. Round 2 is the real one:
     v-round, v-rfn, v-follow   honest victims, each SIGKILLed three times: after its commit is mined, after
-                               its reveal is mined, and after the reveal deadline before it claims; restarted
-                               each time with --round 2, --rounds-from-now 1 or --follow respectively
+                               its reveal is mined, and before its claim (its own proxy holds its first
+                               claim transaction until the test has killed it); restarted each time with
+                               --round 2, --rounds-from-now 1 or --follow respectively
     outage                     honest, through a proxy that resets every connection for 16 s across the
                                start of the reveal phase (it must wait it out, say so, and still reveal)
     capped                     honest (--follow), through a proxy that refuses eth_getLogs over 4 blocks
@@ -28,11 +30,12 @@ Request rates (`test_request_rates_...`): one participant through a counting pro
 12 s blocks (the bounds are stated for 12 s blocks, so nothing is scaled): idle (30 s of waiting for a round
 to be opened) <= 0.2 requests/s, in-phase (from the round's opening to its reveal deadline, the participant
 taking part: checks, deposit, commit, reveal and the waits between) <= 0.5 requests/s. The round's phases are
-short for 12 s blocks (7 and 5 blocks), so the per-round costs (three transactions, the round's checks) weigh
+short for 12 s blocks (8 and 6 blocks), so the per-round costs (three transactions, the round's checks) weigh
 more than in the longer phases of a real round: the bound is met with room to spare there.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -44,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from eth_account import Account
+from eth_utils import keccak
 
 from cl_client.chain import Gateway, Phase, Status, connect, deploy
 from cl_client.data import dirichlet_partition, save_shard, write_queries
@@ -57,14 +61,14 @@ COMMIT_SECONDS = {"ganache": 40, "anvil": 64, "hardhat": 40}  # Anvil: room for 
 REVEAL_SECONDS = 40
 OUTAGE_SECONDS = 16
 LOG_CAP = 4  # blocks per eth_getLogs the capped provider allows
-# test-key index -> (name, strategy). The victims' addresses are 4 mod 5, so they wake for the claim 4 s after
-# the reveal deadline (participant.FINALIZE_STAGGER_SECONDS): the test kills them "before the claim" in between.
+# test-key index -> (name, strategy). The victims' addresses are 4 mod 5, so they wake 4 s after the reveal
+# deadline (participant.FINALIZE_STAGGER_SECONDS) and someone else has finalized: what they send then is the claim.
 PARTICIPANTS = {4: ("v-round", "honest"), 12: ("v-rfn", "honest"), 16: ("v-follow", "honest"),
                 2: ("outage", "honest"), 3: ("capped", "honest"), 5: ("flip", "flip"), 6: ("reorg", "honest")}
 VICTIMS = {"v-round": ["--round", "2"], "v-rfn": ["--rounds-from-now", "1"], "v-follow": ["--follow"]}
 FOLLOWERS = {"v-follow", "capped"}  # never exit on their own: stopped once they claimed
 KILLS = ("after commit", "after reveal", "before claim")
-RATE_BLOCK_TIME, RATE_COMMIT, RATE_REVEAL, RATE_IDLE = 12, 84, 60, 30  # phases of 7 and 5 blocks
+RATE_BLOCK_TIME, RATE_COMMIT, RATE_REVEAL, RATE_IDLE = 12, 96, 72, 30  # phases of 8 and 6 blocks
 
 
 def cl_client_exe() -> str:
@@ -111,6 +115,9 @@ class Scenario:
         self.queries, self.other, self.shards = data
         self.names = {i: name for i, (name, _) in PARTICIPANTS.items() if backend == "anvil" or name != "reorg"}
         self.error: str | None = None
+        self.ready = threading.Event()  # its participants are up (the next scenario may start: less CPU at once)
+        self.claiming = {name: threading.Event() for name in VICTIMS}  # a victim is about to send its claim
+        self.killed = {name: threading.Event() for name in VICTIMS}
         self.result: dict = {}
         self.procs: dict[str, object] = {}
         self.kills: dict[str, list[str]] = {name: [] for name in VICTIMS}
@@ -126,6 +133,10 @@ class Scenario:
                 self._run(node)
         except BaseException:  # noqa: BLE001 - reported by the test that reads this scenario
             self.error = traceback.format_exc()
+        finally:
+            self.ready.set()
+            for event in self.killed.values():
+                event.set()
         self.wall = time.monotonic() - t0
 
     def _env(self, node, index: int, url: str) -> dict:
@@ -137,7 +148,8 @@ class Scenario:
     def _start(self, node, index: int, mode: list[str], tag: str = "") -> None:
         name = self.names[index]
         strategy = PARTICIPANTS[index][1]
-        url = {"outage": getattr(self, "outage_url", None), "capped": getattr(self, "capped_url", None)}.get(name)
+        url = {"outage": getattr(self, "outage_url", None), "capped": getattr(self, "capped_url", None),
+               **getattr(self, "victim_urls", {})}.get(name)
         argv = [cl_client_exe(), "participate", *mode, "--shard", str(self.shards[name]), "--strategy", strategy,
                 "--stake", "1", "--journal-dir", str(self.dir / f"journal-{name}"), "--seed", str(index)]
         self.procs[name] = self.processes.start(argv, self._env(node, index, url or node.url), name + tag,
@@ -160,7 +172,23 @@ class Scenario:
                     return {"error": {"code": -32005, "message": f"query exceeds max block range {LOG_CAP}"}}
             return None
 
-        with FlakyRPC("reset", upstream=node.url) as outage, FlakyRPC(upstream=node.url, hook=capped) as cap:
+        claim_call = keccak(text="claim(uint256)")[:4] + (2).to_bytes(32, "big")  # claim(2), in a raw transaction
+
+        def hold_claim(name):  # a victim's proxy holds its first claim(2) until the test has killed it
+            def hook(method, params):
+                if method == "eth_sendRawTransaction" and claim_call in bytes.fromhex(params[0][2:]) \
+                        and not self.killed[name].is_set():
+                    self.claiming[name].set()
+                    self.killed[name].wait(120)
+                    return {"error": {"code": -32000, "message": "the sender was killed"}}
+                return None
+            return hook
+
+        with contextlib.ExitStack() as stack:
+            outage = stack.enter_context(FlakyRPC("reset", upstream=node.url))
+            cap = stack.enter_context(FlakyRPC(upstream=node.url, hook=capped))
+            self.victim_urls = {name: stack.enter_context(FlakyRPC(upstream=node.url, hook=hold_claim(name))).url
+                                for name in VICTIMS}
             self.outage_url, self.capped_url = outage.url, cap.url
             for index, name in self.names.items():
                 if name == "reorg":
@@ -168,7 +196,8 @@ class Scenario:
                 self._start(node, index, ["--follow"] if name in FOLLOWERS else ["--rounds-from-now", "2"])
             started = [n for n in self.names.values() if n != "reorg"]
             wait_until(lambda: all("waiting for round 1 to be opened" in self.processes.stderr(n) for n in started),
-                       180, f"{self.backend}: all participants ready", self.logs)
+                       240, f"{self.backend}: all participants ready", self.logs)
+            self.ready.set()
 
             # round 1: a bad round (its URI serves another file than its hash)
             from cl_client.data import file_hash
@@ -193,7 +222,7 @@ class Scenario:
     def _faults(self, node, reader, rid, info, addr, outage) -> None:
         stage = dict.fromkeys(VICTIMS, 0)
         outage_done = reorg_started = reorg_done = False
-        deadline = time.monotonic() + COMMIT_SECONDS[self.backend] + REVEAL_SECONDS + 150
+        deadline = time.monotonic() + COMMIT_SECONDS[self.backend] + REVEAL_SECONDS + 400  # slack for a loaded machine
         while True:
             now = reader.latest_timestamp()
             subs = {name: reader.submission(rid, addr[name]) for name in (*VICTIMS, "reorg") if name in addr}
@@ -203,11 +232,13 @@ class Scenario:
                     kill = "after commit"
                 elif stage[name] == 1 and subs[name].status == Status.REVEALED:
                     kill = "after reveal"
-                elif stage[name] == 2 and now > info.reveal_deadline:
-                    assert not subs[name].claimed, f"{self.backend}: {name} claimed before the test could kill it"
+                elif stage[name] == 2 and self.claiming[name].is_set():  # its claim is held by its proxy
+                    assert not subs[name].claimed and now > info.reveal_deadline, (self.backend, name, subs[name])
                     kill = "before claim"
                 if kill:
                     self.processes.kill(self.procs[name])
+                    if kill == "before claim":
+                        self.killed[name].set()
                     self.kills[name].append(kill)
                     stage[name] += 1
                     index = next(i for i, n in self.names.items() if n == name)
@@ -273,10 +304,12 @@ def runs(tmp_path_factory, make_processes):
         procs = make_processes(root / name / "proc")
         scenarios[name] = (RateScenario(root / name, data, procs) if name == "rates"
                            else Scenario(name, root / name, data, procs))
-    threads = [threading.Thread(target=s.run, name=name, daemon=True) for name, s in scenarios.items()]
+    order = ["rates", *BLOCK_TIME]  # the longest first; each next one once the one before has its processes up
+    threads = [threading.Thread(target=scenarios[name].run, name=name, daemon=True) for name in order]
     started = time.monotonic()
-    for t in threads:
+    for name, t in zip(order, threads):
         t.start()
+        scenarios[name].ready.wait(300)
     for t in threads:
         t.join(timeout=900)
     print(f"\nlive scenarios: {time.monotonic() - started:.0f} s wall time in all")
@@ -329,6 +362,7 @@ class RateScenario:
         self.dir, self.processes = directory, processes
         self.queries, _, self.shards = data
         self.error, self.result = None, {}
+        self.ready = threading.Event()
 
     def logs(self) -> str:
         return self.processes.logs()
@@ -341,6 +375,8 @@ class RateScenario:
                 self._run(node)
         except BaseException:  # noqa: BLE001
             self.error = traceback.format_exc()
+        finally:
+            self.ready.set()
         self.wall = time.monotonic() - t0
 
     def _run(self, node) -> None:
@@ -359,6 +395,7 @@ class RateScenario:
                  "--stake", "1", "--journal-dir", str(self.dir / "journal")], env, "counted", cwd=self.dir)
             wait_until(lambda: "waiting for round 1 to be opened" in self.processes.stderr("counted"), 180,
                        "the counted participant to wait for a round", self.logs)
+            self.ready.set()
             idle_from = time.monotonic()
             time.sleep(RATE_IDLE)  # the measured idle window itself (the process waits for a round meanwhile)
             idle_to = time.monotonic()
