@@ -6,7 +6,7 @@ One job per module (docs/architecture.md has the tour):
     aggregation  the aggregation seam: the on-chain plurality and Snowball gossip behind one interface
     commitment   the exact commitment bytes the contract checks
     chain        web3.py gateway to the contract: fees, nonces, retries, receipts, custom errors
-    node         a local chain (Ganache or Anvil), its supervision and state file; BACKENDS, HARDFORK
+    node         a local chain (Ganache, Anvil or Hardhat 2), its supervision and state file; BACKENDS, HARDFORK
     deployments  deployments/<chainId>.json, written by deploy, read by default
     keys         the private key from CL_PRIVATE_KEY or an encrypted keystore (never argv)
     files        the one private (0600), atomic, fsync'd file writer (journals, shards, node state)

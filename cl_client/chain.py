@@ -22,10 +22,13 @@ Transactions (`_Sender._submit`): a transaction not mined within `replace_after_
 `replace_after_seconds` s is replaced (same nonce, fees +12.5 %, up to `max_fee_multiple` x the first fee; at
 the cap it is re-broadcast); after `confirmations` blocks the receipt's block must still be the canonical one
 at that height, else (a reorg) it is waited for again and re-broadcast. Sent transactions with a deadline
-are re-checked while `wait_for_timestamp` waits, and re-sent if a reorg dropped them before the deadline.
+are re-checked while `wait_for_timestamp` waits, and re-sent if a reorg dropped them before the deadline. When
+the node's next nonce falls below the client's (a reorg dropped several of its transactions), the dropped ones it
+still holds are sent again in nonce order before the next one, or before waiting on (`_repair_nonce`).
 Node errors a user can cause (funds, nonces, gas limits, fees) are put into words (`explain_node_error`).
 Provider economy: waits sleep until about the target block time instead of polling; the poll interval
-follows the node's block interval; settled rounds, the code check and the deployment block are cached;
+follows the node's block interval (receipts and new rounds: one look per block); settled rounds, the code
+check and the deployment block are cached;
 eth_getLogs windows shrink to a provider's cap.
 Structs (getRound, getSubmission, getAccount, defaults, bounds) are decoded by ABI field name, never by position.
 """
@@ -61,6 +64,7 @@ DEFAULT_OUTAGE = 300.0  # seconds an outage is waited out when the caller gave n
 CONNECT_TIMEOUT = 5.0  # HTTP connect timeout, seconds
 READ_TIMEOUT = 10.0  # HTTP read timeout, seconds: a silent node is reported after this long
 MAX_SLEEP = 60.0  # the longest sleep of a wait between two looks at the chain
+MAX_POLL = 15.0  # the longest time between two looks for a receipt or a new round
 
 
 class ChainError(Exception):
@@ -439,6 +443,7 @@ class _Sent:
     block_number: int | None
     block_hash: bytes | None
     until: int | None  # chain time after which re-sending is pointless (the phase's deadline), None: watch briefly
+    nonce: int | None = None
 
 
 class _Sender:
@@ -539,11 +544,18 @@ class _Sender:
         """Seconds between two looks at the chain: as given, else half the node's block interval (0.5-15 s)."""
         if self._poll_interval is not None:
             return self._poll_interval
-        return min(15.0, max(0.5, self.block_interval() / 2))
+        return min(MAX_POLL, max(0.5, self.block_interval() / 2))
 
     @poll_interval.setter
     def poll_interval(self, value: float | None) -> None:
         self._poll_interval = None if value is None else float(value)
+
+    @property
+    def idle_interval(self) -> float:
+        """Seconds between two looks while nothing is due (waiting for a round to be opened): the poll interval
+        if one was given, else one block interval (a new round cannot appear between two blocks), at most MAX_POLL
+        (a dev chain whose clock was moved ahead measures a long block interval)."""
+        return self._poll_interval if self._poll_interval is not None else min(MAX_POLL, self.block_interval())
 
     # ------------------------------------------------------------------ errors
 
@@ -608,8 +620,11 @@ class _Sender:
         gas = int(gas * 1.2) + 10_000
         if latest.get("gasLimit"):
             gas = min(gas, int(latest["gasLimit"]))  # the margin must not push a big deployment over the block
-        if self._nonce is None:
-            self._nonce = self._rpc(lambda: self.w3.eth.get_transaction_count(sender, "pending"))
+        pending = self._rpc(lambda: self.w3.eth.get_transaction_count(sender, "pending"))
+        if self._nonce is not None and pending < self._nonce:  # sent transactions are gone (a reorg)
+            pending, self._nonce = self._repair_nonce(sender, pending, self._nonce), None
+        if self._nonce is None or pending > self._nonce:  # first use, or another client used the key
+            self._nonce = pending
         tx = self._rpc(lambda: fn.build_transaction({
             "from": sender, "value": value, "gas": gas, "nonce": self._nonce, "chainId": self.chain_id, **fees,
         }))
@@ -701,12 +716,16 @@ class _Sender:
         since_block, since_time = None, time.monotonic()
         while True:
             receipt = next(filter(None, (self._receipt_of(h) for h in reversed(hashes))), None)
-            head = self._rpc(lambda: self.w3.eth.block_number)
+            if receipt is not None and self.confirmations == 1:
+                head = int(receipt["blockNumber"])  # its own block is the one confirmation: no need to ask
+            else:
+                head = self._rpc(lambda: self.w3.eth.block_number)
             since_block = head if since_block is None else since_block
             if receipt is not None:
                 if head - receipt["blockNumber"] + 1 >= self.confirmations:
                     if self._canonical(receipt["blockNumber"], receipt["blockHash"]):
-                        self._watch(receipt, raws.get(bytes(receipt["transactionHash"])), label)
+                        if tx is not None:
+                            self._watch(receipt, raws.get(bytes(receipt["transactionHash"])), label, int(tx["nonce"]))
                         return receipt
                     self._say(f"{label}: block {receipt['blockNumber']} of transaction "
                               f"0x{bytes(receipt['transactionHash']).hex()} was replaced by a reorg; waiting for "
@@ -715,14 +734,20 @@ class _Sender:
                     self._rebroadcast(raws.get(bytes(receipt["transactionHash"])))
             elif tx is not None and (head - since_block >= self.replace_after_blocks
                                      or time.monotonic() - since_time >= self.replace_after_seconds):
-                new_hash = self._replace(tx, label, first_fee, raws.get(hashes[-1]))
-                if new_hash is not None and new_hash not in hashes:
-                    hashes.append(new_hash)
-                    raws[new_hash] = self._last_raw
+                pending = self._rpc(lambda: self.w3.eth.get_transaction_count(tx["from"], "pending"))
+                if pending < tx["nonce"]:  # not stuck on its fee: a reorg dropped transactions below it
+                    self._repair_nonce(tx["from"], pending, tx["nonce"])
+                    self._rebroadcast(raws.get(hashes[-1]))
+                else:
+                    new_hash = self._replace(tx, label, first_fee, raws.get(hashes[-1]))
+                    if new_hash is not None and new_hash not in hashes:
+                        hashes.append(new_hash)
+                        raws[new_hash] = self._last_raw
                 since_block, since_time = head, time.monotonic()
             if time.monotonic() > deadline:
                 raise ChainError(f"transaction 0x{tx_hash.hex()} not confirmed within {self.tx_timeout:.0f} s")
-            time.sleep(self.poll_interval)
+            # one look per block unless a poll interval was given (a receipt cannot come between two blocks)
+            time.sleep(self.idle_interval)
 
     def _replace(self, tx: dict, label: str, first_fee: int, last_raw: bytes | None) -> bytes | None:
         """Replace stuck `tx` with the same nonce and fees +12.5 % (capped); re-broadcast it at the cap."""
@@ -754,12 +779,36 @@ class _Sender:
 
     # ------------------------------------------------------------------ reorg watch
 
-    def _watch(self, receipt: dict, raw: bytes | None, label: str) -> None:
+    def _watch(self, receipt: dict, raw: bytes | None, label: str, nonce: int | None = None) -> None:
         if raw is None:
             return
         with self._lock:
             self._sent.append(_Sent(raw, bytes(receipt["transactionHash"]), label, int(receipt["blockNumber"]),
-                                    bytes(receipt["blockHash"]), self._deadline_ts))
+                                    bytes(receipt["blockHash"]), self._deadline_ts, nonce))
+
+    def _repair_nonce(self, sender: str, pending: int, upto: int) -> int:
+        """The node's next nonce `pending` is below `upto`, the one this client would use next (or that of a
+        transaction it waits for): the transactions it sent with nonces pending..upto-1 were dropped (a reorg of
+        several of its transactions, or a node that lost its pool). Those it still holds are sent again, in
+        nonce order, and waited for, so that no transaction sits behind a nonce gap forever; the rest are
+        given up. Returns the node's next nonce after that."""
+        with self._lock:
+            lost = sorted((s for s in self._sent if s.nonce is not None and pending <= s.nonce < upto),
+                          key=lambda s: s.nonce)
+        self._say(f"nonces {pending}..{upto - 1} of {sender} are no longer on chain (a reorg?); "
+                  f"sending {len(lost)} of those transactions again")
+        for s in lost:
+            self._rebroadcast(s.raw)
+        back = self._rpc(lambda: self.w3.eth.get_transaction_count(sender, "pending"))
+        for s in lost:
+            if s.nonce >= back:  # the node did not take it again (its nonce was used otherwise): given up
+                continue
+            try:
+                receipt = self._wait_receipt(s.hash, None, s.label)
+            except ChainError:  # not mined again: given up, the next transaction takes its nonce
+                continue
+            s.block_number, s.block_hash = int(receipt["blockNumber"]), bytes(receipt["blockHash"])
+        return self._rpc(lambda: self.w3.eth.get_transaction_count(sender, "pending"))
 
     def check_sent(self, head: int | None = None, now: int | None = None) -> None:
         """Re-check this client's mined transactions: one whose block was reorged away and that is not mined
@@ -770,12 +819,18 @@ class _Sender:
             head = self._rpc(lambda: self.w3.eth.block_number) if head is None else head
             now = self._chain_now() if now is None else now
             keep = []
+            # A reorg that replaced a block replaced every block above it too: if the highest block holding a
+            # watched transaction is still canonical, so are the lower ones (one request instead of one each).
+            mined = [s for s in self._sent if s.block_number is not None]
+            newest = max(mined, key=lambda s: s.block_number, default=None)
+            all_there = (len(mined) == len(self._sent) and newest is not None
+                         and self._canonical(newest.block_number, newest.block_hash))
             for s in self._sent:
                 if s.until is not None and now > s.until:
                     continue  # the phase is over: nothing to gain by re-sending
                 if s.until is None and s.block_number is not None and head - s.block_number >= self.watch_blocks:
                     continue
-                if s.block_number is not None and self._canonical(s.block_number, s.block_hash):
+                if s.block_number is not None and (all_there or self._canonical(s.block_number, s.block_hash)):
                     keep.append(s)
                     continue
                 receipt = self._receipt_of(s.hash)

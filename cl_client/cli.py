@@ -240,7 +240,7 @@ def gateway(args, out: Output, *, need_key: bool) -> Gateway:
         except deployments.DeploymentError:
             pass
     return Gateway(w3, address, account, expected_chain_id=chain_id, confirmations=_confirmations(args),
-                   from_block=from_block or 0)
+                   from_block=from_block or 0, on_retry=out.note)  # outages, replaced / re-sent transactions
 
 
 def _env_int(name: str) -> int | None:
@@ -814,6 +814,7 @@ def cmd_finalize(args, out: Output) -> int:
                            "(or pass --wait)")
         start = gw.latest_timestamp()
         with Waiter(args.quiet) as waiter:
+            gw.on_retry = waiter.message
             while r.phase != Phase.FINALIZABLE:
                 audit = r.phase == Phase.AUDIT
                 target = r.audit_deadline + 1 if audit else r.reveal_deadline + 1
@@ -915,7 +916,7 @@ def _rounds_to_play(args, gw: Gateway, waiter: Waiter, resumed: frozenset[int] =
         if gw.round_count() < rid:
             waiter.message(f"waiting for round {rid} to be opened")
             while gw.round_count() < rid:
-                time.sleep(gw.poll_interval)
+                time.sleep(gw.idle_interval)
         yield rid
         given += 1
         rid += 1
@@ -961,9 +962,9 @@ def _check_policy(args, rid: int, r) -> None:
 def _check_can_join(gw: Gateway, rid: int) -> Status:
     """The sender's status in the round; CLIError if it is too late to join."""
     sub = gw.submission(rid)
-    phase = gw.phase(rid)
+    r = gw.round(rid)
+    phase = r.phase
     if sub.status == Status.NONE and phase != Phase.COMMIT:
-        r = gw.round(rid)
         raise CLIError(f"round {rid} is past its commit phase (now {phase.name.title()}, commit deadline was block "
                        f"time {r.commit_deadline}); too late to join")
     return sub.status
@@ -1087,6 +1088,7 @@ def cmd_participate(args, out: Output) -> int:
     except (OSError, ValueError, KeyError) as exc:
         raise CLIError(f"cannot load shard {shard}: {one_line(exc)}") from None
     reader = Participant(gw, None, strategy=strategy, journal_dir=args.journal_dir)
+    gw.from_block  # noqa: B018 - with only --contract, the deployment block is searched for now, not in a phase
     resumed = _unfinished_rounds(gw, reader)  # a journal of another chain stops here, before anything is sent
     queries: dict[int, Any] = {}
     for rid in dict.fromkeys(_round_id(gw, rid) for rid in args.round or ()):  # fail fast: no deposit, no training
@@ -1100,6 +1102,7 @@ def cmd_participate(args, out: Output) -> int:
     summaries = []
     args.in_round = True  # from here on, an interrupted run resumes from the journal
     with Waiter(args.quiet) as waiter:
+        gw.on_retry = waiter.message  # outages, replaced / re-sent transactions: above the progress bar
 
         def play(rid: int, learner, round_queries=None) -> None:
             participant = Participant(gw, learner, strategy=strategy, journal_dir=args.journal_dir,

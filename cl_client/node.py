@@ -1,4 +1,5 @@
-"""A standalone local chain (Ganache, or Anvil) for demos, tests and separate participant processes.
+"""A standalone local chain (Ganache, Anvil or a Hardhat 2 node) for demos, tests and separate participant
+processes.
 
 The node listens on 127.0.0.1 only, on a free port, with known funded test keys, mines a block every
 `block_time` seconds (so block timestamps advance while participants wait), and is stopped by its PID.
@@ -31,7 +32,8 @@ from eth_utils import keccak
 
 from .files import write_private
 
-BACKENDS = ("ganache", "anvil")
+BACKENDS = ("ganache", "anvil", "hardhat")
+HARDHAT_CONFIG = Path(__file__).resolve().parent.parent / "tools" / "hardhat.config.js"  # reads CL_HARDHAT_*
 HARDFORK = "shanghai"  # what ganache 7.9.2 supports and what the contracts are compiled for
 DEFAULT_BALANCE_ETH = 1_000
 CHAIN_ID = 1337
@@ -93,6 +95,12 @@ class LocalNode:
             for key in self.keys:
                 cmd += ["--wallet.accounts", f"0x{key.hex()},{wei}"]
             return cmd
+        if self.backend == "hardhat":
+            exe = _project_bin("hardhat")
+            if exe is None or not HARDHAT_CONFIG.exists():
+                raise NodeError("hardhat not found; run `make setup` (npm ci installs hardhat 2 into node_modules; "
+                                "its configuration is tools/hardhat.config.js in a checkout)")
+            return [exe, "--config", str(HARDHAT_CONFIG), "node", "--hostname", "127.0.0.1", "--port", str(self.port)]
         exe = _project_bin("anvil")
         if exe is None:
             raise NodeError("anvil not found; run `make setup` (npm ci installs @foundry-rs/anvil-linux-amd64)")
@@ -103,10 +111,22 @@ class LocalNode:
             cmd += ["--block-time", str(max(1, int(self.block_time)))]
         return cmd
 
+    def environment(self) -> dict[str, str]:
+        """Variables the node process needs beside the command line (Hardhat reads its accounts, block time,
+        gas limit, chain id and hardfork from them: tools/hardhat.config.js)."""
+        if self.backend != "hardhat":
+            return {}
+        wei = str(self.balance_eth * 10**18)
+        return {"CL_HARDHAT_ACCOUNTS": json.dumps([{"privateKey": "0x" + k.hex(), "balance": wei} for k in self.keys]),
+                "CL_HARDHAT_BLOCK_TIME": str(self.block_time or 0), "CL_HARDHAT_GAS_LIMIT": str(self.gas_limit),
+                "CL_HARDHAT_CHAIN_ID": str(CHAIN_ID), "CL_HARDHAT_HARDFORK": HARDFORK,
+                "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true"}
+
     def start(self, timeout: float = 60.0) -> "LocalNode":
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                                        stdin=subprocess.DEVNULL, start_new_session=True,
+                                        env={**os.environ, **self.environment()})
         try:
             self._wait_ready(timeout)
             if self.backend == "anvil":

@@ -452,22 +452,44 @@ class JumpClock:
             self.node.increase_time(1)
 
 
+RECHECK_BLOCKS = 3
+"""A participant waiting with its commit (reveal) on chain looks again every this many blocks while the commit
+(reveal) phase lasts (`WaitClock`): a reorg that dropped it is then found, and the step sends it again from the
+journal, even in a process that did not send it (a restart)."""
+
+
 class WaitClock:
     """Block time on a real chain: wait for blocks (`Gateway.wait_for_timestamp`), showing the wait with
-    `on_wait(state, start, target, now)` if given."""
+    `on_wait(state, start, target, now)` if given. A wait in state COMMITTED or REVEALED returns after at most
+    `recheck_blocks` blocks (None: never early), so that `drive` steps the participant again (RECHECK_BLOCKS)."""
 
-    def __init__(self, gateway: Gateway, on_wait: Callable[[State, int, int, int], None] | None = None):
-        self.gateway, self.on_wait = gateway, on_wait
+    def __init__(self, gateway: Gateway, on_wait: Callable[[State, int, int, int], None] | None = None,
+                 recheck_blocks: int | None = RECHECK_BLOCKS):
+        self.gateway, self.on_wait, self.recheck_blocks = gateway, on_wait, recheck_blocks
+        self._shown: tuple[State, int, int] | None = None  # (state, target, start) of the wait on display
+        self._reached: tuple[int, float] | None = None  # (block time a wait returned at, monotonic time then)
 
     def now(self) -> int:
-        return self.gateway.latest_timestamp()
+        """The latest block's timestamp; within 1 s of the last look (a wait's or this one's), that one's."""
+        if self._reached is not None and time.monotonic() - self._reached[1] < 1.0:
+            return self._reached[0]
+        now = self.gateway.latest_timestamp()
+        self._reached = (now, time.monotonic())
+        return now
 
     def advance(self, target: int, state: State, timeout: float | None = None) -> None:
+        now = self.now()
+        stop = target
+        if self.recheck_blocks and state in (State.COMMITTED, State.REVEALED):
+            stop = min(target, now + max(1, int(self.recheck_blocks * self.gateway.block_interval())))
         tick = None
         if self.on_wait is not None:
-            start = self.now()
+            if self._shown is None or self._shown[:2] != (state, target):  # one display per wait, across rechecks
+                self._shown = (state, target, now)
+            start = self._shown[2]
             tick = lambda now: self.on_wait(state, start, target, now)  # noqa: E731
-        self.gateway.wait_for_timestamp(target, on_tick=tick, timeout=timeout)
+        reached = self.gateway.wait_for_timestamp(stop, on_tick=tick, timeout=timeout)
+        self._reached = (reached, time.monotonic())
 
 
 def drive(participants, round_id: int, clock, *, done=TERMINAL_STATES, until: int | None = None, queries=None,

@@ -32,7 +32,8 @@ import yaml
 from cl_client.node import BACKENDS, HARDFORK
 
 # Brownie's launcher (its `cmd`) for each of cl_client.node.BACKENDS (a test checks the two lists match)
-BROWNIE_CMD = {"ganache": "ganache-cli", "anvil": "anvil"}
+# (Brownie's hardhat launcher writes a hardhat.config.js into the working directory unless a parent folder has one)
+BROWNIE_CMD = {"ganache": "ganache-cli", "anvil": "anvil", "hardhat": "npx hardhat --config tools/hardhat.config.js node"}
 BLOCK_GAS_LIMIT = 30_000_000
 ACCOUNTS = 20
 MNEMONIC = "brownie"  # brownie's default: the same ten funded test accounts every time

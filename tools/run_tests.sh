@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # `make test`: the whole suite, after set-up.
-#   1. contract tests (Brownie) on a private Ganache on a free port, beside 3.
-#   2. the contract tests whose helpers are backend-specific, again on a private Anvil
-#   3. client, simulation and live-path tests (plain pytest; they start their own local nodes)
+#   0. the live-path tests (plain pytest, separate OS processes against Ganache, Anvil and Hardhat nodes that
+#      mine on their own clock: the README block and the fault matrix), started in the background: they spend
+#      most of their time waiting on block time, so they run beside steps 1-2 (each in its own pytest
+#      process, its own nodes on free ports); their output is shown after step 2
+#   1. contract tests (Brownie) on a private Ganache on a free port, in the background as well
+#   2. client, simulation and tool tests (plain pytest; they start their own local nodes), beside 0 and 1
+#   3. the contract tests whose helpers are backend-specific, again on a private Anvil
 #   4. static analysis (slither)
 # The Foundry invariant suite is not here: its cold compile through solc-js (via IR) alone takes 2.5-7 min on
 # a clean clone, past make test's budget. `make fuzz-short` (a few thousand calls) and `make fuzz` (>= 100,000).
@@ -17,22 +21,42 @@ rm -f "$OUT"/*.xml
 status=0
 step() { echo; echo "=== $1"; }
 
+live_pids=()
+live_names=(readme multiprocess)
+# interrupted: SIGINT to our own background pytest groups (by PID), so that their fixtures stop their nodes
+contract_pid=
+cleanup() {
+  for pid in "${live_pids[@]}" $contract_pid; do kill -INT -- -"$pid" 2>/dev/null; done
+}
+trap cleanup EXIT
+for name in "${live_names[@]}"; do  # each pytest in its own process group (set -m), stopped by PID if we stop
+  set -m
+  python -m pytest -p no:pytest-brownie -p no:cacheprovider "tests/live/test_$name.py" \
+    --junitxml="$OUT/live-$name.xml" >"$OUT/live-$name.log" 2>&1 &
+  live_pids+=($!)
+  set +m
+done
+
 step "packaged ABI matches the build"
 brownie compile >/dev/null || status=1
 python tools/export_abi.py --check || status=1
 
-# Steps 1 and 3 run side by side: each alone keeps about one core busy (Brownie and its node take turns;
-# the Python tests wait on chain time), and the budget is 15 minutes on 2 cores. Each has its own node on a
-# free port; the contract log is printed when both are done.
-step "contract tests (Brownie on Ganache), in the background, and client/simulation/live-path tests (pytest)"
+# Steps 1 and 2 run side by side with the live tests: the contract suite keeps about one core busy (Brownie
+# and its node take turns), the Python tests wait on chain time part of theirs, and the live tests mostly on
+# block time; the budget is 15 minutes on 2 cores. Each has its own nodes on free ports; the background logs
+# are printed when all are done.
+step "contract tests (Brownie on Ganache), in the background, and client/simulation/tool tests (pytest)"
+set -m
 python tools/brownie_net.py run -- brownie test tests/contract --junitxml="$OUT/contract.xml" -p no:cacheprovider \
   >"$OUT/contract.log" 2>&1 &
 contract_pid=$!
-python -m pytest -p no:pytest-brownie -p no:cacheprovider tests/client tests/sim tests/live tests/tools \
+set +m
+python -m pytest -p no:pytest-brownie -p no:cacheprovider tests/client tests/sim tests/tools \
   --junitxml="$OUT/python.xml"
 rc=$?; [ $rc -eq 0 ] || { echo "python tests: exit $rc"; status=1; }
 wait "$contract_pid"
 rc=$?
+contract_pid=
 step "contract tests (Brownie on Ganache): their output"
 cat "$OUT/contract.log"
 [ $rc -eq 0 ] || { echo "contract tests: exit $rc"; status=1; }
@@ -45,6 +69,14 @@ python tools/brownie_net.py run --backend anvil -- brownie test tests/contract/t
   tests/contract/test_accounting.py tests/contract/test_gas_cap.py --junitxml="$OUT/contract-anvil.xml" -p no:cacheprovider
 rc=$?; [ $rc -eq 0 ] || { echo "contract tests on anvil: exit $rc"; status=1; }
 
+for i in "${!live_pids[@]}"; do
+  step "live-path tests: tests/live/test_${live_names[$i]}.py (pytest, run beside the contract and Python tests)"
+  wait "${live_pids[$i]}"
+  rc=$?
+  cat "$OUT/live-${live_names[$i]}.log"
+  [ $rc -eq 0 ] || { echo "live tests (${live_names[$i]}): exit $rc"; status=1; }
+done
+live_pids=()
 
 if [ -x tools/lint.sh ]; then
   step "static analysis (slither)"

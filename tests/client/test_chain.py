@@ -1,28 +1,23 @@
 """cl_client.chain: one retry layer, structs decoded by field name, deploy on the transaction path, owner actions.
 
 No chain:   `_from_abi` on fake decoded structs; the dataclasses against the packaged ABI; the retry policy
-            against FlakyRPC, a tiny JSON-RPC server on 127.0.0.1 that fails on purpose and counts requests.
+            against FlakyRPC (tests/support.py), a tiny JSON-RPC server on 127.0.0.1 that fails on purpose and
+            counts requests.
 Chain:      the module's local node (tests/client/conftest.py): deploy, reads decoded by name, setDefaults
             encoded by name, pause/unpause and setUnbondingDelay.
 """
 from __future__ import annotations
 
-import json
-import socket
-import struct
-import threading
-import time
-from collections import Counter, namedtuple
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections import namedtuple
 
 import pytest
-import requests
 from eth_account import Account as EthAccount
 from eth_utils import keccak
 
 from cl_client.chain import (Account, Bounds, ChainError, ContractError, Gateway, Params, Phase, RoundInfo, Status,
                              Submission, _abi_fields, _from_abi, artifact, connect, deploy)
 from cl_client.protocol import DEFAULT_BOUNDS, DEFAULT_PARAMS
+from support import FlakyRPC
 
 ETH = 10**18
 KEY = "0x" + "11" * 32
@@ -111,85 +106,6 @@ def test_the_dataclasses_match_the_packaged_abi(cls, function):
 
 
 # ------------------------------------------------------------------ one retry layer (no chain)
-
-
-ANSWERS = {"eth_chainId": hex(CHAIN_ID), "eth_blockNumber": hex(16)}
-
-
-class FlakyRPC:
-    """A JSON-RPC endpoint on 127.0.0.1 that fails the next `fail` requests (or all until `down_until`,
-    time.monotonic()), then answers; also a counting proxy in front of a real node (`upstream`).
-
-    mode "503": HTTP 503; mode "reset": the connection is reset (RST) without a response; mode "silent": the
-    request is read and never answered (until the server stops).
-    Answers: `hook(method, params)` first (a reply dict {"result": ...} / {"error": ...}, or None to go on);
-    then the upstream node if given; else ANSWERS (eth_chainId -> 1337, eth_blockNumber -> 16) and any other
-    method -> a JSON-RPC error.
-    `count[method]` counts every request, `calls` lists (monotonic time, method, params).
-    """
-
-    def __init__(self, mode: str = "503", upstream: str | None = None, hook=None):
-        self.mode, self.fail, self.count, self.calls = mode, 0, Counter(), []
-        self.upstream, self.hook, self.down_until = upstream, hook, 0.0
-        self.stopped = threading.Event()
-        rpc = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                request = json.loads(body)
-                rpc.count[request["method"]] += 1
-                rpc.calls.append((time.monotonic(), request["method"], request.get("params", [])))
-                if rpc.fail > 0 or time.monotonic() < rpc.down_until:
-                    rpc.fail = max(0, rpc.fail - 1)
-                    if rpc.mode == "silent":
-                        rpc.stopped.wait()
-                        return
-                    if rpc.mode == "reset":
-                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                        self.connection.close()
-                        self.close_connection = True
-                        return
-                    self.send_error(503)
-                    return
-                reply = rpc.hook(request["method"], request.get("params", [])) if rpc.hook else None
-                if reply is None and rpc.upstream:
-                    answer = requests.post(rpc.upstream, data=body, headers={"Content-Type": "application/json"},
-                                           timeout=30).content
-                else:
-                    if reply is None and request["method"] in ANSWERS:
-                        reply = {"result": ANSWERS[request["method"]]}
-                    elif reply is None:
-                        reply = {"error": {"code": -32601, "message": f"{request['method']} not served here"}}
-                    answer = json.dumps({"jsonrpc": "2.0", "id": request["id"], **reply}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
-
-    def rate(self, since: float, until: float | None = None) -> float:
-        """Requests per second between monotonic times `since` and `until` (default now)."""
-        until = time.monotonic() if until is None else until
-        return sum(1 for t, _, _ in self.calls if since <= t <= until) / max(until - since, 1e-9)
-
-    def __enter__(self) -> "FlakyRPC":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stopped.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def gateway_on(rpc: FlakyRPC, retries: int) -> Gateway:

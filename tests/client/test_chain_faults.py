@@ -2,13 +2,14 @@
 its cost to a provider (requests per block while waiting, eth_getLogs caps, the deployment block), and node
 errors in words.
 
-No chain:  FlakyRPC (tests/client/test_chain.py) answers or fails on purpose.
+No chain:  FlakyRPC (tests/support.py) answers or fails on purpose.
 Chain:     this module's own Anvil mining a block every 2 s (`--block-time 2`), with FlakyRPC as a counting
            proxy in front of it. Rates are asserted per block, so that they extrapolate to 12 s blocks
            (idle <= 0.2 requests/s = 2.4 per block; in a phase <= 0.5/s = 6 per block).
 """
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -17,7 +18,8 @@ from eth_utils import keccak
 
 from cl_client.chain import ChainError, Gateway, Status, connect, explain_node_error
 from cl_client.node import LocalNode
-from test_chain import CHAIN_ID, KEY, FlakyRPC, assert_one_line
+from support import FlakyRPC, wait_until
+from test_chain import CHAIN_ID, KEY, assert_one_line
 
 ETH = 10**18
 BLOCK_TIME = 2
@@ -261,7 +263,7 @@ def test_an_idle_follower_polls_at_the_block_interval(proxy, contract_address):
     count = gw.round_count()
     started = time.monotonic()
     while time.monotonic() - started < 10 and gw.round_count() <= count:  # cli.py's wait for the next round
-        time.sleep(gw.poll_interval)
+        time.sleep(gw.idle_interval)
     per_block = proxy.rate(started) * BLOCK_TIME
     assert per_block <= IDLE_PER_BLOCK, per_block
 
@@ -340,3 +342,100 @@ def test_a_commit_survives_an_rpc_outage_while_it_is_sent(proxy, gateway_for, ac
     proxy.mode, proxy.down_until = "reset", time.monotonic() + 4  # longer than the old 6 tries at 0.05 s
     gw.commit(rid, b"\x08" * 32)
     assert gw.submission(rid).status == Status.COMMITTED
+
+
+def _blocks_sent_by(gw, address: str, first: int) -> list[int]:
+    """Numbers of the blocks since `first` holding a transaction from `address`."""
+    head = gw.w3.eth.block_number
+    return [n for n in range(first, head + 1)
+            if any(tx["from"] == address for tx in gw.w3.eth.get_block(n, full_transactions=True)["transactions"])]
+
+
+def test_after_a_reorg_dropped_two_of_its_transactions_the_next_one_does_not_sit_behind_a_nonce_gap(
+        local_node, gateway_for, accounts):
+    """Item 5, nonce repair: a reorg drops deposits n and n+1; the client, which would send n+2 next (behind a
+    gap that is never filled: before, it waited `tx_timeout` and failed), sends n and n+1 again, then n+2."""
+    accounts.take(1, deposit=0)
+    lines = []
+    gw = gateway_for(accounts._next - 1, tx_timeout=20, replace_after_blocks=2, on_retry=lines.append)
+    gw.wait_for_timestamp(gw.latest_timestamp() + 2 * BLOCK_TIME)  # the reorg must drop this account's alone
+    first = gw.deposit(ETH)
+    gw.deposit(ETH)
+    depth = gw.w3.eth.block_number - int(first["blockNumber"]) + 1
+    local_node._rpc("anvil_reorg", [depth, []])
+    assert gw.account_info().free == 0 and gw.w3.eth.get_transaction_count(gw.sender) == 0
+    gw.deposit(ETH)
+    assert gw.account_info().free == 3 * ETH
+    assert gw.w3.eth.get_transaction_count(gw.sender) == 3
+    assert any("are no longer on chain" in line for line in lines), lines
+
+
+def test_a_restarted_participant_finds_its_commit_dropped_by_a_reorg_and_commits_again_from_its_journal(
+        proxy, local_node, gateway_for, accounts, open_round, digits, tmp_path):
+    """Item 5, the reorg watch outside the sending process: a participant restarted after its commit (so its
+    Gateway never sent it and watches nothing) waits for the reveal phase; a reorg drops the commit. Its
+    `WaitClock` looks again every RECHECK_BLOCKS blocks, finds no commit while the commit phase lasts and
+    sends it again from the journal (before: it slept to the reveal phase, found nothing and MISSED the round).
+    The requests it makes meanwhile stay within the in-phase bound (per block, as above)."""
+    from cl_client.participant import Participant, State, WaitClock, drive
+
+    accounts.take(1)
+    index = accounts._next - 1
+    first = Participant(gateway_for(index), strategy="random", journal_dir=tmp_path, rng=1)
+    rid = open_round(digits.X_query[:5], commit=36, reveal=36)
+    first.gateway.wait_for_timestamp(first.gateway.latest_timestamp() + 2 * BLOCK_TIME)  # the deposit stays
+    assert first.step(rid) == State.COMMITTED
+    # "restart": a new Gateway (defaults, as cl-client builds it) and Participant on the same journal
+    gw = Gateway(connect(proxy.url), first.gateway.address, EthAccount.from_key(local_node.keys[index]))
+    restarted = Participant(gw, strategy="random", journal_dir=tmp_path, rng=1)
+    mined = _blocks_sent_by(gw, gw.sender, gw.w3.eth.block_number - 3)[-1]
+    reorg_at, dropped = gw.latest_timestamp() + 2 * BLOCK_TIME, []
+
+    def reorg_while_it_waits():  # two blocks on: the restarted participant has stepped and sleeps meanwhile
+        wait_until(lambda: first.gateway.latest_timestamp() >= reorg_at, 30, "the reorg's block time")
+        local_node._rpc("anvil_reorg", [first.gateway.w3.eth.block_number - mined + 1, []])
+        dropped.append(first.gateway.submission(rid).status == Status.NONE)
+
+    reorg = threading.Thread(target=reorg_while_it_waits)
+    started = time.monotonic()
+    reorg.start()
+    try:
+        history = drive([restarted], rid, WaitClock(gw), done={State.REVEALED, State.MISSED, State.NOT_REVEALED},
+                        timeout=90)
+    finally:
+        reorg.join()
+    per_block = proxy.rate(started) * BLOCK_TIME
+    assert dropped == [True] and history[gw.sender][0] == State.COMMITTED, (dropped, history)
+    assert history[gw.sender][-1] == State.REVEALED, history
+    assert gw.submission(rid).status == Status.REVEALED
+    assert per_block <= IN_PHASE_PER_BLOCK, per_block
+
+
+def test_a_reorg_dropping_two_transactions_while_the_second_awaits_its_receipt_is_repaired(
+        proxy, local_node, gateway_for, accounts):
+    """Nonce repair inside the wait for a receipt: deposits n and n+1 are mined, then a reorg drops both while
+    the client waits for n+1's receipt. Before, it "replaced" n+1 (same nonce, higher fee) behind the gap left
+    by n, over and over, until tx_timeout; now it sends n again (the gateway still holds it), then n+1."""
+    accounts.take(1, deposit=0)
+    lines, state = [], {"sends": 0, "reorged": False, "first_block": None}
+
+    def reorg_once_mined(method, params):
+        if method == "eth_sendRawTransaction":
+            state["sends"] += 1
+        if method == "eth_getTransactionReceipt" and state["sends"] == 1 and not state["reorged"]:
+            receipt = local_node._rpc("eth_getTransactionReceipt", params)
+            if receipt and receipt.get("blockNumber"):
+                head = int(local_node._rpc("eth_blockNumber", []), 16)
+                local_node._rpc("anvil_reorg", [head - state["first_block"] + 1, []])
+                state["reorged"] = True
+        return None
+
+    gw = gateway_for(accounts._next - 1, w3=connect(proxy.url), tx_timeout=25, replace_after_blocks=2,
+                     on_retry=lines.append)
+    gw.wait_for_timestamp(gw.latest_timestamp() + 2 * BLOCK_TIME)  # the reorg must drop this account's alone
+    state["first_block"] = int(gw.deposit(ETH)["blockNumber"])
+    proxy.hook = reorg_once_mined
+    gw.deposit(ETH)
+    assert state["reorged"]
+    assert gw.account_info().free == 2 * ETH and gw.w3.eth.get_transaction_count(gw.sender) == 2
+    assert any("are no longer on chain" in line for line in lines), lines

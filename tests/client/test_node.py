@@ -47,7 +47,7 @@ def test_brownie_net_knows_exactly_the_backends_and_uses_the_hardfork():
 
 def test_an_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="ganache"):
-        LocalNode(backend="hardhat")
+        LocalNode(backend="geth")
 
 
 # ------------------------------------------------------------------ the state file

@@ -1,10 +1,11 @@
 """Fixtures for the live-network path: a standalone node that mines on its own and real OS processes.
 
-    live_node       LocalNode(backend, accounts=8, block_time=1) for each backend in CL_LIVE_BACKENDS
-                    (default "ganache"; "ganache,anvil" adds anvil), stopped by PID at the end.
     processes       processes.start(argv, env, name) -> Popen of a child in its own session, its stdout and
                     stderr in files; every child still running at the end is SIGKILLed by process group
                     (even when the test fails), and `processes.logs()` gives their output for messages.
+    make_processes  make_processes(directory) -> a Processes for a module's own use (closed at its end);
+                    test_multiprocess.py runs several scenarios at once, each with its own.
+(Each test starts and stops its own nodes, by PID: cl_client.node.LocalNode.)
 """
 from __future__ import annotations
 
@@ -15,28 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from cl_client.node import LocalNode
-
-BACKENDS = [b.strip() for b in os.environ.get("CL_LIVE_BACKENDS", "ganache").split(",") if b.strip()]
-
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "live: runs separate OS processes against a node mining on its own clock")
-
-
-def _backend_params():
-    for backend in ("ganache", "anvil"):
-        marks = [pytest.mark.live]
-        if backend not in BACKENDS:
-            marks.append(pytest.mark.skip(reason=f"set CL_LIVE_BACKENDS=ganache,anvil to run the {backend} variant"))
-        yield pytest.param(backend, id=backend, marks=marks)
-
-
-@pytest.fixture(params=list(_backend_params()))
-def live_node(request, tmp_path):
-    node = LocalNode(backend=request.param, accounts=8, block_time=1, log_path=tmp_path / "node.log")
-    with node:
-        yield node
 
 
 class Processes:
@@ -92,3 +74,18 @@ def processes(tmp_path):
         yield procs
     finally:
         procs.close()
+
+
+@pytest.fixture(scope="module")
+def make_processes():
+    made: list[Processes] = []
+
+    def make(directory: Path) -> Processes:
+        made.append(Processes(directory))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for procs in made:
+            procs.close()
