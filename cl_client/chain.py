@@ -125,6 +125,7 @@ class Submission:
     audit_hits: int
     status: Status
     claimed: bool
+    reputation: int  # bps, at commit
 
 
 @dataclass(frozen=True)
@@ -1055,6 +1056,11 @@ class Gateway(_Sender):
         return _from_abi(Account, self._call("getAccount", to_checksum_address(participant or self.sender)),
                          "getAccount")
 
+    def reputation(self, participant: str | None = None) -> int:
+        """reputationOf (of the account by default): basis points of full trust; a tally weight is stake x
+        reputation at commit (cl_client.protocol.next_reputation is the update rule)."""
+        return int(self._call("reputationOf", to_checksum_address(participant or self.sender)))
+
     def defaults(self) -> Params:
         """The parameters `openRound` gives a round (and `open_round`'s default), decoded by field name."""
         return _from_abi(Params, self._call("defaults"), "defaults")
@@ -1139,13 +1145,14 @@ class Gateway(_Sender):
         return {e["args"]["participant"]: bytes(e["args"]["labels"]) for e in self.events("Revealed", round_id)}
 
     def seats(self, round_id: int) -> dict[str, int]:
-        """committer -> committed stake, replaying the round's Committed and Evicted events in chain order
-        (an evicted address leaves; it may come back by taking another seat)."""
+        """committer -> admission weight (stake x reputation at commit, what commitReplacing compares),
+        replaying the round's Committed and Evicted events in chain order (an evicted address leaves; it may
+        come back by taking another seat)."""
         held: dict[str, int] = {}
         logs = self.events("Committed", round_id) + self.events("Evicted", round_id)
         for e in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
             if e["event"] == "Committed":
-                held[e["args"]["participant"]] = int(e["args"]["stake"])
+                held[e["args"]["participant"]] = int(e["args"]["stake"]) * int(e["args"]["reputation"])
             else:
                 held.pop(e["args"]["victim"], None)
         return held
@@ -1227,18 +1234,20 @@ class Gateway(_Sender):
     def commit(self, round_id: int, commitment: bytes) -> dict:
         """Send the commitment; outages are waited out, and a dropped commit re-sent, until the commit deadline.
 
-        A full round is entered with commitReplacing in place of the committer with the least stake, if that
-        is less than ours (it is unlocked without penalty); otherwise a one-line ChainError says so."""
+        A full round is entered with commitReplacing in place of the committer with the least weight (stake x
+        reputation), if that is less than ours (it is unlocked without penalty); otherwise a one-line ChainError
+        says so."""
         info = self.round(round_id)
         args = (int(round_id), bytes(commitment))
         if info.commit_count >= int(self._call("maxParticipants", info.num_queries)):
             seats = self.seats(round_id)
-            stake = self.account_info().free
+            weight = self.account_info().free * self.reputation()
             victim = min(seats, key=lambda a: (seats[a], int(a, 16)), default=None)
-            if victim is None or seats[victim] >= stake:
-                raise ChainError(f"round {round_id} is full: its {len(seats)} seats each hold at least "
-                                 f"{min(seats.values(), default=0)} wei, not less than your {stake} wei")
-            self._say(f"round {round_id} is full: taking the seat of {victim} ({seats[victim]} wei < {stake} wei)")
+            if victim is None or seats[victim] >= weight:
+                raise ChainError(f"round {round_id} is full: its {len(seats)} seats each weigh at least "
+                                 f"{min(seats.values(), default=0)} (stake in wei x reputation in bps), not less "
+                                 f"than your {weight}")
+            self._say(f"round {round_id} is full: taking the seat of {victim} (weight {seats[victim]} < {weight})")
             method, args = "commitReplacing", (*args, victim)
         else:
             method = "commit"

@@ -12,6 +12,11 @@ Everything a Python caller needs to predict or check a round lives here, and now
     mode_count(consensus, k)    M: how often the consensus's most frequent label occurs
     agrees(m, q, bps, mode)     the chance-corrected agreement rule: m >= M and (m - M) * 10000 >= bps * (Q - M)
     min_matches(q, bps, mode)   the fewest matches that agree
+    agreement_score(m, q, mode) the chance-corrected agreement in bps (0 below chance)
+    reputation_score(...)       what a judged revealer's reputation moves towards: audit accuracy if the
+                                round's audit was revealed, else agreement_score; 0 if excluded
+    next_reputation(r, score)   the reputation update: REPUTATION_RATE of the way to the score, floored
+    tally_weight(stake, rep, eq) a revealer's weight in the plurality: (stake, or 1 under equal weights) x rep
     Audit                       the requester's hidden known-label queries (indices, labels, salt), their
                                 bytes and commitment, and `Audit.draw`
     audit_hits(labels, audit)   audit queries a label vector answers right
@@ -79,7 +84,7 @@ class Limits:
 
     max_queries: int = 4096
     max_participants: int = 64
-    max_labels: int = 53_248  # N x Q (worst-case finalize stays >= 10 % under EIP-7825's cap)
+    max_labels: int = 53_248  # N x Q (worst-case finalize stays >= 9 % under EIP-7825's cap)
     min_phase_duration: int = 36  # seconds: three 12-second slots
     max_phase_duration: int = 7 * 24 * 3600
     max_audit_queries: int = 256  # G
@@ -92,6 +97,9 @@ class Limits:
     max_slash_bps: int = 5_000
     max_min_stake: int = 10_000 * 10**18
     max_unbonding_delay: int = 30 * 24 * 3600
+    reputation_start: int = 1_000  # bps: an address never scored (new addresses start weak)
+    reputation_floor: int = 100  # bps: reputation never falls below (a weight is never 0)
+    reputation_rate: int = 3_000  # bps of the gap to the round's score closed per update
     min_classes: int = 2  # K (openRound's InvalidClassCount bounds)
     max_classes: int = 256
 
@@ -105,6 +113,8 @@ class Limits:
         "min_quorum_bps": "MIN_QUORUM_BPS", "max_agreement_bps": "MAX_AGREEMENT_BPS",
         "max_slash_bps": "MAX_SLASH_BPS", "max_min_stake": "MAX_MIN_STAKE",
         "max_unbonding_delay": "MAX_UNBONDING_DELAY",
+        "reputation_start": "REPUTATION_START", "reputation_floor": "REPUTATION_FLOOR",
+        "reputation_rate": "REPUTATION_RATE",
     }
 
 
@@ -352,6 +362,43 @@ def min_matches(num_queries: int, agreement_bps: int, mode: int) -> int:
     return int(mode) + -(-int(agreement_bps) * (int(num_queries) - int(mode)) // BPS)
 
 
+def agreement_score(match_count: int, num_queries: int, mode: int) -> int:
+    """A scored revealer's reputation score, in bps: (matches - M) * 10000 // (Q - M), 0 below chance (matches
+    < M), 10000 when the consensus is one label everywhere (Q == M) and it matched all. Excluded revealers and
+    non-revealers score 0 (the caller's business: this is the score of one that was judged)."""
+    m, q, mode = int(match_count), int(num_queries), int(mode)
+    if m < mode:
+        return 0
+    return BPS if q == mode else (m - mode) * BPS // (q - mode)
+
+
+def reputation_score(match_count: int, num_queries: int, mode: int, hits: int = 0, num_audit: int = 0,
+                     excluded: bool = False) -> int:
+    """The score (bps) a scored revealer's reputation moves towards at finalize: 0 if the audit excluded it;
+    its audit accuracy hits * 10000 // G when the round's audit was revealed (`num_audit` = G, else 0) --
+    the truth, which a cartel holding the consensus cannot bend; otherwise `agreement_score`. A non-revealer
+    scores 0."""
+    if excluded:
+        return 0
+    if num_audit:
+        return int(hits) * BPS // int(num_audit)
+    return agreement_score(match_count, num_queries, mode)
+
+
+def next_reputation(reputation: int, score: int) -> int:
+    """The reputation update at a settled round: move REPUTATION_RATE of the way from `reputation` to
+    `score` (both bps), a gain rounded down and a loss rounded up, never below REPUTATION_FLOOR."""
+    r, score, rate = int(reputation), int(score), LIMITS.reputation_rate
+    nxt = r + (score - r) * rate // BPS if score >= r else r - -(-(r - score) * rate // BPS)
+    return max(nxt, LIMITS.reputation_floor)
+
+
+def tally_weight(stake: int, reputation: int, equal_weights: bool = False) -> int:
+    """A revealer's weight in the plurality (and what admission compares): stake, or 1 under equal weights,
+    times its reputation at commit."""
+    return (1 if equal_weights else int(stake)) * int(reputation)
+
+
 def audit_hits(labels, audit) -> int:
     """Audit queries (`audit.indices`, `audit.labels`) on which the Q labels (bytes or integers) are right."""
     row = np.frombuffer(bytes(labels), dtype=np.uint8) if isinstance(labels, (bytes, bytearray)) else np.asarray(labels)
@@ -383,7 +430,8 @@ def reward_share(pool: int, weight: int, agreed_weight: int) -> int:
 
 
 def vote_weight(stake: int, equal_weights: bool) -> int:
-    """A submission's weight in the tally and the reward split: 1 each, or its stake in wei."""
+    """A submission's weight in the reward split and the quorum: 1 each, or its stake in wei (the tally weighs
+    `tally_weight`: this times the reputation at commit)."""
     return 1 if equal_weights else int(stake)
 
 

@@ -51,6 +51,13 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     uint256 public constant MAX_SLASH_BPS = 5_000;
     uint256 public constant MAX_MIN_STAKE = 10_000 ether;
     uint256 public constant MAX_UNBONDING_DELAY = 30 days;
+    /// @notice Reputation, in basis points of full trust, of an address never scored: new addresses start low,
+    /// so a fresh Sybil weighs a tenth of a fully trusted participant with the same stake.
+    uint256 public constant REPUTATION_START = 1_000;
+    /// @notice Reputation never falls below this (a weight is never 0: the address can always earn it back).
+    uint256 public constant REPUTATION_FLOOR = 100;
+    /// @notice Share of the gap to a round's score that one update closes (an exponential moving average).
+    uint256 public constant REPUTATION_RATE = 3_000;
 
     uint256 private constant _BPS = 10_000;
     /// @dev Tally weights are stored shifted left by one label's width (8 bits), so that in _plurality
@@ -118,6 +125,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint16 auditHits; // audit queries answered right, set at finalize
         Status status; // Committed -> Revealed -> Agreed | Deviated | Excluded
         bool claimed; // settled by claim()
+        uint16 reputation; // the committer's reputation at commit: its tally weight is stake x reputation
     }
 
     struct Withdrawal {
@@ -148,6 +156,8 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     mapping(uint256 roundId => Round) private _rounds;
     mapping(uint256 roundId => mapping(address participant => Submission)) private _submissions;
     mapping(address participant => Account) private _accounts;
+    /// @dev Reputation in basis points; 0 for an address never scored (read as REPUTATION_START).
+    mapping(address participant => uint16) private _reputation;
 
     /*//////////////////////////////////////////////////////////////
                                CONSTRUCTOR
@@ -290,9 +300,12 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         _checkPhase(roundId, r, Phase.Commit);
         Submission storage v = _submissions[roundId][victim];
         uint256 victimStake = v.stake;
-        uint256 stake = _accounts[msg.sender].free;
-        if (r.commitCount < maxParticipants(r.numQueries) || v.status != Status.Committed || victimStake >= stake) {
-            revert NotEvictable(roundId, victim, victimStake, stake);
+        // Weights compare as stake x reputation (the victim's at its commit, the caller's now): a fresh
+        // address must bring ten times the stake of a fully trusted one to evict it.
+        uint256 victimWeight = victimStake * v.reputation;
+        uint256 weight = uint256(_accounts[msg.sender].free) * reputationOf(msg.sender);
+        if (r.commitCount < maxParticipants(r.numQueries) || v.status != Status.Committed || victimWeight >= weight) {
+            revert NotEvictable(roundId, victim, victimWeight, weight);
         }
         // Effects: the victim leaves as if it had never committed (it may take another seat the same way).
         Account storage a = _accounts[victim];
@@ -326,12 +339,13 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         s.hash = commitment;
         s.stake = uint96(stake);
         s.status = Status.Committed;
+        s.reputation = uint16(reputationOf(msg.sender)); // <= BPS
         unchecked {
             r.commitCount += 1; // bounded by maxParticipants
         }
         r.committedStake += uint128(stake);
         r.committedPenalty += uint128(_penalty(stake, r.params.nonRevealSlashBps));
-        emit Committed(roundId, msg.sender, commitment, stake);
+        emit Committed(roundId, msg.sender, commitment, stake, s.reputation);
     }
 
     /// @inheritdoc IConsensusLearning
@@ -533,8 +547,20 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     function getSubmission(uint256 roundId, address participant) external view returns (SubmissionInfo memory) {
         Submission storage s = _submissions[roundId][participant];
         return SubmissionInfo({
-            hash: s.hash, stake: s.stake, matches: s.matches, auditHits: s.auditHits, status: s.status, claimed: s.claimed
+            hash: s.hash,
+            stake: s.stake,
+            matches: s.matches,
+            auditHits: s.auditHits,
+            status: s.status,
+            claimed: s.claimed,
+            reputation: s.reputation
         });
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function reputationOf(address participant) public view returns (uint256) {
+        uint256 stored = _reputation[participant];
+        return stored == 0 ? REPUTATION_START : stored;
     }
 
     /// @inheritdoc IConsensusLearning
@@ -948,21 +974,35 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         _totalStake -= nonRevealPenalty;
         _rewardsOwed -= reward;
         _refundsOwed += reward;
-        _emitNonRevealers(roundId, r.params.nonRevealSlashBps, committers);
+        _settleNonRevealers(roundId, r.params.nonRevealSlashBps, committers);
         emit RoundFailed(roundId, revealedWeight, committedWeight, nonRevealPenalty);
         _burn(roundId, nonRevealPenalty);
     }
 
-    /// @dev A Slashed event for each committer that never revealed.
-    function _emitNonRevealers(uint256 roundId, uint256 bps, address[] memory committers) private {
-        if (bps == 0) return;
+    /// @dev For each committer that never revealed: a Slashed event (unless `bps` is 0) and a reputation
+    /// update towards a score of 0.
+    function _settleNonRevealers(uint256 roundId, uint256 bps, address[] memory committers) private {
         mapping(address => Submission) storage subs = _submissions[roundId];
         for (uint256 i; i < committers.length; ++i) {
             Submission storage s = subs[committers[i]];
             if (s.status == Status.Committed) {
-                emit Slashed(roundId, committers[i], _penalty(s.stake, bps), Status.Committed);
+                if (bps != 0) emit Slashed(roundId, committers[i], _penalty(s.stake, bps), Status.Committed);
+                _updateReputation(roundId, committers[i], 0);
             }
         }
+    }
+
+    /// @dev The reputation rule (docs/protocol.md, "Reputation"): move `who`'s reputation REPUTATION_RATE of
+    /// the way to `score` (bps), rounding towards less trust, never below REPUTATION_FLOOR. Bounded by
+    /// construction: the result lies between the old value and the score, both <= BPS.
+    function _updateReputation(uint256 roundId, address who, uint256 score) private {
+        uint256 before = reputationOf(who);
+        uint256 next = score >= before
+            ? before + (score - before) * REPUTATION_RATE / _BPS
+            : before - _penalty(before - score, REPUTATION_RATE); // ceil: a loss rounds up
+        if (next < REPUTATION_FLOOR) next = REPUTATION_FLOOR;
+        _reputation[who] = uint16(next); // <= BPS
+        emit ReputationUpdated(roundId, who, before, next);
     }
 
     /// @dev Check the finalize() input against storage: exactly the round's committers, strictly ascending
@@ -970,7 +1010,8 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     /// audit, if revealed. Returns
     ///   rows     interleaved (calldata offset of the labels, tally weight << _KEY_SHIFT) of the revealers
     ///            that passed the audit (all revealers without one): the plurality's input;
-    ///   revs     one word per revealer: committer index | audit hits << 16 | passed << 32 | offset << 64;
+    ///   revs     one word per revealer: committer index | audit hits << 16 | passed << 32 | G << 40 (0
+    ///            without a revealed audit) | offset << 64;
     ///   passers  the number of rows.
     function _loadRevealers(
         uint256 roundId,
@@ -991,10 +1032,13 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             (uint256 offset, uint256 weight) = _revealerRow(roundId, r, committers[i], labels[i]);
             if (weight == 0) continue; // a non-revealer: its labels entry is ignored
             uint256 word = i | (offset << 64);
-            if (auditData.length != 0) word |= _auditHits(offset, auditData, auditData.length / 3) << 16;
+            if (auditData.length != 0) {
+                uint256 g = auditData.length / 3; // <= MAX_AUDIT_QUERIES: 16 bits
+                word |= (_auditHits(offset, auditData, g) << 16) | (g << 40);
+            }
             if (((word >> 16) & 0xffff) * (3 * _BPS) >= uint256(r.params.auditBoundBps) * auditData.length) { // len = 3G
                 rows[2 * passers] = offset;
-                rows[2 * passers + 1] = weight << _KEY_SHIFT; // weight < 2^96
+                rows[2 * passers + 1] = weight << _KEY_SHIFT; // weight < 2^110
                 ++passers;
                 word |= 1 << 32;
             }
@@ -1021,7 +1065,8 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         assembly ("memory-safe") {
             offset := v.offset
         }
-        weight = r.params.equalWeights ? 1 : uint256(s.stake); // stake >= minStake >= 1
+        // stake >= minStake >= 1 and reputation >= REPUTATION_FLOOR: weight >= 1, and < 2^96 * 2^14
+        weight = (r.params.equalWeights ? 1 : uint256(s.stake)) * s.reputation;
     }
 
     /// @dev Audit queries answered right by the Q calldata labels at `offset`. `auditData` is the revealed
@@ -1186,7 +1231,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             if (status == Status.Excluded) burnt += penalty;
             else pooled += penalty; // a deviator's (0 under equal weights)
         }
-        _emitNonRevealers(roundId, p.nonRevealSlashBps, committers);
+        _settleNonRevealers(roundId, p.nonRevealSlashBps, committers);
 
         uint256 reward = _forfeitUnrevealedAudit(roundId, r);
         _totalStake -= pooled + burnt; // penalties leave the stake now; accounts are debited at claim
@@ -1219,8 +1264,10 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         _burn(roundId, burnt);
     }
 
-    /// @dev Score one revealer (`x`: its word from _loadRevealers) and record it. Returns its status, its
-    /// penalty and its weight in the pool (0 unless it agreed).
+    /// @dev Score one revealer (`x`: its word from _loadRevealers), record it and update its reputation
+    /// (towards its audit accuracy hits / `g` if the round's audit was revealed, else towards its
+    /// chance-corrected agreement; 0 if Excluded). Returns its status, its penalty and its weight in the pool
+    /// (0 unless it agreed).
     function _scoreRevealer(
         uint256 roundId,
         Params memory p,
@@ -1243,6 +1290,14 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             penalty = _penalty(s.stake, p.deviatorSlashBps); // 0 under equal weights
         }
         uint256 hits = (x >> 16) & 0xffff;
+        uint256 g = (x >> 40) & 0xffff; // G if the audit was revealed, else 0
+        // The reputation score in bps: audit accuracy (truth, not the consensus a cartel may hold) when the
+        // audit was revealed, else the chance-corrected agreement (0 below chance); 0 if Excluded.
+        uint256 score = 0;
+        if (status == Status.Excluded) score = 0;
+        else if (g != 0) score = hits * _BPS / g;
+        else if (matches >= mode) score = q == mode ? _BPS : (matches - mode) * _BPS / (q - mode);
+        _updateReputation(roundId, who, score);
         s.matches = uint32(matches);
         s.auditHits = uint16(hits);
         s.status = status;

@@ -108,6 +108,7 @@ interface IConsensusLearning {
         uint16 auditHits; // after finalize of an audited round: audit queries answered right
         Status status; // see Status
         bool claimed; // settled by claim()
+        uint16 reputation; // the committer's reputation at commit (bps); its tally weight is stake x reputation
     }
 
     /// @notice A participant's stake, as returned by `getAccount`.
@@ -153,8 +154,9 @@ interface IConsensusLearning {
     error StakeBelowMinimum(uint256 stake, uint256 minStake);
     /// @dev The round already has its maximum number of participants.
     error RoundFull(uint256 roundId, uint256 maxParticipants);
-    /// @dev commitReplacing(): the round is not full, or `victim` is not a committer with less stake.
-    error NotEvictable(uint256 roundId, address victim, uint256 victimStake, uint256 stake);
+    /// @dev commitReplacing(): the round is not full, or `victim` is not a committer with less weight
+    /// (stake x reputation: the victim's at its commit, the caller's free stake and reputation now).
+    error NotEvictable(uint256 roundId, address victim, uint256 victimWeight, uint256 weight);
     /// @dev reveal() without a commitment in this round.
     error NotCommitted(uint256 roundId, address participant);
     /// @dev reveal() a second time.
@@ -242,14 +244,19 @@ interface IConsensusLearning {
     event AuditRevealed(uint256 indexed roundId, bytes indices, bytes labels, bytes32 salt);
     /// @notice The requester never revealed its audit: `amount` of its reward was burned.
     event AuditForfeited(uint256 indexed roundId, uint256 amount);
-    /// @notice A participant committed; `stake` moved from free to locked.
-    event Committed(uint256 indexed roundId, address indexed participant, bytes32 commitment, uint256 stake);
+    /// @notice A participant committed; `stake` moved from free to locked. `reputation` (bps) is its
+    /// reputation at commit: its tally weight is stake (1 under equal weights) x reputation.
+    event Committed(
+        uint256 indexed roundId, address indexed participant, bytes32 commitment, uint256 stake, uint256 reputation
+    );
     /// @notice A full round admitted `by` in place of `victim`, whose stake was unlocked without penalty.
     event Evicted(uint256 indexed roundId, address indexed victim, address indexed by, uint256 victimStake);
     /// @notice A participant revealed; the labels are published here for finalizers and observers.
     event Revealed(uint256 indexed roundId, address indexed participant, bytes labels, bytes32 salt);
     /// @notice A revealer was scored at finalization (`auditHits` is 0 in an unaudited round).
     event Scored(uint256 indexed roundId, address indexed participant, uint256 matches, uint256 auditHits, Status status);
+    /// @notice `participant`'s reputation moved from `previous` to `current` (bps) when round `roundId` settled.
+    event ReputationUpdated(uint256 indexed roundId, address indexed participant, uint256 previous, uint256 current);
     /// @notice A participant is slashed in a settled round (deviator, excluded by the audit, or non-revealer);
     /// the stake itself is debited at claim.
     event Slashed(uint256 indexed roundId, address indexed participant, uint256 penalty, Status status);
@@ -340,10 +347,11 @@ interface IConsensusLearning {
     /// every commitment (a reused salt lets anyone who saw an earlier reveal test guesses of the labels).
     function commit(uint256 roundId, bytes32 commitment) external;
 
-    /// @notice Commit to a full round by taking the seat of `victim`, a committer with strictly less stake
-    /// than the caller's free stake; the victim's stake is unlocked without penalty (it may take another
-    /// seat the same way). Keeping a participant with stake s out of a full round therefore needs every seat
-    /// to hold at least s. The client names the smallest committer (from the Committed and Evicted events).
+    /// @notice Commit to a full round by taking the seat of `victim`, a committer whose weight (stake x
+    /// reputation at its commit) is strictly less than the caller's (free stake x reputation now); the victim's
+    /// stake is unlocked without penalty (it may take another seat the same way). Keeping a participant of
+    /// weight w out of a full round therefore needs every seat to weigh at least w. The client names the
+    /// lightest committer (from the Committed and Evicted events).
     /// @param roundId The round, in its Commit phase, with maxParticipants(Q) committers.
     /// @param commitment As for `commit`.
     /// @param victim The committer to replace.
@@ -364,9 +372,11 @@ interface IConsensusLearning {
     function revealAudit(uint256 roundId, bytes calldata indices, bytes calldata labels, bytes32 salt) external;
 
     /// @notice Close a round once reveal (and audit) are over. If quorum and the minimum number of revealers
-    /// are met and someone passes the audit, compute the weighted plurality of the audit-passing revealers
-    /// per query (ties go to the smallest label), score every revealer, emit a Slashed event per slashed
-    /// address and store the consensus; otherwise mark the round Failed. The caller is paid the finalizer fee.
+    /// are met and someone passes the audit, compute the plurality of the audit-passing revealers per query,
+    /// weighted by stake x reputation at commit (ties go to the smallest label), score every revealer, update
+    /// every committer's reputation (ReputationUpdated), emit a Slashed event per slashed address and store the
+    /// consensus; otherwise mark the round Failed (only non-revealers' reputations move). The caller is paid
+    /// the finalizer fee.
     /// @param roundId The round, in its Finalizable phase.
     /// @param committers Every committer of the round, sorted ascending (from the Committed events).
     /// @param labels Their revealed labels, in the same order; empty for those that did not reveal.
@@ -432,6 +442,11 @@ interface IConsensusLearning {
 
     /// @notice A participant's record in a round.
     function getSubmission(uint256 roundId, address participant) external view returns (SubmissionInfo memory);
+
+    /// @notice A participant's reputation in basis points (REPUTATION_START if never scored): its tally weight
+    /// in a round is its stake (1 under equal weights) times its reputation at commit. Updated at finalize from
+    /// each committer's chance-corrected agreement (0 if excluded by the audit or unrevealed).
+    function reputationOf(address participant) external view returns (uint256);
 
     /// @notice A participant's stake.
     function getAccount(address participant) external view returns (AccountInfo memory);

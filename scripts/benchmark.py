@@ -7,7 +7,7 @@ of one round on Ganache and on Anvil. Regenerates docs/benchmarks.md and docs/im
 1. Grid N in {4, 8, 16, 32} x Q in {64, 256, 1024}, K = 10, both contracts driven through the same rounds
    (scripts/_measure.py) on the network Brownie was started on. Naive points whose projected time would
    exceed the time budget are skipped (and listed as such); ours is always measured.
-2. Ours at its bound N x Q = MAX_LABELS (N=64, Q=1024 and N=16, Q=4096): does finalize fit a 30M block?
+2. Ours at its bound N x Q = MAX_LABELS (N=52, Q=1024 and N=13, Q=4096): does finalize fit a 30M block?
 3. Wall time of one full round of ours at N=16, Q=256 (openRound .. last claim, WALL_REPEATS times) on a
    fresh throw-away Ganache and a fresh throw-away Anvil (tools/brownie_net.temp_network).
 """
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 GRID_N = (4, 8, 16, 32)
 GRID_Q = (64, 256, 1024)
-BOUND_SHAPES = ((64, 1024), (16, 4096))  # N x Q = MAX_LABELS = 65,536
+BOUND_SHAPES = ((52, 1024), (13, 4096))  # N x Q = MAX_LABELS = 53,248 (maxParticipants(Q) = MAX_LABELS // Q)
 WALL_POINT = (16, 256)
 WALL_REPEATS = 3
 DEFAULT_BUDGET_MINUTES = 35  # the whole run, naive N=32 Q=1024 included, took 23.6 min on 2 cores (2026-11)

@@ -12,6 +12,7 @@ here -- no test re-types a rule.
     audit_hits(labels, indices, known)      audit queries answered right
     audit_passes(hits, g, bound_bps)        hits * BPS >= bound * G
     penalty(stake, bps) / ceil_penalty      the slash, rounded up
+    reputation_score / next_reputation      a judged committer's score and the reputation update
     check_params(params, bounds)            the first bound a Params breaks, as the contract reports it
     settle(params, q, k, reward, ...)       the whole settlement: quorum, audit, consensus, scores,
                                             penalties (pooled / burned), shares, refund, dust, fee
@@ -41,6 +42,9 @@ CONSTANTS = {
     "MAX_SLASH_BPS": 5_000,
     "MAX_MIN_STAKE": 10_000 * 10**18,
     "MAX_UNBONDING_DELAY": 30 * 24 * 3600,
+    "REPUTATION_START": 1_000,
+    "REPUTATION_FLOOR": 100,
+    "REPUTATION_RATE": 3_000,
 }
 GAS_CAP = 2**24  # EIP-7825: the most gas one transaction may use
 
@@ -176,6 +180,27 @@ def min_matches(q: int, bps: int, mode: int) -> int:
     return next(m for m in range(mode, q + 1) if agrees(m, q, bps, mode))
 
 
+def reputation_score(matches: int, q: int, mode: int, hits: int = 0, g: int = 0) -> int:
+    """A passing revealer's reputation score in bps: with a revealed audit of G queries its audit accuracy
+    floor(hits / G); otherwise its chance-corrected agreement, floor((m - M) / (Q - M)), 0 below chance (a
+    consensus of one label throughout, Q == M, scores a full match 100 %)."""
+    if g:
+        return hits * BPS // g
+    if matches < mode:
+        return 0
+    if q == mode:
+        return BPS
+    return (matches - mode) * BPS // (q - mode)
+
+
+def next_reputation(old: int, score: int) -> int:
+    """Close REPUTATION_RATE of the gap to `score`: gains round down, losses round up; at least the floor."""
+    rate = CONSTANTS["REPUTATION_RATE"]
+    step = (score - old) * rate
+    moved = old + (step // BPS if step >= 0 else -((-step + BPS - 1) // BPS))
+    return max(moved, CONSTANTS["REPUTATION_FLOOR"])
+
+
 def audit_hits(labels: bytes, indices, known_labels) -> int:
     """How many audit queries (`indices`, with `known_labels`) `labels` answers right."""
     return sum(labels[i] == want for i, want in zip(indices, known_labels))
@@ -205,23 +230,31 @@ class Outcome:
     refund: int = 0  # reward owed back to the requester (failed round, or nobody agreed)
     refundable: bool = False
     fee: int = 0  # the finalizer fee, credited to the settler's free stake
+    reputation: dict = field(default_factory=dict)  # {address: reputation after settlement} of those updated
     books_delta: tuple = (0, 0, 0, 0)  # settlement's change to (totalStake, rewardsOwed, refundsOwed, burned)
     treasury_in: int = 0  # v1 only; always 0 (there is no treasury any more)
 
 
 def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: dict | None = None,
            revealed: dict | None = None, *, audit=None, audit_committed: bool = False, fee: int = 0,
-           abandoned: bool = False) -> Outcome:
+           abandoned: bool = False, reputations: dict | None = None, current: dict | None = None) -> Outcome:
     """What finalize() (or abandon()) decides and what each claim() credits / takes, computed independently.
 
     stakes: {address: committed stake} of every committer; revealed: {address: labels} of the revealers.
     audit: (indices, known labels) of a revealed audit, or None. audit_committed: the round had an audit
     that was never revealed (its reward loses AUDIT_FORFEIT_BPS, burned). fee: the finalizer fee.
     abandoned: settled by abandon() (always Failed). `bonus` is v1's treasury bonus; v2 has none (must be 0).
+    reputations: {address: reputation at commit} (default REPUTATION_START each): the tally weighs
+    weight x reputation, the pool weight alone. current: {address: reputation at settlement} (default:
+    `reputations`), what the update starts from. out.reputation: finalize() updates every non-revealer
+    (score 0) and, when the round is finalized, every revealer (its score; 0 if excluded); abandon() none.
     """
     assert bonus == 0, "contract v2 has no treasury bonus"
     stakes = stakes or {}
     revealed = revealed or {}
+    start = CONSTANTS["REPUTATION_START"]
+    reps = {a: (reputations or {}).get(a, start) for a in stakes}
+    now = {a: (current or reputations or {}).get(a, start) for a in stakes}
     weight = (lambda a: 1) if params.equalWeights else (lambda a: stakes[a])
     committed_w = sum(weight(a) for a in stakes)
     revealed_w = sum(weight(a) for a in revealed)
@@ -250,10 +283,12 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
         out.slashed = sum(nr_penalty.values())
         out.burned = out.slashed + forfeit
         out.books_delta = (fee - out.slashed, -fee - reward, net_reward, out.burned)
+        if not abandoned:
+            out.reputation = {a: next_reputation(now[a], 0) for a in non_revealers}
         assert sum(out.books_delta) == 0
         return out
 
-    cons = plurality([revealed[a] for a in passers], [weight(a) for a in passers], q, k)
+    cons = plurality([revealed[a] for a in passers], [weight(a) * reps[a] for a in passers], q, k)
     mode = mode_count(cons, k)
     out = Outcome(failed=False, consensus=cons, forfeit=forfeit, fee=fee)
     pooled, slash_burned = sum(nr_penalty.values()), 0
@@ -279,6 +314,10 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
     for a in non_revealers:
         out.status[a] = Status.COMMITTED
         out.penalty[a] = nr_penalty[a]
+    for a in stakes:
+        judged = a in revealed and out.status[a] != Status.EXCLUDED
+        score = reputation_score(out.matches[a], q, mode, hits[a], len(audit[0]) if audit else 0) if judged else 0
+        out.reputation[a] = next_reputation(now[a], score)
     out.slashed = sum(out.penalty.values())
     assert out.slashed == pooled + slash_burned
     out.pooled, out.slash_burned = pooled, slash_burned

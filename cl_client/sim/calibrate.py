@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..protocol import DEFAULT_PARAMS, penalty, plurality, reward_share, vote_weight
+from ..protocol import (DEFAULT_PARAMS, LIMITS, next_reputation, penalty, plurality, reputation_score, reward_share,
+                        tally_weight, vote_weight)
 from . import rules
 from .config import ETHER, HONEST, SimConfig, assign_roles, parse_mix, role_strategy
 from .world import World, accuracy, prepare
@@ -71,9 +72,12 @@ def _round_labels(world: World, roles, r: int, round_id: int, bound_bps: int) ->
 
 
 def settle(labels, stakes, truth, audit_idx, num_classes: int, agreement_bps: int, bound_bps: int,
-           equal_weights: bool = False) -> dict:
-    """One round as the contract settles it (every participant reveals). Returns statuses, kappas, ..."""
+           equal_weights: bool = False, reputations=None) -> dict:
+    """One round as the contract settles it (every participant reveals). Returns statuses, kappas, ...
+    `reputations` (bps, at commit; default REPUTATION_START each) weigh the tally with the stakes; the result's
+    "reputations" are the updated ones (unchanged if the round failed: every participant revealed)."""
     n, q = labels.shape
+    reps = [LIMITS.reputation_start] * n if reputations is None else list(reputations)
     g = len(audit_idx)
     hits = rules.audit_hits(labels, audit_idx, truth[audit_idx]) if g else np.zeros(n, dtype=np.int64)
     passes = rules.audit_passes(hits, g, bound_bps) if g else np.ones(n, dtype=bool)
@@ -81,10 +85,11 @@ def settle(labels, stakes, truth, audit_idx, num_classes: int, agreement_bps: in
     status = np.array(["excluded"] * n, dtype=object)
     if not passes.any():
         return {"failed": True, "status": np.array(["failed"] * n, dtype=object), "hits": hits, "kappa": None,
-                "consensus": None, "stakes": list(stakes)}
+                "consensus": None, "stakes": list(stakes), "reputations": list(reps)}
     w = [vote_weight(s, equal_weights) for s in stakes]
+    tally = [tally_weight(s, r, equal_weights) for s, r in zip(stakes, reps)]
     idx = np.flatnonzero(passes)
-    consensus = plurality(labels[idx], num_classes, [w[i] for i in idx])
+    consensus = plurality(labels[idx], num_classes, [tally[i] for i in idx])
     mode = rules.mode_count(consensus, num_classes)
     m = (labels == consensus[None, :]).sum(axis=1)
     agreed = np.asarray(rules.agrees(m, q, agreement_bps, mode), dtype=bool) & passes
@@ -99,18 +104,23 @@ def settle(labels, stakes, truth, audit_idx, num_classes: int, agreement_bps: in
             cut = penalty(stakes[i], DEVIATOR_SLASH_BPS)
             new[i] -= cut
             pool += cut
+    after = [next_reputation(reps[i], reputation_score(m[i], q, mode, hits[i], g, excluded=not passes[i]))
+             for i in range(n)]
     return {"failed": False, "status": status, "hits": hits, "kappa": rules.kappa(m, q, mode), "mode": mode,
             "consensus": consensus, "pool_penalties": pool, "agreed": agreed,
-            "stakes": new, "weights": w}
+            "stakes": new, "weights": w, "reputations": after}
 
 
-def play(world: World, config: SimConfig, agreement_bps: int, bound_bps: int) -> list[dict]:
-    """config.rounds rounds with stake carried over (rewards to the agreeing, penalties off)."""
+def play(world: World, config: SimConfig, agreement_bps: int, bound_bps: int, reputation: bool = True) -> list[dict]:
+    """config.rounds rounds with stake (and, unless `reputation` is False, reputation) carried over (rewards to
+    the agreeing, penalties off). reputation=False weighs every round like a first one (the rule before
+    reputation: stake alone)."""
     roles = assign_roles(config)
     sybil = [role_strategy(r.strategy, bound_bps, world.num_classes).min_stake if r.byzantine else False
              for r in roles]
     stakes = [MIN_STAKE if sy else int(config.stake_eth * ETHER) for sy in sybil]
     reward = int(config.reward_eth * ETHER)
+    reps = [LIMITS.reputation_start] * len(roles)  # every address is new in round 1
     out = []
     for r in range(config.rounds):
         stakes = [max(s, MIN_STAKE) if sy else s for s, sy in zip(stakes, sybil)]  # Sybils top up to the minimum
@@ -119,7 +129,10 @@ def play(world: World, config: SimConfig, agreement_bps: int, bound_bps: int) ->
         q = len(batch)
         audit = audit_indices(config.seed, r, q, config.audit_count)
         labels = round_labels(world, roles, r, r + 1, bound_bps)
-        res = settle(labels, stakes, truth, audit, world.num_classes, agreement_bps, bound_bps, config.equal_weights)
+        res = settle(labels, stakes, truth, audit, world.num_classes, agreement_bps, bound_bps, config.equal_weights,
+                     reps)
+        if reputation:
+            reps = res["reputations"]
         plain = np.setdiff1d(np.arange(q), audit)
         if not res["failed"]:
             agreed_w = sum(w for w, a in zip(res["weights"], res["agreed"]) if a)
@@ -141,7 +154,7 @@ def config_for(base: SimConfig, mix: str, seed: int) -> SimConfig:
 
 
 def calibrate(seeds, mixes=MIXES, agreement=AGREEMENT_BPS, bounds=AUDIT_BOUND_BPS, base: SimConfig | None = None,
-              progress=None) -> dict:
+              progress=None, reputation: bool = True) -> dict:
     base = base or SimConfig()
     grid: dict[str, dict] = {}
     samples: dict[str, dict] = {}
@@ -161,7 +174,7 @@ def calibrate(seeds, mixes=MIXES, agreement=AGREEMENT_BPS, bounds=AUDIT_BOUND_BP
                     world = worlds[seed]
                     world.config = cfg
                     slashed_here = 0
-                    for rnd in play(world, cfg, bps, bound):
+                    for rnd in play(world, cfg, bps, bound, reputation):
                         cell["failed_rounds"] += rnd["failed"]
                         if rnd["consensus_accuracy"] is not None:
                             cell["accuracy"].append(rnd["consensus_accuracy"])
@@ -197,7 +210,7 @@ def calibrate(seeds, mixes=MIXES, agreement=AGREEMENT_BPS, bounds=AUDIT_BOUND_BP
             "config": {"dataset": base.dataset, "participants": base.participants, "queries": base.queries,
                        "rounds": base.rounds, "alpha": base.alpha, "audit_per_100": base.audit,
                        "audit_count": base.audit_count, "deviator_slash_bps": DEVIATOR_SLASH_BPS,
-                       "audit_slash_bps": AUDIT_SLASH_BPS},
+                       "audit_slash_bps": AUDIT_SLASH_BPS, "reputation": reputation},
             "grid": grid, "samples": samples}
 
 
@@ -215,11 +228,13 @@ def main(argv=None) -> int:
     p.add_argument("--audit", type=int, default=10)
     p.add_argument("--mixes", default=";".join(MIXES), help="';'-separated mixes")
     p.add_argument("--out", default="docs/data/calibration.json")
+    p.add_argument("--no-reputation", action="store_true",
+                   help="weigh by stake alone (every round like a first one), as before reputation")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     result = calibrate(_seeds(args.seeds), tuple(args.mixes.split(";")),
                        base=SimConfig(rounds=args.rounds, audit=args.audit),
-                       progress=lambda s: print(s, file=sys.stderr, flush=True))
+                       progress=lambda s: print(s, file=sys.stderr, flush=True), reputation=not args.no_reputation)
     result["wall_time_s"] = time.perf_counter() - t0
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, separators=(",", ":")))  # compact: ~1 MB of samples

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..protocol import SLASHED_STATUSES, Status, plurality, vote_weight
+from ..protocol import SLASHED_STATUSES, Status, plurality, tally_weight
 from . import rules
 from .config import HONEST
 from .world import World, accuracy
@@ -43,10 +43,11 @@ def score_round(world: World, roles: list, r: int, info, consensus: np.ndarray, 
         excluded = EXCLUDED is not None and sub.status == EXCLUDED
         if labels is not None and not excluded:  # the tally is over the audit-passers only
             rev_labels.append(labels)
-            rev_weights.append(vote_weight(sub.stake, equal))
+            rev_weights.append(tally_weight(sub.stake, sub.reputation, equal))  # stake x reputation at commit
         rows.append({
             "index": i, "address": seen["address"], "strategy": role.strategy, "model": role.model,
-            "status": sub.status.name, "weight_wei": int(sub.stake), "matches": int(sub.matches),
+            "status": sub.status.name, "weight_wei": int(sub.stake), "reputation": int(sub.reputation),
+            "matches": int(sub.matches),
             "agreement": sub.matches / len(batch) if labels is not None else None,
             "kappa": float(rules.kappa(int(np.sum(labels == consensus_all)), len(batch), mode))
             if labels is not None else None,

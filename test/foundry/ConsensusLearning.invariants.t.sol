@@ -54,6 +54,7 @@ contract ConsensusLearningInvariants is StdInvariant, WithVm {
         _check_noDoubleClaim();
         _check_honestNeverLoses();
         _check_noUnexpectedRevert();
+        _check_reputationInBounds();
     }
 
     function _books() internal view returns (uint256 stake, uint256 rewards, uint256 refunds, uint256 burned, uint256 surplus) {
@@ -104,6 +105,16 @@ contract ConsensusLearningInvariants is StdInvariant, WithVm {
                 info.free + info.locked + info.unbonding + handler.withdrawn(a) >= handler.deposited(a),
                 "honest actor lost stake"
             );
+        }
+    }
+
+    /// Every account's reputation lies within [REPUTATION_FLOOR, 10000] (REPUTATION_START if never scored).
+    function _check_reputationInBounds() internal view {
+        address[] memory all = handler.allAccounts();
+        uint256 floor = cl.REPUTATION_FLOOR();
+        for (uint256 i; i < all.length; ++i) {
+            uint256 rep = cl.reputationOf(all[i]);
+            require(rep >= floor && rep <= 10_000, "reputation out of bounds");
         }
     }
 

@@ -10,6 +10,7 @@ from web3.logs import DISCARD
 
 from cl_client.chain import ChainError
 from cl_client.commitment import commitment, new_salt
+from cl_client.protocol import LIMITS
 
 ETH = 10**18
 Q = 4096  # maxParticipants(4096) = MAX_LABELS // 4096 = 13 seats
@@ -38,7 +39,7 @@ def test_a_larger_stake_takes_the_smallest_seat_and_committers_follow(requester,
     smallest = min((gw.sender for gw in holders if gw is not holders[3]), key=lambda a: int(a, 16))
     assert evicted["args"]["victim"] == smallest  # least stake, ties to the lowest address
     seats = requester.seats(rid)
-    assert smallest not in seats and seats[newcomer.sender] == ETH
+    assert smallest not in seats and seats[newcomer.sender] == ETH * LIMITS.reputation_start  # weight
     assert requester.committers(rid) == sorted(seats, key=lambda a: int(a, 16))
     assert requester.account_info(smallest).free == ETH // 10  # unlocked, no penalty
     assert requester.round(rid).commit_count == len(holders)

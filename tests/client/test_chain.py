@@ -53,7 +53,7 @@ def test_a_renamed_struct_field_raises_instead_of_mislabelling():
 
 
 def test_a_struct_with_an_extra_field_raises():
-    extra = decoded(hash=b"\x01" * 32, stake=5, matches=2, auditHits=0, status=1, claimed=False, weight=5)
+    extra = decoded(hash=b"\x01" * 32, stake=5, matches=2, auditHits=0, status=1, claimed=False, reputation=1000, weight=5)
     with pytest.raises(ChainError) as exc_info:
         _from_abi(Submission, extra, "getSubmission")
     assert_one_line(exc_info, "getSubmission", "missing []", "unexpected ['weight']")
@@ -92,7 +92,8 @@ def test_a_renamed_nested_field_names_its_path():
 
 def test_an_out_of_range_enum_raises_a_chain_error():
     with pytest.raises(ChainError) as exc_info:
-        _from_abi(Submission, decoded(hash=b"", stake=0, matches=0, auditHits=0, status=9, claimed=False),
+        _from_abi(Submission, decoded(hash=b"", stake=0, matches=0, auditHits=0, status=9, claimed=False,
+                                      reputation=0),
                   "getSubmission")
     assert_one_line(exc_info, "getSubmission.status: cannot read 9 as Status")
 
@@ -214,7 +215,7 @@ def test_reads_decode_by_name(requester, accounts, open_round, digits):
     assert info.phase is Phase.COMMIT and info.commit_count == 0 and info.params == DEFAULT_PARAMS
     assert info.reveal_deadline > info.commit_deadline > 0
     assert gw.submission(round_id) == Submission(hash=b"\x00" * 32, stake=0, matches=0, audit_hits=0,
-                                                 status=Status.NONE, claimed=False)
+                                                 status=Status.NONE, claimed=False, reputation=0)
     assert requester.audit_of(round_id) is None and requester.audit_commitment(round_id) == bytes(32)
     assert len(requester.accounting()) == 5 and sum(requester.accounting()) == requester.balance(requester.address)
 

@@ -236,3 +236,39 @@ def test_audit_commitment_is_the_contracts_encoding():
     words = encode(["uint256", "address", "address", "bytes32", "bytes32", "bytes32", "bytes32"],
                    [1337, contract, requester, qh, keccak(bytes.fromhex("00020005")), keccak(bytes([1, 0])), a.salt])
     assert a.commitment(1337, contract, requester, qh) == keccak(words)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_reputation_rule_equals_the_oracle_on_random_rounds(seed):
+    """score (agreement or audit accuracy), update and tally weight: cl_client.protocol against tests/oracle.py,
+    and the update stays within [floor, 10000] and between the old value and the score."""
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        q = int(rng.integers(1, 300))
+        mode = int(rng.integers(1, q + 1))
+        m = int(rng.integers(0, q + 1))
+        g = int(rng.choice([0, int(rng.integers(1, 50))]))
+        hits = int(rng.integers(0, g + 1)) if g else 0
+        score = protocol.reputation_score(m, q, mode, hits, g)
+        assert score == oracle.reputation_score(m, q, mode, hits, g)
+        assert 0 <= score <= protocol.BPS
+        assert protocol.reputation_score(m, q, mode, hits, g, excluded=True) == 0
+        old = int(rng.integers(LIMITS.reputation_floor, protocol.BPS + 1))
+        new = protocol.next_reputation(old, score)
+        assert new == oracle.next_reputation(old, score)
+        assert LIMITS.reputation_floor <= new <= protocol.BPS
+        assert min(old, score) <= new <= max(old, score) or new == LIMITS.reputation_floor
+    assert protocol.tally_weight(3, 700) == 2100 and protocol.tally_weight(3, 700, equal_weights=True) == 700
+
+
+def test_a_fresh_address_needs_rounds_to_earn_trust_and_loses_it_faster_than_zero():
+    """Full agreement every round: 1000 -> 3700 -> 5590 -> 6913; never scored again -> down 30 % a round to
+    the floor (and not below it)."""
+    r, up = LIMITS.reputation_start, []
+    for _ in range(3):
+        r = protocol.next_reputation(r, protocol.BPS)
+        up.append(r)
+    assert up == [3700, 5590, 6913]
+    for _ in range(30):
+        r = protocol.next_reputation(r, 0)
+    assert r == LIMITS.reputation_floor

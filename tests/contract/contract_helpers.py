@@ -68,7 +68,7 @@ ROUND_FIELDS = ("requester", "reward", "finalizerFee", "queriesHash", "numQuerie
                 "commitDeadline", "revealDeadline", "auditDeadline", "auditCount", "auditRevealed", "phase",
                 "commitCount", "revealCount", "committedStake", "revealedStake", "pool", "agreedWeight",
                 "refundable", "params")
-SUBMISSION_FIELDS = ("hash", "stake", "matches", "auditHits", "status", "claimed")
+SUBMISSION_FIELDS = ("hash", "stake", "matches", "auditHits", "status", "claimed", "reputation")
 ACCOUNT_FIELDS = ("free", "locked", "unbonding", "unbondingReadyAt", "withdrawable")
 BOOK_FIELDS = ("totalStake", "rewardsOwed", "refundsOwed", "burned", "surplus")
 
@@ -321,7 +321,7 @@ def committers_of(cl, rid: int) -> list[str]:
     """Every committer of round `rid`, from its Committed events (participant is the second indexed topic)."""
     global _COMMITTED_TOPIC
     if _COMMITTED_TOPIC is None:
-        _COMMITTED_TOPIC = "0x" + keccak(b"Committed(uint256,address,bytes32,uint256)").hex()
+        _COMMITTED_TOPIC = "0x" + keccak(b"Committed(uint256,address,bytes32,uint256,uint256)").hex()
     logs = web3.eth.get_logs({"address": cl.address, "fromBlock": 0, "toBlock": "latest",
                               "topics": [_COMMITTED_TOPIC, "0x" + int(rid).to_bytes(32, "big").hex()]})
     return [web3.to_checksum_address(bytes(log["topics"][2])[12:]) for log in logs]

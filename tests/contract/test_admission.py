@@ -1,4 +1,6 @@
-"""Sybil-resistant admission: a full round admits a larger stake by evicting a smaller one.
+"""Sybil-resistant admission: a full round admits a larger weight (stake x reputation) by evicting a smaller
+one; every address here is fresh (same reputation), so weights compare as stakes. (An established
+participant against fresh stake: test_reputation.py.)
 
 The attack (issue 13, audit finding 1): right after openRound, 64 min-stake addresses fill every seat, and
 every later commit reverts RoundFull. With commitReplacing, a participant with free stake s takes the seat
@@ -11,6 +13,7 @@ import pytest
 from eth_utils import keccak, to_checksum_address
 
 from contract_helpers import (
+    CONSTANTS,
     ETHER,
     MAX_PARTICIPANTS,
     account,
@@ -26,6 +29,7 @@ from contract_helpers import (
 )
 from cl_client.commitment import new_salt
 
+START = CONSTANTS["REPUTATION_START"]  # every seat holder here is a fresh address: weight = stake x START
 Q = 832  # maxParticipants(832) = 64 = MAX_LABELS // 832
 MIN_STAKE = 10**16  # the default 0.01 ETH
 
@@ -85,7 +89,7 @@ def test_keeping_a_1_eth_participant_out_of_a_full_round_costs_64_eth(cl, reques
     _fill(cl, rid, holders[-1:], ETHER - 1)
     quick(cl.deposit, sender=honest, value=ETHER)
     for victim in holders[:-1]:
-        with brownie.reverts(err("NotEvictable", rid, victim.address, ETHER, ETHER)):
+        with brownie.reverts(err("NotEvictable", rid, victim.address, ETHER * START, ETHER * START)):
             _commit(cl, rid, honest, "commitReplacing", victim)
     cost_to_keep_out = round_info(cl, rid)["committedStake"] + 1  # the lightest seat needed 1 more wei
     assert cost_to_keep_out == MAX_PARTICIPANTS * ETHER
@@ -112,13 +116,13 @@ def test_eviction_is_refused_unless_the_round_is_full_and_the_victim_smaller(cl,
     a, b, c = seats[0], seats[1], seats[2]
     _fill(cl, rid, [a], ETHER)
     quick(cl.deposit, sender=b, value=2 * ETHER)
-    with brownie.reverts(err("NotEvictable", rid, a.address, ETHER, 2 * ETHER)):
+    with brownie.reverts(err("NotEvictable", rid, a.address, ETHER * START, 2 * ETHER * START)):
         _commit(cl, rid, b, "commitReplacing", a)  # not full
     _fill(cl, rid, seats[3:3 + MAX_PARTICIPANTS - 1], ETHER)
-    with brownie.reverts(err("NotEvictable", rid, c.address, 0, 2 * ETHER)):
+    with brownie.reverts(err("NotEvictable", rid, c.address, 0, 2 * ETHER * START)):
         _commit(cl, rid, b, "commitReplacing", c)  # not a committer
     quick(cl.deposit, sender=c, value=ETHER)
-    with brownie.reverts(err("NotEvictable", rid, a.address, ETHER, ETHER)):
+    with brownie.reverts(err("NotEvictable", rid, a.address, ETHER * START, ETHER * START)):
         _commit(cl, rid, c, "commitReplacing", a)  # equal stake is not enough
 
 

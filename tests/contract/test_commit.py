@@ -6,6 +6,7 @@ from eth_utils import keccak
 
 from conftest import STD_K, STD_Q, TRUTH
 from contract_helpers import (
+    CONSTANTS,
     ETHER,
     Phase,
     Status,
@@ -36,7 +37,8 @@ def test_commit_records_the_submission(cl, round_id, alice):
     ballot = commit(cl, round_id, alice, TRUTH)
     assert submission(cl, round_id, alice) == {
         "hash": commitment_for(cl, round_id, alice.address, TRUTH, ballot.salt), "stake": ETHER, "matches": 0,
-        "auditHits": 0, "status": Status.COMMITTED, "claimed": False}
+        "auditHits": 0, "status": Status.COMMITTED, "claimed": False,
+        "reputation": CONSTANTS["REPUTATION_START"]}  # a fresh address's, snapshotted
 
 
 def test_commit_counts_participant_and_stake(cl, round_id, alice, bob):
@@ -50,7 +52,7 @@ def test_commit_emits_committed(cl, round_id, alice):
     c = keccak(b"anything non-zero")
     tx = cl.commit(round_id, c, {"from": alice})
     assert the_event(tx, "Committed") == {"roundId": round_id, "participant": alice.address, "commitment": c,
-                                          "stake": ETHER}
+                                          "stake": ETHER, "reputation": CONSTANTS["REPUTATION_START"]}
 
 
 def test_commit_at_the_last_second_of_the_commit_phase_succeeds(cl, round_id, alice):

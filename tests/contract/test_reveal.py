@@ -7,6 +7,7 @@ from eth_utils import keccak
 
 from conftest import STD_K, STD_Q, TRUTH
 from contract_helpers import (
+    CONSTANTS,
     ETHER,
     Phase,
     Status,
@@ -26,7 +27,7 @@ def test_reveal_replaces_the_commitment_by_the_labels_hash(cl, round_id, reveal_
     cl.reveal(round_id, alice.labels, alice.salt, {"from": alice.account})
     assert submission(cl, round_id, alice.account) == {
         "hash": keccak(alice.labels), "stake": ETHER, "matches": 0, "auditHits": 0,
-        "status": Status.REVEALED, "claimed": False}
+        "status": Status.REVEALED, "claimed": False, "reputation": CONSTANTS["REPUTATION_START"]}
 
 
 def test_reveal_counts_revealer_and_stake(cl, round_id, reveal_phase):

@@ -32,6 +32,8 @@ from cl_client.commitment import new_salt
 from contract_helpers import (
     ABANDON_DELAY,
     BOUNDS_DELAY,
+    BPS,
+    CONSTANTS,
     DEFAULT_BOUNDS,
     DEFAULTS,
     Audit,
@@ -49,6 +51,8 @@ from contract_helpers import (
     settle,
     the_event,
 )
+
+REPUTATION_START, REPUTATION_FLOOR = CONSTANTS["REPUTATION_START"], CONSTANTS["REPUTATION_FLOOR"]
 
 
 def _pure_python_state_machine():
@@ -113,6 +117,7 @@ class Round:
         self.audit_revealed = False
         self.ballots = {}  # address -> Ballot
         self.stakes = {}  # address -> stake locked at commit
+        self.reps = {}  # address -> reputation at commit (the tally weighs stake x this)
         self.revealed = {}  # address -> labels
         self.behaviour = {}  # address -> "honest" | "deviating" | "silent"
         self.reveals_done = False
@@ -161,6 +166,7 @@ class StateMachine:
     def setup(self):
         SEEN["sequences"] += 1
         self.accounts = {p.address: Account() for p in self.participants + [self.requester]}
+        self.reputation = {}  # address -> the model's reputation (REPUTATION_START if absent)
         self.rounds = {}
         self.total_stake = self.rewards_owed = self.refunds_owed = self.burned = 0
         self.came_in = self.went_out = 0
@@ -349,6 +355,8 @@ class StateMachine:
         ballot = Ballot(p, labels, new_salt())
         self.cl.commit(r.rid, commitment_for(self.cl, r.rid, p.address, labels, ballot.salt), {"from": p})
         r.ballots[p.address], r.stakes[p.address], r.behaviour[p.address] = ballot, a.free, behaviour
+        r.reps[p.address] = self.reputation.get(p.address, REPUTATION_START)
+        assert plain(self.cl.getSubmission(r.rid, p))[6] == r.reps[p.address]
         a.locked += a.free
         a.free = 0
         self.check_account(p)
@@ -367,6 +375,9 @@ class StateMachine:
         r.revealed[b.address] = b.labels
         SEEN["reveal"] += 1
 
+    def current_reputations(self, r):
+        return {a: self.reputation.get(a, REPUTATION_START) for a in r.stakes}
+
     def settled_round(self, r, tx, out):
         """Common to finalize and abandon: the model's books, the finalizer's fee, the honest invariant."""
         r.outcome = out
@@ -376,9 +387,14 @@ class StateMachine:
         if r.fee:
             assert the_event(tx, "FinalizerPaid")["fee"] == r.fee
         self.check_account(self.requester)
+        self.reputation.update(out.reputation)
+        for a, value in out.reputation.items():
+            assert self.cl.reputationOf(a) == value
+            assert REPUTATION_FLOOR <= value <= BPS
+        SEEN["reputations updated"] += len(out.reputation)
         # no honest revealer loses stake when the honest are the heavier side, or the audit was revealed
         honest = [a for a in r.revealed if r.behaviour[a] == "honest"]
-        weight = (lambda a: 1) if r.params.equalWeights else (lambda a: r.stakes[a])
+        weight = (lambda a: r.reps[a]) if r.params.equalWeights else (lambda a: r.stakes[a] * r.reps[a])
         heavier = sum(weight(a) for a in honest) > sum(weight(a) for a in r.revealed if a not in honest)
         if honest and (heavier or r.audit_revealed or out.failed):
             assert all(out.penalty[a] == 0 for a in honest), "an honest revealer lost stake"
@@ -391,7 +407,7 @@ class StateMachine:
         tx = self.cl.finalize(r.rid, addresses, labels, {"from": self.requester})
         out = settle(r.params, r.q, r.k, r.reward, 0, r.stakes, r.revealed,
                      audit=r.audit.oracle() if r.audit_revealed else None, audit_committed=r.audit is not None,
-                     fee=r.fee)
+                     fee=r.fee, reputations=r.reps, current=self.current_reputations(r))
         self.settled_round(r, tx, out)
         if out.failed:
             assert the_event(tx, "RoundFailed")["slashed"] == out.slashed
@@ -425,7 +441,7 @@ class StateMachine:
             chain.mine(timestamp=stale_at + 2 * STABLE)
         tx = self.cl.abandon(r.rid, {"from": self.requester})
         out = settle(r.params, r.q, r.k, r.reward, 0, r.stakes, r.revealed, audit_committed=r.audit is not None,
-                     fee=r.fee, abandoned=True)
+                     fee=r.fee, abandoned=True, reputations=r.reps)
         self.settled_round(r, tx, out)
         assert the_event(tx, "RoundFailed")["slashed"] == out.slashed
         SEEN["abandon"] += 1

@@ -72,7 +72,8 @@ def test_get_round_counts_commits_and_reveals(cl, round_id, finalized):
 
 def test_get_submission_of_non_participant_is_empty(cl, round_id, finalized, outsider):
     assert submission(cl, round_id, outsider) == {"hash": bytes(32), "stake": 0, "matches": 0,
-                                                  "auditHits": 0, "status": Status.NONE, "claimed": False}
+                                                  "auditHits": 0, "status": Status.NONE, "claimed": False,
+                                                  "reputation": 0}
 
 
 def test_get_account_of_stranger_is_empty(cl, finalized, outsider):

@@ -118,16 +118,23 @@ def test_same_seed_gives_the_same_figures(runs):
 
 @pytest.fixture(scope="module")
 def equal_weights_report(tmp_path_factory):
-    """Two rounds with --equal-weights on Anvil: the flip participant's stake shrinks, its weight does not."""
+    """Two rounds with --equal-weights on Anvil: the flip participant's stake falls behind, and its weight,
+    its reputation alone under equal weights, falls too."""
     config = SimConfig(**dict(SMALL, rounds=2, strategies=("flip",), backend="anvil", equal_weights=True))
     return simulate(config, tmp_path_factory.mktemp("equal"), show_progress=False)
 
 
-def test_equal_weights_mode_keeps_consensus_equal_to_the_plurality_after_slashing(equal_weights_report):
+def test_equal_weights_mode_weighs_reputation_not_stake(equal_weights_report):
+    """Round 1: every weight is the same (fresh reputations), so the consensus is the plain plurality.
+    Round 2: stake plays no part, but the flipper's reputation fell: the consensus is the reputation-weighted
+    vote of the revealers."""
     assert equal_weights_report["chain"]["params"]["equal_weights"] is True
-    second = equal_weights_report["rounds"][1]
+    first, second = equal_weights_report["rounds"][:2]
+    assert first["equal_weights_round"] is True and first["consensus_equals_plurality"] is True
     assert second["groups"]["flip"]["stake_wei"] < second["groups"]["honest"]["stake_wei"] // 3
-    assert second["equal_weights_round"] is True and second["consensus_equals_plurality"] is True
+    reps = {row["strategy"]: row["reputation"] for row in second["participants"]}
+    assert reps["flip"] < min(row["reputation"] for row in second["participants"] if row["strategy"] == "honest")
+    assert second["consensus_equals_weighted_vote"] is True
 
 
 def test_agreement_threshold_option_is_set_by_the_owner_before_the_rounds(tmp_path):
