@@ -12,9 +12,8 @@ Everything a Python caller needs to predict or check a round lives here, and now
     mode_count(consensus, k)    M: how often the consensus's most frequent label occurs
     agrees(m, q, bps, mode)     the chance-corrected agreement rule: m >= M and (m - M) * 10000 >= bps * (Q - M)
     min_matches(q, bps, mode)   the fewest matches that agree
-    agreement_score(m, q, mode) the chance-corrected agreement in bps (0 below chance)
-    reputation_score(...)       what a judged revealer's reputation moves towards: audit accuracy if the
-                                round's audit was revealed, else agreement_score; 0 if excluded
+    reputation_score(h, g, x)   what a revealer's reputation moves towards: its audit accuracy (0 if
+                                excluded), or None (no move) when the round had no revealed audit
     next_reputation(r, score)   the reputation update: REPUTATION_RATE of the way to the score, floored
     tally_weight(stake, rep, eq) a revealer's weight in the plurality: (stake, or 1 under equal weights) x rep
     Audit                       the requester's hidden known-label queries (indices, labels, salt), their
@@ -362,27 +361,14 @@ def min_matches(num_queries: int, agreement_bps: int, mode: int) -> int:
     return int(mode) + -(-int(agreement_bps) * (int(num_queries) - int(mode)) // BPS)
 
 
-def agreement_score(match_count: int, num_queries: int, mode: int) -> int:
-    """A scored revealer's reputation score, in bps: (matches - M) * 10000 // (Q - M), 0 below chance (matches
-    < M), 10000 when the consensus is one label everywhere (Q == M) and it matched all. Excluded revealers and
-    non-revealers score 0 (the caller's business: this is the score of one that was judged)."""
-    m, q, mode = int(match_count), int(num_queries), int(mode)
-    if m < mode:
-        return 0
-    return BPS if q == mode else (m - mode) * BPS // (q - mode)
-
-
-def reputation_score(match_count: int, num_queries: int, mode: int, hits: int = 0, num_audit: int = 0,
-                     excluded: bool = False) -> int:
-    """The score (bps) a scored revealer's reputation moves towards at finalize: 0 if the audit excluded it;
-    its audit accuracy hits * 10000 // G when the round's audit was revealed (`num_audit` = G, else 0) --
-    the truth, which a cartel holding the consensus cannot bend; otherwise `agreement_score`. A non-revealer
-    scores 0."""
-    if excluded:
-        return 0
-    if num_audit:
-        return int(hits) * BPS // int(num_audit)
-    return agreement_score(match_count, num_queries, mode)
+def reputation_score(hits: int, num_audit: int, excluded: bool = False) -> int | None:
+    """The score (bps) a revealer's reputation moves towards at finalize: with a revealed audit of G =
+    `num_audit` queries, its audit accuracy hits * 10000 // G (0 if the audit excluded it) -- the truth, which
+    a cartel holding the consensus cannot bend; without one (`num_audit` 0), None: the reputation does not move
+    (agreement with the consensus is not evidence). A non-revealer scores 0 either way."""
+    if not num_audit:
+        return None
+    return 0 if excluded else int(hits) * BPS // int(num_audit)
 
 
 def next_reputation(reputation: int, score: int) -> int:

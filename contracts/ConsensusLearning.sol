@@ -1264,9 +1264,8 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         _burn(roundId, burnt);
     }
 
-    /// @dev Score one revealer (`x`: its word from _loadRevealers), record it and update its reputation
-    /// (towards its audit accuracy hits / `g` if the round's audit was revealed, else towards its
-    /// chance-corrected agreement; 0 if Excluded). Returns its status, its penalty and its weight in the pool
+    /// @dev Score one revealer (`x`: its word from _loadRevealers), record it and, if the round's audit was
+    /// revealed, move its reputation towards its audit accuracy (0 if Excluded). Returns its status, its penalty and its weight in the pool
     /// (0 unless it agreed).
     function _scoreRevealer(
         uint256 roundId,
@@ -1291,13 +1290,10 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         }
         uint256 hits = (x >> 16) & 0xffff;
         uint256 g = (x >> 40) & 0xffff; // G if the audit was revealed, else 0
-        // The reputation score in bps: audit accuracy (truth, not the consensus a cartel may hold) when the
-        // audit was revealed, else the chance-corrected agreement (0 below chance); 0 if Excluded.
-        uint256 score = 0;
-        if (status == Status.Excluded) score = 0;
-        else if (g != 0) score = hits * _BPS / g;
-        else if (matches >= mode) score = q == mode ? _BPS : (matches - mode) * _BPS / (q - mode);
-        _updateReputation(roundId, who, score);
+        // Reputation moves only on the truth: towards the audit accuracy (0 if Excluded) when the audit was
+        // revealed. Agreement with the consensus is not evidence (a cartel that holds the consensus would earn
+        // trust from it), so without an audit a revealer's reputation stays where it is.
+        if (g != 0) _updateReputation(roundId, who, status == Status.Excluded ? 0 : hits * _BPS / g);
         s.matches = uint32(matches);
         s.auditHits = uint16(hits);
         s.status = status;

@@ -374,7 +374,7 @@ interface IConsensusLearning {
     /// @notice Close a round once reveal (and audit) are over. If quorum and the minimum number of revealers
     /// are met and someone passes the audit, compute the plurality of the audit-passing revealers per query,
     /// weighted by stake x reputation at commit (ties go to the smallest label), score every revealer, update
-    /// every committer's reputation (ReputationUpdated), emit a Slashed event per slashed address and store the
+    /// reputations (ReputationUpdated: revealers of an audited round, non-revealers), emit a Slashed event per slashed address and store the
     /// consensus; otherwise mark the round Failed (only non-revealers' reputations move). The caller is paid
     /// the finalizer fee.
     /// @param roundId The round, in its Finalizable phase.
@@ -444,8 +444,9 @@ interface IConsensusLearning {
     function getSubmission(uint256 roundId, address participant) external view returns (SubmissionInfo memory);
 
     /// @notice A participant's reputation in basis points (REPUTATION_START if never scored): its tally weight
-    /// in a round is its stake (1 under equal weights) times its reputation at commit. Updated at finalize from
-    /// each committer's chance-corrected agreement (0 if excluded by the audit or unrevealed).
+    /// in a round is its stake (1 under equal weights) times its reputation at commit. Updated at finalize:
+    /// towards a revealer's audit accuracy when the round's audit was revealed (0 if excluded), towards 0 for a
+    /// non-revealer; a revealer of a round without a revealed audit keeps its reputation.
     function reputationOf(address participant) external view returns (uint256);
 
     /// @notice A participant's stake.

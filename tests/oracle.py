@@ -180,17 +180,10 @@ def min_matches(q: int, bps: int, mode: int) -> int:
     return next(m for m in range(mode, q + 1) if agrees(m, q, bps, mode))
 
 
-def reputation_score(matches: int, q: int, mode: int, hits: int = 0, g: int = 0) -> int:
-    """A passing revealer's reputation score in bps: with a revealed audit of G queries its audit accuracy
-    floor(hits / G); otherwise its chance-corrected agreement, floor((m - M) / (Q - M)), 0 below chance (a
-    consensus of one label throughout, Q == M, scores a full match 100 %)."""
-    if g:
-        return hits * BPS // g
-    if matches < mode:
-        return 0
-    if q == mode:
-        return BPS
-    return (matches - mode) * BPS // (q - mode)
+def reputation_score(hits: int, g: int) -> int:
+    """A revealer's reputation score in bps in a round with a revealed audit of G queries: floor(hits / G)
+    (an excluded revealer and a non-revealer score 0; a round without a revealed audit moves no revealer)."""
+    return hits * BPS // g
 
 
 def next_reputation(old: int, score: int) -> int:
@@ -247,7 +240,8 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
     reputations: {address: reputation at commit} (default REPUTATION_START each): the tally weighs
     weight x reputation, the pool weight alone. current: {address: reputation at settlement} (default:
     `reputations`), what the update starts from. out.reputation: finalize() updates every non-revealer
-    (score 0) and, when the round is finalized, every revealer (its score; 0 if excluded); abandon() none.
+    (score 0) and, when the round is finalized with a revealed audit, every revealer (its audit accuracy; 0
+    if excluded); abandon() none.
     """
     assert bonus == 0, "contract v2 has no treasury bonus"
     stakes = stakes or {}
@@ -315,9 +309,10 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
         out.status[a] = Status.COMMITTED
         out.penalty[a] = nr_penalty[a]
     for a in stakes:
-        judged = a in revealed and out.status[a] != Status.EXCLUDED
-        score = reputation_score(out.matches[a], q, mode, hits[a], len(audit[0]) if audit else 0) if judged else 0
-        out.reputation[a] = next_reputation(now[a], score)
+        if a not in revealed or out.status[a] == Status.EXCLUDED:
+            out.reputation[a] = next_reputation(now[a], 0)
+        elif audit is not None:
+            out.reputation[a] = next_reputation(now[a], reputation_score(hits[a], len(audit[0])))
     out.slashed = sum(out.penalty.values())
     assert out.slashed == pooled + slash_burned
     out.pooled, out.slash_burned = pooled, slash_burned

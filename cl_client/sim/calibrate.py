@@ -104,8 +104,8 @@ def settle(labels, stakes, truth, audit_idx, num_classes: int, agreement_bps: in
             cut = penalty(stakes[i], DEVIATOR_SLASH_BPS)
             new[i] -= cut
             pool += cut
-    after = [next_reputation(reps[i], reputation_score(m[i], q, mode, hits[i], g, excluded=not passes[i]))
-             for i in range(n)]
+    scores = [reputation_score(hits[i], g, excluded=not passes[i]) for i in range(n)]
+    after = [reps[i] if s is None else next_reputation(reps[i], s) for i, s in enumerate(scores)]
     return {"failed": False, "status": status, "hits": hits, "kappa": rules.kappa(m, q, mode), "mode": mode,
             "consensus": consensus, "pool_penalties": pool, "agreed": agreed,
             "stakes": new, "weights": w, "reputations": after}
