@@ -896,6 +896,7 @@ class Gateway(_Sender):
         self.log_window = max(1, int(log_window))
         self._rounds: dict[int, RoundInfo] = {}  # settled rounds (they cannot change) and open ones' deadlines
         self._identity: dict | None = None  # chain_identity(), read once
+        self._seats: dict[int, int] = {}  # Q -> maxParticipants(Q): a pure function of Q, read once per Q
         if expected_chain_id is not None and int(expected_chain_id) != self.chain_id:
             raise ChainError(f"wrong chain: the node is on chain id {self.chain_id}, expected {expected_chain_id}")
         try:
@@ -1055,6 +1056,13 @@ class Gateway(_Sender):
         """getAccount (of the account by default), decoded by field name."""
         return _from_abi(Account, self._call("getAccount", to_checksum_address(participant or self.sender)),
                          "getAccount")
+
+    def max_participants(self, num_queries: int) -> int:
+        """maxParticipants(Q), read once per Q (it depends on Q and the contract's constants only)."""
+        q = int(num_queries)
+        if q not in self._seats:
+            self._seats[q] = int(self._call("maxParticipants", q))
+        return self._seats[q]
 
     def reputation(self, participant: str | None = None) -> int:
         """reputationOf (of the account by default): basis points of full trust; a tally weight is stake x
@@ -1239,7 +1247,7 @@ class Gateway(_Sender):
         says so."""
         info = self.round(round_id)
         args = (int(round_id), bytes(commitment))
-        if info.commit_count >= int(self._call("maxParticipants", info.num_queries)):
+        if info.commit_count >= self.max_participants(info.num_queries):
             seats = self.seats(round_id)
             weight = self.account_info().free * self.reputation()
             victim = min(seats, key=lambda a: (seats[a], int(a, 16)), default=None)

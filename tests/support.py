@@ -111,8 +111,12 @@ class FlakyRPC:
                     return
                 reply = rpc.hook(request["method"], request.get("params", [])) if rpc.hook else None
                 if reply is None and rpc.upstream:
-                    answer = requests.post(rpc.upstream, data=body, headers={"Content-Type": "application/json"},
-                                           timeout=30).content
+                    try:
+                        answer = requests.post(rpc.upstream, data=body, headers={"Content-Type": "application/json"},
+                                               timeout=30).content
+                    except requests.RequestException:  # the node dropped us: drop the client the same way
+                        self.close_connection = True
+                        return
                 else:
                     if reply is None and request["method"] in ANSWERS:
                         reply = {"result": ANSWERS[request["method"]]}
