@@ -896,7 +896,7 @@ class Gateway(_Sender):
         self.log_window = max(1, int(log_window))
         self._rounds: dict[int, RoundInfo] = {}  # settled rounds (they cannot change) and open ones' deadlines
         self._identity: dict | None = None  # chain_identity(), read once
-        self._seats: dict[int, int] = {}  # Q -> maxParticipants(Q): a pure function of Q, read once per Q
+        self._max_participants: dict[int, int] = {}  # Q -> maxParticipants(Q): a pure function of Q, read once per Q
         if expected_chain_id is not None and int(expected_chain_id) != self.chain_id:
             raise ChainError(f"wrong chain: the node is on chain id {self.chain_id}, expected {expected_chain_id}")
         try:
@@ -1060,9 +1060,9 @@ class Gateway(_Sender):
     def max_participants(self, num_queries: int) -> int:
         """maxParticipants(Q), read once per Q (it depends on Q and the contract's constants only)."""
         q = int(num_queries)
-        if q not in self._seats:
-            self._seats[q] = int(self._call("maxParticipants", q))
-        return self._seats[q]
+        if q not in self._max_participants:
+            self._max_participants[q] = int(self._call("maxParticipants", q))
+        return self._max_participants[q]
 
     def reputation(self, participant: str | None = None) -> int:
         """reputationOf (of the account by default): basis points of full trust; a tally weight is stake x

@@ -339,13 +339,14 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         s.hash = commitment;
         s.stake = uint96(stake);
         s.status = Status.Committed;
-        s.reputation = uint16(reputationOf(msg.sender)); // <= BPS
+        uint256 reputation = reputationOf(msg.sender);
+        s.reputation = uint16(reputation); // <= BPS
         unchecked {
             r.commitCount += 1; // bounded by maxParticipants
         }
         r.committedStake += uint128(stake);
         r.committedPenalty += uint128(_penalty(stake, r.params.nonRevealSlashBps));
-        emit Committed(roundId, msg.sender, commitment, stake, s.reputation);
+        emit Committed(roundId, msg.sender, commitment, stake, reputation);
     }
 
     /// @inheritdoc IConsensusLearning

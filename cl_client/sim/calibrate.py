@@ -5,8 +5,9 @@ same worlds (data, shards, trained models, query batches) the chain runs use.
 
 For each seed and Byzantine mix, R rounds are settled as the contract would: the requester hides G audit
 queries drawn from the batch (it knows their labels), revealers with hits * 10000 < bound * G are Excluded,
-the stake-weighted plurality is taken over the others, the chance-corrected rule marks each Agreed or
-Deviated, the penalties and the reward move stake for the next round. Recorded per participant-round:
+the plurality weighted by stake x reputation is taken over the others, the chance-corrected rule marks each
+Agreed or Deviated, the penalties and the reward move stake, and the audit accuracy moves reputation, for the
+next round (`--no-reputation`: stake alone). Recorded per participant-round:
 kappa = (matches - M) / (Q - M) against the consensus, audit accuracy hits / G, the status; per round:
 consensus accuracy on the non-audit queries. Then each (agreementBps, auditBoundBps) candidate is scored:
 honest participants slashed, Byzantine participant-rounds excluded or slashed, round-1 accuracy.
