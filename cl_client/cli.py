@@ -20,6 +20,7 @@ non-zero exit status (--verbose shows the traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -109,6 +110,17 @@ def fmt_when(ts: int, now: int) -> str:
 
 def one_line(text: str) -> str:
     return " ".join(str(text).split())
+
+
+@contextlib.contextmanager
+def _reading(what: str):
+    """Reading a user's file: CLIErrors pass; any other failure becomes "cannot read WHAT: reason" (one line)."""
+    try:
+        yield
+    except CLIError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise CLIError(f"cannot read {what}: {one_line(exc)}") from None
 
 
 class Output:
@@ -479,17 +491,13 @@ def _load_query_file(args, out: Output) -> tuple[Path, bytes, int]:
         digest = bytes(data.file_hash(src))
         queries = data.fetch_queries(src.resolve().as_uri(), digest)
         return src, digest, len(queries)
-    try:
+    with _reading(f"query file {src}"):
         if suffix == ".npy":
             X = np.load(src, allow_pickle=False)
         elif suffix in (".csv", ".txt"):
             X = np.loadtxt(src, delimiter=",", ndmin=2)
         else:
             raise CLIError(f"query file {src} must be .npz, .npy or .csv")
-    except CLIError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise CLIError(f"cannot read query file {src}: {one_line(exc)}") from None
     X = np.asarray(X)
     if X.ndim == 1:
         X = X.reshape(-1, 1)
@@ -526,7 +534,7 @@ def load_known_labels(path: Path) -> dict[int, int]:
 
     if not path.is_file():
         raise CLIError(f"audit file {path} does not exist")
-    try:
+    with _reading(f"audit file {path} (lines `query index,label`)"):
         if path.suffix.lower() == ".npz":
             with np.load(path, allow_pickle=False) as z:
                 if "indices" in z.files and "labels" in z.files:
@@ -543,10 +551,6 @@ def load_known_labels(path: Path) -> dict[int, int]:
             rows = np.array([[int(v) for v in ln.split(",")] for ln in lines], dtype=np.int64).reshape(-1, 2)
         else:
             raise CLIError(f"audit file {path} must be .csv or .npz")
-    except CLIError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise CLIError(f"cannot read audit file {path} (lines `query index,label`): {one_line(exc)}") from None
     rows = np.asarray(rows)
     if rows.ndim != 2 or rows.shape[1] != 2 or len(rows) == 0 or not np.issubdtype(rows.dtype, np.integer):
         raise CLIError(f"audit file {path} must hold integer pairs (query index, label), one per row")

@@ -3,6 +3,8 @@
     wait_until      poll a predicate until it holds (state-driven waits, never fixed sleeps)
     cli_deployment  deploy with `cl-client deploy`, CL_* of the caller's shell out of the way
     run_cli, assert_one_line_error   `cl-client ARGV` in-process, and the check of a user mistake's one line
+    use_chain       point the CL_* environment (and optionally the key) at a cli_deployment chain
+    make_participants   cl_client Participants for gateways x strategies, learners cycled
     FlakyRPC        a JSON-RPC endpoint on 127.0.0.1 that fails on purpose, or a counting (and faulting) proxy
                     in front of a real node (client fault tests, the live fault matrix)
 """
@@ -47,6 +49,24 @@ def cli_deployment(local_node, deploy_dir, deployer: int) -> tuple[dict, str]:
         mp.setenv("CL_PRIVATE_KEY", "0x" + local_node.keys[deployer].hex())
         assert main(["deploy", "--quiet"]) == 0
     return env, deployments.load(1337, deploy_dir).address
+
+
+def use_chain(monkeypatch, chain: dict, key_index: int | None = None) -> None:
+    """Set the CL_* variables of `chain` (a dict with "env" and "node", as the CLI tests' fixtures build it
+    from cli_deployment) and, with `key_index`, CL_PRIVATE_KEY to that node key."""
+    for k, v in chain["env"].items():
+        monkeypatch.setenv(k, v)
+    if key_index is not None:
+        monkeypatch.setenv("CL_PRIVATE_KEY", "0x" + chain["node"].keys[key_index].hex())
+
+
+def make_participants(gateways, strategies, learners, journal_dir, **kwargs) -> list:
+    """One cl_client Participant per gateway, with the named strategy, learners cycled, rng = its index."""
+    from cl_client.participant import Participant
+    from cl_client.strategies import make_strategy
+
+    return [Participant(gw, learners[i % len(learners)], make_strategy(strategy), journal_dir, rng=i, **kwargs)
+            for i, (gw, strategy) in enumerate(zip(gateways, strategies))]
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -79,6 +79,17 @@ def _digits() -> Digits:
     return Digits(X[:1400], y[:1400], X[1400:1600], y[1400:1600])
 
 
+@pytest.fixture
+def journal_dir(tmp_path):
+    return tmp_path / "journal"
+
+
+@pytest.fixture
+def queries(digits):
+    """The first 64 query rows of `digits`."""
+    return digits.X_query[:64]
+
+
 @pytest.fixture(scope="session")
 def digits() -> Digits:
     return _digits()

@@ -9,32 +9,17 @@ import pytest
 from cl_client import protocol
 from cl_client.chain import ContractError, Phase, Status
 from cl_client.journal import REVEAL_DONE
-from cl_client.participant import JumpClock, Participant, drive
+from cl_client.participant import JumpClock, drive
 from cl_client.protocol import DEFAULT_PARAMS, LIMITS, Audit, ParamsError
-from cl_client.strategies import make_strategy
+from support import make_participants
 
 ETH = 10**18
 FEE = 10**16
 
 
 @pytest.fixture
-def journal_dir(tmp_path):
-    return tmp_path / "journal"
-
-
-@pytest.fixture
-def queries(digits):
-    return digits.X_query[:64]
-
-
-@pytest.fixture
 def known(digits):
     return {i: int(y) for i, y in enumerate(digits.y_query[:64])}
-
-
-def _participants(gateways, strategies, learners, journal_dir):
-    return [Participant(gw, learners[i % len(learners)], make_strategy(s), journal_dir, rng=i)
-            for i, (gw, s) in enumerate(zip(gateways, strategies))]
 
 
 def _drive_through_reveal(ps, rid, local_node):
@@ -45,7 +30,7 @@ def test_an_audited_round_excludes_the_liar_slashes_the_non_revealer_and_pays_th
         accounts, requester, local_node, open_round, advance_to, fitted_learners, journal_dir, queries, known):
     strategies = ["honest"] * 4 + ["flip", "nonreveal"]
     gws = accounts.take(len(strategies), deposit=ETH)
-    ps = _participants(gws, strategies, fitted_learners(4), journal_dir)
+    ps = make_participants(gws, strategies, fitted_learners(4), journal_dir)
     audit = Audit.draw(0, known, 10)
     rid = open_round(queries, audit=audit, audit_duration=LIMITS.min_phase_duration, finalizer_fee_wei=FEE)
     info = requester.round(rid)
@@ -106,7 +91,7 @@ def test_an_audited_round_excludes_the_liar_slashes_the_non_revealer_and_pays_th
 
 def test_an_audit_never_revealed_is_forfeited_and_the_round_goes_on(
         accounts, requester, local_node, open_round, drive, fitted_learners, journal_dir, queries, known):
-    ps = _participants(accounts.take(3), ["honest"] * 3, fitted_learners(3), journal_dir)
+    ps = make_participants(accounts.take(3), ["honest"] * 3, fitted_learners(3), journal_dir)
     rid = open_round(queries, audit=Audit.draw(1, known, 8), audit_duration=LIMITS.min_phase_duration)
     history = drive(ps, rid)  # the participants poll through the Audit phase until its deadline
     info = requester.round(rid)

@@ -28,6 +28,7 @@ from cl_client.keys import write_keystore
 from cl_client.node import free_port
 from support import assert_one_line_error, cli_deployment, wait_until
 from support import run_cli as run
+from support import use_chain as use
 
 ROOT = Path(__file__).resolve().parents[2]
 ETH = 10**18
@@ -47,13 +48,6 @@ def chain(local_node, tmp_path_factory):
     deploy_dir = tmp_path_factory.mktemp("deployments")
     env, address = cli_deployment(local_node, deploy_dir, DEPLOYER)
     return {"env": env, "dir": deploy_dir, "address": address, "node": local_node}
-
-
-def use(monkeypatch, chain, key_index: int | None = None) -> None:
-    for k, v in chain["env"].items():
-        monkeypatch.setenv(k, v)
-    if key_index is not None:
-        monkeypatch.setenv("CL_PRIVATE_KEY", "0x" + chain["node"].keys[key_index].hex())
 
 
 def gateway(chain, key_index: int) -> Gateway:

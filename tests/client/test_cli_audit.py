@@ -19,6 +19,7 @@ from cl_client.participant import JumpClock, Participant, drive
 from cl_client.strategies import make_strategy
 from support import assert_one_line_error, cli_deployment
 from support import run_cli as run
+from support import use_chain as use
 
 ETH = 10**18
 DEPLOYER, REQUESTER, OTHER = 0, 1, 2
@@ -33,13 +34,6 @@ def chain(local_node, tmp_path_factory):
     deploy_dir = tmp_path_factory.mktemp("deployments")
     env, address = cli_deployment(local_node, deploy_dir, DEPLOYER)
     return {"env": env, "address": address, "node": local_node}
-
-
-def use(monkeypatch, chain, key_index: int | None = None) -> None:
-    for k, v in chain["env"].items():
-        monkeypatch.setenv(k, v)
-    if key_index is not None:
-        monkeypatch.setenv("CL_PRIVATE_KEY", "0x" + chain["node"].keys[key_index].hex())
 
 
 def gateway(chain, key_index: int) -> Gateway:

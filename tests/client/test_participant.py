@@ -13,6 +13,7 @@ from cl_client.data import QueryHashMismatch, write_queries
 from cl_client.journal import Journal, JournalCorrupt
 from cl_client.participant import Participant, ParticipantError, ProgressEvent
 from cl_client.strategies import make_strategy
+from support import make_participants as participants
 
 ETH = 10**18
 BPS = 10_000
@@ -24,24 +25,6 @@ class Crash(BaseException):
 
 def ceil_div(a, b):
     return -(-a // b)
-
-
-@pytest.fixture
-def journal_dir(tmp_path):
-    return tmp_path / "journal"
-
-
-@pytest.fixture
-def queries(digits):
-    return digits.X_query[:64]
-
-
-def participants(gateways, strategies, learners, journal_dir, **kwargs):
-    out = []
-    for i, (gw, strategy) in enumerate(zip(gateways, strategies)):
-        out.append(Participant(gw, learners[i % len(learners)], make_strategy(strategy), journal_dir, rng=i,
-                               **kwargs))
-    return out
 
 
 # ------------------------------------------------------------------ full lifecycle

@@ -259,6 +259,16 @@ def test_reputation_rule_equals_the_oracle_on_random_rounds(seed):
     assert protocol.tally_weight(3, 700) == 2100 and protocol.tally_weight(3, 700, equal_weights=True) == 700
 
 
+@pytest.mark.parametrize("old", [LIMITS.reputation_floor, 101, 700, LIMITS.reputation_start, 5_000, 9_999,
+                                 protocol.BPS])
+@pytest.mark.parametrize("score", [0, 1, 2_500, 9_999, protocol.BPS])
+def test_the_update_stays_within_bounds_and_between_old_and_score_at_the_edges(old, score):
+    new = protocol.next_reputation(old, score)
+    assert new == oracle.next_reputation(old, score)
+    assert LIMITS.reputation_floor <= new <= protocol.BPS
+    assert min(old, score) <= new <= max(old, score) or new == LIMITS.reputation_floor
+
+
 def test_a_fresh_address_needs_rounds_to_earn_trust_and_loses_it_faster_than_zero():
     """Full agreement every round: 1000 -> 3700 -> 5590 -> 6913; never scored again -> down 30 % a round to
     the floor (and not below it)."""

@@ -8,7 +8,6 @@ writes the consensus (v2 without reputation: the 4 fresh ETH below beat the 3 es
 query). Checked against tests/oracle.py's independent statement of the rule (reputations, consensus, scores).
 """
 import brownie
-import pytest
 
 from contract_helpers import (
     BPS,
@@ -160,14 +159,3 @@ def test_admission_compares_stake_times_reputation(cl, requester, staked, accoun
     tx = cl.commitReplacing(rid, c, fresh[0], {"from": newcomer})
     assert tx.events["Evicted"]["victim"] == fresh[0]
     assert submission(cl, rid, alice)["status"] == Status.COMMITTED
-
-
-@pytest.mark.parametrize("old", [FLOOR, 101, 700, START, 5_000, 9_999, BPS])
-@pytest.mark.parametrize("score", [0, 1, 2_500, 9_999, BPS])
-def test_the_update_stays_within_bounds_and_between_old_and_score(old, score):
-    """The rule's bound, on the oracle and the client's statement alike (the contract's events are compared
-    with the oracle above and in the stateful test)."""
-    new = oracle_next(old, score)
-    assert new == next_reputation(old, score)
-    assert FLOOR <= new <= BPS
-    assert min(old, score) <= new <= max(old, score) or new == FLOOR
