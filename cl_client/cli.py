@@ -741,7 +741,8 @@ def cmd_status(args, out: Output) -> int:
         rule = "matches - M >= that share of Q - M, M = queries of the consensus's most frequent label"
     out.line(f"  agreement (chance-corrected, {pr.agreement_bps / 100:g} %): {rule}; weights: "
              f"{'equal (one per participant)' if pr.equal_weights else 'stake'}")
-    out.line(f"  slashing: a deviator loses {pr.deviator_slash_bps / 100:g} % of its stake, a non-revealer "
+    out.line(f"  slashing: a deviator loses {pr.deviator_slash_bps / 100:g} % of its stake (nothing if the audit is "
+             f"revealed and it passed), a non-revealer "
              f"{pr.non_reveal_slash_bps / 100:g} %, a revealer excluded by the audit {pr.audit_slash_bps / 100:g} % "
              f"(burned); minimum stake {fmt_eth(pr.min_stake)}")
     audit = None

@@ -20,7 +20,7 @@ Everything a Python caller needs to predict or check a round lives here, and now
                                 bytes and commitment, and `Audit.draw`
     audit_hits(labels, audit)   audit queries a label vector answers right
     audit_passes(h, g, bound)   the audit rule: hits * 10000 >= bound * G
-    slash_bps(params, status)   the slash rate that applies to a settled status
+    slash_bps(params, s, aud)   the slash rate that applies to a settled status (Deviated: 0 if audited)
     penalty(stake, bps)         the slash: ceil(stake * bps / 10000)
     reward_share(pool, w, W)    an agreeing voter's share: floor(pool * w / W)
     quorum_met(...)             the quorum rule that decides Finalized vs Failed
@@ -72,9 +72,6 @@ class Status(enum.IntEnum):
     EXCLUDED = 5  # failed the requester's audit: not in the tally, slashed (burned), no reward
 
 
-SLASHED_STATUSES = frozenset({Status.DEVIATED, Status.COMMITTED, Status.EXCLUDED})
-"""Statuses that lose stake once a round is finalized (a deviator; a committer that never revealed; a revealer
-excluded by the audit)."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +202,7 @@ DEFAULT_BOUNDS = Bounds(min_quorum_bps=1_000, max_agreement_bps=5_000, max_slash
 """The bounds the constructor sets (the owner changes them with proposeBounds + applyBounds, BOUNDS_DELAY later)."""
 
 DEFAULT_PARAMS = Params(quorum_bps=5_000, min_revealers=3, agreement_bps=500, deviator_slash_bps=1_000,
-                        non_reveal_slash_bps=2_000, audit_bound_bps=3_000, audit_slash_bps=1_000,
+                        non_reveal_slash_bps=2_000, audit_bound_bps=3_000, audit_slash_bps=0,
                         equal_weights=False, min_stake=10**16)
 """What the constructor sets as defaults (docs/agreement-threshold.md explains agreementBps and auditBoundBps)."""
 
@@ -399,8 +396,12 @@ def audit_passes(hits, num_audit: int, audit_bound_bps: int):
     return bool(out) if out.ndim == 0 else out
 
 
-def slash_bps(params: Params, status: Status) -> int:
-    """The share of its stake a participant of a finalized round loses for `status` (0: none)."""
+def slash_bps(params: Params, status: Status, audited: bool = False) -> int:
+    """The share of its stake a participant of a finalized round loses for `status` (0: none). `audited`: the
+    round's audit was revealed. The audit outranks agreement: in an audited round a revealer that passed the
+    audit and deviated keeps its stake (it is not paid); only without an audit is disagreement slashed."""
+    if Status(status) == Status.DEVIATED and audited:
+        return 0
     return {Status.DEVIATED: params.deviator_slash_bps, Status.COMMITTED: params.non_reveal_slash_bps,
             Status.EXCLUDED: params.audit_slash_bps}.get(Status(status), 0)
 

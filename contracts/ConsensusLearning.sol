@@ -181,7 +181,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             deviatorSlashBps: 1_000, // 10 %
             nonRevealSlashBps: 2_000, // 20 %
             auditBoundBps: DEFAULT_AUDIT_BOUND_BPS, // docs/agreement-threshold.md, "Audit bound"
-            auditSlashBps: 1_000, // 10 %, burned
+            auditSlashBps: 0, // exclusion costs the reward and reputation; docs/agreement-threshold.md
             equalWeights: false,
             minStake: 0.01 ether
         });
@@ -804,7 +804,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         if (status == Status.Committed) {
             penalty = _penalty(stake, r.params.nonRevealSlashBps); // never revealed
         } else if (status == Status.Deviated) {
-            penalty = _penalty(stake, r.params.deviatorSlashBps);
+            if (!r.auditRevealed) penalty = _penalty(stake, r.params.deviatorSlashBps); // _scoreRevealer's rule
         } else if (status == Status.Excluded) {
             penalty = _penalty(stake, r.params.auditSlashBps);
         } else if (status == Status.Agreed) {
@@ -1202,12 +1202,13 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     }
 
     /// @dev Score every revealer against the consensus, then store the consensus and the pool.
-    /// A revealer that failed the audit is Excluded (slashed auditSlashBps, burned: audit penalties never
-    /// reach the requester, who wrote the audit, nor anyone in the same round). Of the rest, a revealer agrees
+    /// A revealer that failed the audit is Excluded (slashed auditSlashBps, 0 by default, burned: audit
+    /// penalties never reach the requester, who wrote the audit, nor anyone in the same round). Of the rest, a revealer agrees
     /// iff its chance-corrected agreement reaches agreementBps: with M the count of the consensus's most
     /// frequent label, (matches - M) * BPS >= agreementBps * (Q - M) and matches >= M -- a labeller that
     /// ignores the queries matches at most M in expectation, so lazy and random labellers are not paid, at any
-    /// K. Deviators are slashed into the pool; non-revealers too (into the pool, or burned under equal weights,
+    /// K. Deviators are slashed into the pool only in a round without a revealed audit (with one, the audit
+    /// is the evidence: a revealer that passed it keeps its stake, unpaid); non-revealers always (into the pool, or burned under equal weights,
     /// where Sybils could otherwise collect them). Shares are floor(pool * weight / agreedWeight), exactly what
     /// claim() credits; the floors' dust is burned. If nobody agreed, the reward is refundable and the pooled
     /// penalties are burned.
@@ -1279,6 +1280,8 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         Submission storage s = _submissions[roundId][who];
         uint256 matches = _countMatches(x >> 64, consensusLabels);
         uint256 q = consensusLabels.length;
+        uint256 hits = (x >> 16) & 0xffff;
+        uint256 g = (x >> 40) & 0xffff; // G if the audit was revealed, else 0
         if ((x >> 32) & 1 == 0) {
             status = Status.Excluded;
             penalty = _penalty(s.stake, p.auditSlashBps);
@@ -1287,10 +1290,10 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             weight = p.equalWeights ? 1 : s.stake;
         } else {
             status = Status.Deviated;
-            penalty = _penalty(s.stake, p.deviatorSlashBps); // 0 under equal weights
+            // The audit outranks agreement: a revealer that passed a revealed audit keeps its stake (it is
+            // not paid). Only without an audit is disagreement the evidence, slashed deviatorSlashBps.
+            if (g == 0) penalty = _penalty(s.stake, p.deviatorSlashBps); // 0 under equal weights
         }
-        uint256 hits = (x >> 16) & 0xffff;
-        uint256 g = (x >> 40) & 0xffff; // G if the audit was revealed, else 0
         // Reputation moves only on the truth: towards the audit accuracy (0 if Excluded) when the audit was
         // revealed. Agreement with the consensus is not evidence (a cartel that holds the consensus would earn
         // trust from it), so without an audit a revealer's reputation stays where it is.

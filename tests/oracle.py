@@ -82,7 +82,7 @@ class Params:
     deviatorSlashBps: int = 1_000
     nonRevealSlashBps: int = 2_000
     auditBoundBps: int = 3_000
-    auditSlashBps: int = 1_000
+    auditSlashBps: int = 0
     equalWeights: bool = False
     minStake: int = 10**16
 
@@ -302,8 +302,8 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
             out.penalty[a] = 0
             agreed.append(a)
         else:
-            out.status[a] = Status.DEVIATED
-            out.penalty[a] = ceil_penalty(stakes[a], params.deviatorSlashBps)
+            out.status[a] = Status.DEVIATED  # with a revealed audit, passing it keeps the stake
+            out.penalty[a] = 0 if audit is not None else ceil_penalty(stakes[a], params.deviatorSlashBps)
             pooled += out.penalty[a]
     for a in non_revealers:
         out.status[a] = Status.COMMITTED

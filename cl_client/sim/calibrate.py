@@ -6,11 +6,12 @@ same worlds (data, shards, trained models, query batches) the chain runs use.
 For each seed and Byzantine mix, R rounds are settled as the contract would: the requester hides G audit
 queries drawn from the batch (it knows their labels), revealers with hits * 10000 < bound * G are Excluded,
 the plurality weighted by stake x reputation is taken over the others, the chance-corrected rule marks each
-Agreed or Deviated, the penalties and the reward move stake, and the audit accuracy moves reputation, for the
-next round (`--no-reputation`: stake alone). Recorded per participant-round:
-kappa = (matches - M) / (Q - M) against the consensus, audit accuracy hits / G, the status; per round:
-consensus accuracy on the non-audit queries. Then each (agreementBps, auditBoundBps) candidate is scored:
-honest participants slashed, Byzantine participant-rounds excluded or slashed, round-1 accuracy.
+Agreed or Deviated, the default penalties (`protocol.slash_bps`: an audited round slashes no audit-passer) and
+the reward move stake, and the audit accuracy moves reputation, for the next round (`--no-reputation`: stake
+alone). Recorded per participant-round: kappa = (matches - M) / (Q - M) against the consensus, audit accuracy
+hits / G, the status, whether it lost stake; per round: consensus accuracy on the non-audit queries. Then each
+(agreementBps, auditBoundBps) candidate is scored: honest participant-rounds slashed (stake lost) and excluded
+(reward lost), Byzantine participant-rounds excluded or slashed, round-1 accuracy.
 """
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..protocol import (DEFAULT_PARAMS, LIMITS, next_reputation, penalty, plurality, reputation_score, reward_share,
-                        tally_weight, vote_weight)
+from ..protocol import (DEFAULT_PARAMS, LIMITS, Status, next_reputation, penalty, plurality, reputation_score,
+                        reward_share, slash_bps, tally_weight, vote_weight)
 from . import rules
 from .config import ETHER, HONEST, SimConfig, assign_roles, parse_mix, role_strategy
 from .world import World, accuracy, prepare
@@ -35,8 +36,8 @@ MIXES = ("none", "collude:0.1", "collude:0.2", "collude:0.3", "collude:0.4", "co
 AGREEMENT_BPS = (0, 250, 500, 1000, 1500, 2000, 3000)
 SAMPLE_BPS = 500  # kappa / audit-accuracy samples are kept for this agreementBps (the current default)
 AUDIT_BOUND_BPS = (0, 1000, 2000, 3000, 4000)
-DEVIATOR_SLASH_BPS, AUDIT_SLASH_BPS, MIN_STAKE = (DEFAULT_PARAMS.deviator_slash_bps, DEFAULT_PARAMS.audit_slash_bps,
-                                                 DEFAULT_PARAMS.min_stake)
+MIN_STAKE = DEFAULT_PARAMS.min_stake
+_STATUS = {"excluded": Status.EXCLUDED, "deviated": Status.DEVIATED}
 
 
 def audit_indices(seed: int, round_index: int, q: int, g: int) -> np.ndarray:
@@ -86,6 +87,7 @@ def settle(labels, stakes, truth, audit_idx, num_classes: int, agreement_bps: in
     status = np.array(["excluded"] * n, dtype=object)
     if not passes.any():
         return {"failed": True, "status": np.array(["failed"] * n, dtype=object), "hits": hits, "kappa": None,
+                "slashed": np.zeros(n, dtype=bool),
                 "consensus": None, "stakes": list(stakes), "reputations": list(reps)}
     w = [vote_weight(s, equal_weights) for s in stakes]
     tally = [tally_weight(s, r, equal_weights) for s, r in zip(stakes, reps)]
@@ -98,17 +100,17 @@ def settle(labels, stakes, truth, audit_idx, num_classes: int, agreement_bps: in
     status[agreed] = "agreed"
     new = list(stakes)
     pool = 0
+    slashed = np.zeros(n, dtype=bool)
     for i in range(n):
-        if status[i] == "excluded":
-            new[i] -= penalty(stakes[i], AUDIT_SLASH_BPS)
-        elif status[i] == "deviated":
-            cut = penalty(stakes[i], DEVIATOR_SLASH_BPS)
+        if status[i] in _STATUS:  # the default slash rates (an audited round slashes no audit-passer)
+            cut = penalty(stakes[i], slash_bps(DEFAULT_PARAMS, _STATUS[status[i]], audited=g > 0))
             new[i] -= cut
-            pool += cut
+            slashed[i] = cut > 0
+            pool += cut if status[i] == "deviated" else 0  # audit penalties are burned
     scores = [reputation_score(hits[i], g, excluded=not passes[i]) for i in range(n)]
     after = [reps[i] if s is None else next_reputation(reps[i], s) for i, s in enumerate(scores)]
     return {"failed": False, "status": status, "hits": hits, "kappa": rules.kappa(m, q, mode), "mode": mode,
-            "consensus": consensus, "pool_penalties": pool, "agreed": agreed,
+            "consensus": consensus, "pool_penalties": pool, "agreed": agreed, "slashed": slashed,
             "stakes": new, "weights": w, "reputations": after}
 
 
@@ -143,6 +145,7 @@ def play(world: World, config: SimConfig, agreement_bps: int, bound_bps: int, re
         acc = accuracy(res["consensus"][plain], truth[plain]) if not res["failed"] else None
         out.append({"round": r + 1, "failed": res["failed"], "consensus_accuracy": acc,
                     "participants": [{"strategy": role.strategy, "status": str(res["status"][i]),
+                                      "slashed": bool(res["slashed"][i]),
                                       "kappa": None if res["kappa"] is None else float(res["kappa"][i]),
                                       "audit_accuracy": float(res["hits"][i] / len(audit)) if len(audit) else None,
                                       "model_accuracy": accuracy(world.predictions[r][i][plain], truth[plain])}
@@ -182,16 +185,15 @@ def calibrate(seeds, mixes=MIXES, agreement=AGREEMENT_BPS, bounds=AUDIT_BOUND_BP
                             if rnd["round"] == 1:
                                 cell["round1_accuracy"].append(rnd["consensus_accuracy"])
                         for p in rnd["participants"]:
-                            bad = p["status"] in ("excluded", "deviated")
                             if p["strategy"] == HONEST:
                                 cell["honest_rounds"] += 1
-                                cell["honest_slashed"] += bad
+                                cell["honest_slashed"] += p["slashed"]  # lost stake
                                 cell["honest_excluded"] += p["status"] == "excluded"
                                 cell["honest_deviated"] += p["status"] == "deviated"
-                                slashed_here += bad
+                                slashed_here += p["slashed"]
                             else:
                                 cell["byz_rounds"] += 1
-                                cell["byz_caught"] += bad
+                                cell["byz_caught"] += p["status"] == "excluded" or p["slashed"]
                             if bps == SAMPLE_BPS:
                                 if True:
                                     key = f"{mix}|{bound}"
@@ -210,8 +212,9 @@ def calibrate(seeds, mixes=MIXES, agreement=AGREEMENT_BPS, bounds=AUDIT_BOUND_BP
     return {"seeds": list(seeds), "mixes": list(mixes), "agreement_bps": list(agreement), "audit_bound_bps": list(bounds),
             "config": {"dataset": base.dataset, "participants": base.participants, "queries": base.queries,
                        "rounds": base.rounds, "alpha": base.alpha, "audit_per_100": base.audit,
-                       "audit_count": base.audit_count, "deviator_slash_bps": DEVIATOR_SLASH_BPS,
-                       "audit_slash_bps": AUDIT_SLASH_BPS, "reputation": reputation},
+                       "audit_count": base.audit_count, "deviator_slash_bps": DEFAULT_PARAMS.deviator_slash_bps,
+                       "audit_slash_bps": DEFAULT_PARAMS.audit_slash_bps,
+                       "reputation": reputation},
             "grid": grid, "samples": samples}
 
 

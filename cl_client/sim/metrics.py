@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..protocol import SLASHED_STATUSES, Status, plurality, tally_weight
+from ..protocol import Status, penalty, plurality, slash_bps, tally_weight
 from . import rules
 from .config import HONEST
 from .world import World, accuracy
@@ -53,7 +53,8 @@ def score_round(world: World, roles: list, r: int, info, consensus: np.ndarray, 
             if labels is not None else None,
             "audit_hits": int(getattr(sub, "audit_hits", 0)) if info.audit_count else None,
             "excluded": bool(excluded),
-            "slashed": bool(sub.status in SLASHED_STATUSES), "penalty_wei": seen["penalty_wei"],
+            "slashed": penalty(sub.stake, slash_bps(info.params, sub.status, info.audit_revealed)) > 0,
+            "penalty_wei": seen["penalty_wei"],
             "reward_wei": seen["reward_wei"], "stake_after_wei": seen["stake_after_wei"],
             "submitted_accuracy": accuracy(labels[plain], truth) if labels is not None else None,
             "model_accuracy": accuracy(world.predictions[r][i][plain], truth),
@@ -82,7 +83,7 @@ def score_round(world: World, roles: list, r: int, info, consensus: np.ndarray, 
         "consensus_equals_weighted_vote": bool(np.array_equal(consensus_all, weighted)),
         "revealers": int(info.reveal_count), "committers": int(info.commit_count),
         "false_slashes": sum(row["slashed"] for row in rows if row["strategy"] == HONEST),
-        "caught": sum(row["slashed"] for row in rows if row["strategy"] != HONEST),
+        "caught": sum(row["slashed"] or row["excluded"] for row in rows if row["strategy"] != HONEST),
         "byzantine": sum(1 for row in rows if row["strategy"] != HONEST),
         "excluded": sum(row["excluded"] for row in rows if row["strategy"] != HONEST),
         "honest_excluded": sum(row["excluded"] for row in rows if row["strategy"] == HONEST),
@@ -108,10 +109,10 @@ def group_totals(rows: list[dict]) -> dict:
 def run_checks(rounds: list[dict], accounting_ok: bool) -> dict:
     """The run's checks: the contract's consensus is the plurality, no honest participant slashed, ..."""
     first = rounds[0]
-    first_round_slashed = {row["strategy"]: [] for row in first["participants"] if row["strategy"] != HONEST}
+    first_round_unpaid = {row["strategy"]: [] for row in first["participants"] if row["strategy"] != HONEST}
     for row in first["participants"]:
-        if row["strategy"] != HONEST:
-            first_round_slashed[row["strategy"]].append(row["slashed"])
+        if row["strategy"] != HONEST:  # Excluded or Deviated (slashed only as slash_bps says)
+            first_round_unpaid[row["strategy"]].append(row["status"] in ("EXCLUDED", "DEVIATED"))
     return {
         "consensus_equals_plurality_when_weights_equal": all(
             r["consensus_equals_plurality"] for r in rounds if r["equal_weights_round"]),
@@ -120,10 +121,10 @@ def run_checks(rounds: list[dict], accounting_ok: bool) -> dict:
         "no_honest_participant_slashed": all(r["false_slashes"] == 0 for r in rounds),
         "honest_slashed": sum(r["false_slashes"] for r in rounds),
         "byzantine_excluded_or_slashed": f"{sum(r['caught'] for r in rounds)}/{sum(r['byzantine'] for r in rounds)}",
-        "random_and_flip_slashed_in_first_round": all(
-            all(v) for g, v in first_round_slashed.items() if g in CHEATS)
-        if any(g in CHEATS for g in first_round_slashed) else None,
-        "first_round_slashed_by_strategy": {g: sum(v) for g, v in first_round_slashed.items()},
+        "random_and_flip_unpaid_in_first_round": all(
+            all(v) for g, v in first_round_unpaid.items() if g in CHEATS)
+        if any(g in CHEATS for g in first_round_unpaid) else None,
+        "first_round_unpaid_by_strategy": {g: sum(v) for g, v in first_round_unpaid.items()},
         "accounting_balanced": accounting_ok,
     }
 

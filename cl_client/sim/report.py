@@ -102,7 +102,8 @@ COMPARISON_COLUMNS = (  # rows: (audited round, the same round without audits)
     ("consensus, no audit", lambda p: _pct(p[1]["consensus_accuracy"])),
     ("honest slashed, audit", lambda p: f"{p[0]['false_slashes']}/{p[0]['participants_count']}"),
     ("honest slashed, no audit", lambda p: f"{p[1]['false_slashes']}/{p[1]['participants_count']}"),
-    ("Byzantine excluded / slashed, audit", lambda p: f"{p[0].get('excluded', 0)} / {p[0]['caught']} of {p[0]['byzantine']}"),
+    ("Byzantine excluded / excluded or slashed, audit",
+     lambda p: f"{p[0].get('excluded', 0)} / {p[0]['caught']} of {p[0]['byzantine']}"),
     ("Byzantine slashed, no audit", lambda p: f"{p[1]['caught']} of {p[1]['byzantine']}"),
 )
 

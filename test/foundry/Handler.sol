@@ -511,7 +511,8 @@ contract Handler is WithVm {
             if (!_isHonest(a)) continue;
             if (st == IConsensusLearning.Status.Excluded) honestExcluded++;
             if (st == IConsensusLearning.Status.Committed) honestNonRevealers++;
-            if (st == IConsensusLearning.Status.Deviated) tainted[a] = true; // outvoted by the cartel
+            // outvoted by the cartel in a round without a revealed audit (with one, a deviator keeps its stake)
+            if (st == IConsensusLearning.Status.Deviated && !cl.getRound(id).auditRevealed) tainted[a] = true;
         }
     }
 

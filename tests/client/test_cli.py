@@ -123,15 +123,15 @@ def test_status_shows_the_rules_that_slash(chain, opened, capsys, monkeypatch):
     assert code == 0, err
     assert ("  agreement (chance-corrected, 5 %): matches - M >= that share of Q - M, M = queries of the "
             "consensus's most frequent label; weights: stake") in out.splitlines()
-    assert ("  slashing: a deviator loses 10 % of its stake, a non-revealer 20 %, a revealer excluded by the audit "
-            "10 % (burned); minimum stake 0.01 ETH") in out.splitlines()
+    assert ("  slashing: a deviator loses 10 % of its stake (nothing if the audit is revealed and it passed), a "
+            "non-revealer 20 %, a revealer excluded by the audit 0 % (burned); minimum stake 0.01 ETH") in out.splitlines()
     assert "audit:" not in out
     code, out, err = run(capsys, "status", "--round", str(rid), "--json")
     assert code == 0, err
     shown = json.loads(out)["round"]
     assert shown["params"] == {"quorum_bps": params.quorum_bps, "min_revealers": params.min_revealers,
                                "agreement_bps": 500, "deviator_slash_bps": 1000, "non_reveal_slash_bps": 2000,
-                               "audit_bound_bps": 3000, "audit_slash_bps": 1000, "equal_weights": False,
+                               "audit_bound_bps": 3000, "audit_slash_bps": 0, "equal_weights": False,
                                "min_stake": params.min_stake}
     assert shown["min_matches"] is None and shown["audit"] is None  # M is known once the consensus is
 

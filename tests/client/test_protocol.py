@@ -149,13 +149,15 @@ def test_phase_rank_orders_a_rounds_life():
     life = [Phase.NONE, Phase.COMMIT, Phase.REVEAL, Phase.AUDIT, Phase.FINALIZABLE, Phase.FINALIZED]
     assert [p.rank for p in life] == sorted(p.rank for p in life) and len({p.rank for p in life}) == len(life)
     assert Phase.FAILED.rank == Phase.FINALIZED.rank
-    assert Status.EXCLUDED in protocol.SLASHED_STATUSES
 
 
 def test_slash_bps_per_status():
-    p = DEFAULT_PARAMS
+    p = replace(DEFAULT_PARAMS, audit_slash_bps=700)
     assert [protocol.slash_bps(p, s) for s in Status] == [0, p.non_reveal_slash_bps, 0, 0, p.deviator_slash_bps,
                                                           p.audit_slash_bps]
+    # with a revealed audit, an audit-passer that deviated keeps its stake; the others pay as without one
+    assert [protocol.slash_bps(p, s, audited=True) for s in Status] == [0, p.non_reveal_slash_bps, 0, 0, 0,
+                                                                        p.audit_slash_bps]
 
 
 # ------------------------------------------------------------------ the audit
