@@ -738,7 +738,8 @@ def cmd_status(args, out: Output) -> int:
         rule = (f"at least {min_matches}/{r.num_queries} labels must match the consensus (its most frequent label "
                 f"covers {mode})")
     else:
-        rule = "matches - M >= that share of Q - M, M = queries of the consensus's most frequent label"
+        rule = (f"matches - M >= that share of Q - M and {protocol.LIMITS.agreement_sigmas} coin-flipper standard "
+                "deviations, M = queries of the consensus's most frequent label")
     out.line(f"  agreement (chance-corrected, {pr.agreement_bps / 100:g} %): {rule}; weights: "
              f"{'equal (one per participant)' if pr.equal_weights else 'stake'}")
     out.line(f"  slashing: a deviator loses {pr.deviator_slash_bps / 100:g} % of its stake (nothing if the audit is "

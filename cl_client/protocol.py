@@ -10,7 +10,8 @@ Everything a Python caller needs to predict or check a round lives here, and now
     plurality(labels, k, w)     the consensus rule: weighted plurality per query, ties to the smallest label
     matches(labels, consensus)  labels equal to the consensus, per voter (the contract's `matches`)
     mode_count(consensus, k)    M: how often the consensus's most frequent label occurs
-    agrees(m, q, bps, mode)     the chance-corrected agreement rule: m >= M and (m - M) * 10000 >= bps * (Q - M)
+    agrees(m, q, bps, mode)     the agreement rule: m == Q, or m >= M, (m - M) * 10000 >= bps * (Q - M) and
+                                (m - M)^2 * Q >= AGREEMENT_SIGMAS^2 * M * (Q - M)
     min_matches(q, bps, mode)   the fewest matches that agree
     reputation_score(h, g, x)   what a revealer's reputation moves towards: its audit accuracy (0 if
                                 excluded), or None (no move) when the round had no revealed audit
@@ -32,6 +33,7 @@ oracle: `tests/oracle.py` restates the rules independently, and the tests compar
 from __future__ import annotations
 
 import enum
+import math
 import secrets
 from dataclasses import dataclass, field, fields
 from typing import Iterable, Mapping
@@ -96,6 +98,7 @@ class Limits:
     reputation_start: int = 1_000  # bps: an address never scored (new addresses start weak)
     reputation_floor: int = 100  # bps: reputation never falls below (a weight is never 0)
     reputation_rate: int = 3_000  # bps of the gap to the round's score closed per update
+    agreement_sigmas: int = 2  # an agreeing revealer beats a blind labeller's M by this many standard deviations
     min_classes: int = 2  # K (openRound's InvalidClassCount bounds)
     max_classes: int = 256
 
@@ -110,7 +113,7 @@ class Limits:
         "max_slash_bps": "MAX_SLASH_BPS", "max_min_stake": "MAX_MIN_STAKE",
         "max_unbonding_delay": "MAX_UNBONDING_DELAY",
         "reputation_start": "REPUTATION_START", "reputation_floor": "REPUTATION_FLOOR",
-        "reputation_rate": "REPUTATION_RATE",
+        "reputation_rate": "REPUTATION_RATE", "agreement_sigmas": "AGREEMENT_SIGMAS",
     }
 
 
@@ -341,21 +344,32 @@ def mode_count(consensus, num_classes: int) -> int:
 
 
 def agrees(match_count, num_queries: int, agreement_bps: int, mode: int):
-    """The chance-corrected agreement rule: a revealer (that passed the audit) agrees iff matches >= M and
-    (matches - M) * 10000 >= agreementBps * (Q - M), M = `mode_count(consensus, K)` -- a labeller blind to the
-    queries matches at most M in expectation (exact integers, as on chain).
+    """The agreement rule: a revealer (that passed the audit) agrees iff it matches all Q, or matches >= M,
+    its chance-corrected agreement (matches - M) * 10000 >= agreementBps * (Q - M) and it beats M by
+    AGREEMENT_SIGMAS standard deviations of a query-blind labeller, (matches - M)^2 * Q >= sigmas^2 * M * (Q - M);
+    M = `mode_count(consensus, K)` -- a labeller blind to the queries matches at most M in expectation, and a
+    coin-flipper's luck is about sqrt(M (Q - M) / Q) (exact integers, as on chain).
 
     Works on one count (returns bool) or an array of counts (returns a bool array).
     """
     m = np.asarray(match_count, dtype=np.int64)
     mode, q = int(mode), int(num_queries)
-    out = (m >= mode) & ((m - mode) * BPS >= int(agreement_bps) * (q - mode))
+    d = m - mode
+    z2 = LIMITS.agreement_sigmas ** 2
+    out = (m == q) | ((d >= 0) & (d * BPS >= int(agreement_bps) * (q - mode)) & (d * d * q >= z2 * mode * (q - mode)))
     return bool(out) if out.ndim == 0 else out
 
 
 def min_matches(num_queries: int, agreement_bps: int, mode: int) -> int:
-    """The fewest matches that agree: M + ceil(agreementBps * (Q - M) / 10000)."""
-    return int(mode) + -(-int(agreement_bps) * (int(num_queries) - int(mode)) // BPS)
+    """The fewest matches that agree: M + the larger of ceil(agreementBps * (Q - M) / 10000) and the least d
+    with d^2 * Q >= sigmas^2 * M * (Q - M), and never more than Q (a perfect match agrees)."""
+    q, mode = int(num_queries), int(mode)
+    by_kappa = -(-int(agreement_bps) * (q - mode) // BPS)
+    spread = LIMITS.agreement_sigmas ** 2 * mode * (q - mode)
+    by_luck = math.isqrt(-(-spread // q)) if q else 0
+    if by_luck * by_luck * q < spread:
+        by_luck += 1
+    return min(q, mode + max(by_kappa, by_luck))
 
 
 def reputation_score(hits: int, num_audit: int, excluded: bool = False) -> int | None:

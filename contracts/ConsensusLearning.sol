@@ -58,6 +58,10 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     uint256 public constant REPUTATION_FLOOR = 100;
     /// @notice Share of the gap to a round's score that one update closes (an exponential moving average).
     uint256 public constant REPUTATION_RATE = 3_000;
+    /// @notice A revealer agrees only if its matches beat a query-blind labeller's M by this many standard
+    /// deviations, sqrt(M * (Q - M) / Q) (a coin-flipper's spread), or match every query: a lucky 55 % coin-flipper
+    /// at K = 2, Q = 100 is not paid (it needs 60). Tiny rounds, where nothing is significant, pay perfect matches.
+    uint256 public constant AGREEMENT_SIGMAS = 2;
 
     uint256 private constant _BPS = 10_000;
     /// @dev Tally weights are stored shifted left by one label's width (8 bits), so that in _plurality
@@ -1204,10 +1208,11 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     /// @dev Score every revealer against the consensus, then store the consensus and the pool.
     /// A revealer that failed the audit is Excluded (slashed auditSlashBps, 0 by default, burned: audit
     /// penalties never reach the requester, who wrote the audit, nor anyone in the same round). Of the rest, a revealer agrees
-    /// iff its chance-corrected agreement reaches agreementBps: with M the count of the consensus's most
-    /// frequent label, (matches - M) * BPS >= agreementBps * (Q - M) and matches >= M -- a labeller that
-    /// ignores the queries matches at most M in expectation, so lazy and random labellers are not paid, at any
-    /// K. Deviators are slashed into the pool only in a round without a revealed audit (with one, the audit
+    /// iff its chance-corrected agreement reaches agreementBps and beats chance significantly (_agrees): with M
+    /// the count of the consensus's most frequent label, (matches - M) * BPS >= agreementBps * (Q - M),
+    /// matches >= M and matches - M >= AGREEMENT_SIGMAS blind-labeller deviations (or a perfect match) -- a
+    /// labeller that ignores the queries matches at most M in expectation, so lazy and random labellers are
+    /// not paid, at any K. Deviators are slashed into the pool only in a round without a revealed audit (with one, the audit
     /// is the evidence: a revealer that passed it keeps its stake, unpaid); non-revealers always (into the pool, or burned under equal weights,
     /// where Sybils could otherwise collect them). Shares are floor(pool * weight / agreedWeight), exactly what
     /// claim() credits; the floors' dust is burned. If nobody agreed, the reward is refundable and the pooled
@@ -1285,7 +1290,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         if ((x >> 32) & 1 == 0) {
             status = Status.Excluded;
             penalty = _penalty(s.stake, p.auditSlashBps);
-        } else if (matches >= mode && (matches - mode) * _BPS >= uint256(p.agreementBps) * (q - mode)) {
+        } else if (_agrees(matches, mode, q, p.agreementBps)) {
             status = Status.Agreed;
             weight = p.equalWeights ? 1 : s.stake;
         } else {
@@ -1303,6 +1308,18 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         s.status = status;
         emit Scored(roundId, who, matches, hits, status);
         if (penalty != 0) emit Slashed(roundId, who, penalty, status);
+    }
+
+    /// @dev The agreement rule (docs/protocol.md, "Agreement"): `m` of Q labels match a consensus whose most
+    /// frequent label covers `mode` = M. A perfect match agrees; otherwise m must reach M (what a labeller
+    /// blind to the queries matches at best in expectation), its chance-corrected agreement (m - M) / (Q - M)
+    /// must reach `bps`, and m - M must be at least AGREEMENT_SIGMAS standard deviations of a blind labeller,
+    /// (m - M)^2 * Q >= AGREEMENT_SIGMAS^2 * M * (Q - M), so that luck does not pay in small rounds.
+    function _agrees(uint256 m, uint256 mode, uint256 q, uint256 bps) private pure returns (bool) {
+        if (m == q) return true;
+        if (m < mode) return false;
+        uint256 d = m - mode;
+        return d * _BPS >= bps * (q - mode) && d * d * q >= AGREEMENT_SIGMAS * AGREEMENT_SIGMAS * mode * (q - mode);
     }
 
     /// @dev Number of equal bytes between the Q calldata bytes at `offset` and `b` (Q bytes), 32 at a time.

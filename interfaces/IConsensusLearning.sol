@@ -40,7 +40,8 @@ interface IConsensusLearning {
         uint16 minRevealers; // fewest revealers for a valid round
         // Chance-corrected agreement (Cohen's kappa against the consensus's most frequent label, which
         // bounds what any labeller blind to the queries can match): a revealer that passed the audit agrees
-        // iff (matches - M) * BPS >= agreementBps * (Q - M), M = count of the consensus's modal label.
+        // iff (matches - M) * BPS >= agreementBps * (Q - M), M = count of the consensus's modal label, and
+        // matches beat M by AGREEMENT_SIGMAS blind-labeller standard deviations (a perfect match always agrees).
         uint16 agreementBps;
         uint16 deviatorSlashBps; // share of a deviator's stake slashed (goes to the pool)
         uint16 nonRevealSlashBps; // share of a non-revealer's stake slashed (>= the other two slashes)

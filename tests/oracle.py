@@ -45,6 +45,7 @@ CONSTANTS = {
     "REPUTATION_START": 1_000,
     "REPUTATION_FLOOR": 100,
     "REPUTATION_RATE": 3_000,
+    "AGREEMENT_SIGMAS": 2,
 }
 GAS_CAP = 2**24  # EIP-7825: the most gas one transaction may use
 
@@ -171,8 +172,13 @@ def mode_count(consensus: bytes, k: int) -> int:
 
 
 def agrees(matches: int, q: int, bps: int, mode: int) -> bool:
-    """Chance-corrected agreement: matches >= M and (matches - M) * BPS >= bps * (Q - M)."""
-    return matches >= mode and (matches - mode) * BPS >= bps * (q - mode)
+    """Agreement: a perfect match; or matches >= M, chance-corrected agreement (matches - M) / (Q - M) >= bps,
+    and matches - M at least AGREEMENT_SIGMAS times sqrt(M (Q - M) / Q) (compared squared, in integers)."""
+    if matches == q:
+        return True
+    excess = matches - mode
+    sigmas = CONSTANTS["AGREEMENT_SIGMAS"]
+    return excess >= 0 and excess * BPS >= bps * (q - mode) and excess ** 2 * q >= sigmas ** 2 * mode * (q - mode)
 
 
 def min_matches(q: int, bps: int, mode: int) -> int:

@@ -121,8 +121,8 @@ def test_status_shows_the_rules_that_slash(chain, opened, capsys, monkeypatch):
     assert (params.agreement_bps, params.deviator_slash_bps, params.non_reveal_slash_bps) == (500, 1000, 2000)
     code, out, err = run(capsys, "status", "--round", str(rid))
     assert code == 0, err
-    assert ("  agreement (chance-corrected, 5 %): matches - M >= that share of Q - M, M = queries of the "
-            "consensus's most frequent label; weights: stake") in out.splitlines()
+    assert ("  agreement (chance-corrected, 5 %): matches - M >= that share of Q - M and 2 coin-flipper standard "
+            "deviations, M = queries of the consensus's most frequent label; weights: stake") in out.splitlines()
     assert ("  slashing: a deviator loses 10 % of its stake (nothing if the audit is revealed and it passed), a "
             "non-revealer 20 %, a revealer excluded by the audit 0 % (burned); minimum stake 0.01 ETH") in out.splitlines()
     assert "audit:" not in out

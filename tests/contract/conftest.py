@@ -139,15 +139,16 @@ def staked(cl, voters, frank):
 
 # --------------------------------------------------------------------------- a standard round
 # Q = 8 queries, K = 4 classes, reward 1 ether; six voters with 1 ether each. Alice, Bob and Carol vote
-# TRUTH, so it is the consensus. Agreement is chance-corrected: TRUTH's modal label occurs M = 2 times, so
-# with the default 500 bps a revealer agrees iff matches >= 2 and (matches - 2) * 10000 >= 500 * 6, i.e.
-# matches >= 3 (oracle.min_matches(8, 500, 2), checked in test_finalize.py): Dave matches 3 of 8 (agrees),
-# Erin 2 of 8 (deviates, just below). Frank commits and never reveals.
+# TRUTH, so it is the consensus. Agreement is chance-corrected and must beat luck: TRUTH's modal label occurs
+# M = 2 times, so with the default 500 bps a revealer agrees iff matches >= 2, (matches - 2) * 10000 >= 500 * 6
+# and (matches - 2)^2 * 8 >= 2^2 * 2 * 6 (AGREEMENT_SIGMAS = 2), i.e. matches >= 5 (oracle.min_matches(8, 500, 2),
+# checked in test_finalize.py): Dave matches 5 of 8 (agrees), Erin 4 of 8 (deviates, just below). Frank commits
+# and never reveals.
 
 STD_Q, STD_K, STD_REWARD = 8, 4, ETHER
 TRUTH = bytes([0, 1, 2, 3, 0, 1, 2, 3])
-DAVE = bytes([0, 1, 2, 0, 1, 2, 3, 0])  # matches the first three
-ERIN = bytes([0, 1, 3, 0, 1, 2, 3, 0])  # matches the first two
+DAVE = bytes([0, 1, 2, 3, 0, 2, 3, 0])  # matches the first five
+ERIN = bytes([0, 1, 2, 3, 1, 2, 3, 0])  # matches the first four
 FRANK = bytes([3, 3, 3, 3, 3, 3, 3, 3])  # committed, never revealed
 
 

@@ -67,23 +67,21 @@ def test_k2_all_zeros_and_a_fair_coin_flipper_are_not_paid(cl, requester, staked
     statuses = [submission(cl, rid, b.account)["status"] for b in ballots]
     assert statuses == [Status.AGREED] * 3 + [Status.DEVIATED] * 2
     assert [submission(cl, rid, b.account)["matches"] for b in ballots[3:]] == [20, 20]
-    assert agrees(20, Q2, 0, 20)  # matches == M agrees only at 0 bps ...
-    assert not agrees(20, Q2, 1, 20)  # ... and at any positive threshold it does not
+    assert not agrees(20, Q2, 0, 20)  # matches == M is no better than chance: refused even at 0 bps
+    assert not agrees(20, Q2, 1, 20)
     rewards = claim_all(cl, rid, ballots)
     assert [rewards[b.address][0] > 0 for b in ballots] == [True] * 3 + [False] * 2
 
 
-@pytest.mark.parametrize("bps", [
-    pytest.param(DEFAULTS.agreementBps, marks=pytest.mark.xfail(
-        strict=True, reason="CALIBRATION: the default 500 bps pays a 55 % coin-flipper at K = 2 "
-                            "(kappa (22 - 20) / 20 = 1000 bps >= 500); see the report")),
-    1_001,
-])
+@pytest.mark.parametrize("bps", [DEFAULTS.agreementBps, 1_001])
 def test_k2_a_lucky_55_percent_coin_flipper_is_not_paid(cl, requester, staked, bps):
     """The issue's figure: a coin-flipper at 55 % must not be paid at K = 2. Its chance-corrected agreement is
-    (22 - 20) * 10000 / (40 - 20) = 1000 bps, so any agreementBps above 1000 refuses it."""
-    assert agrees(22, Q2, 1_000, 20) and not agrees(22, Q2, 1_001, 20)
-    assert agrees(36, Q2, 1_001, 20)  # the honest 90 % labellers: 8000 bps
+    (22 - 20) * 10000 / (40 - 20) = 1000 bps, which the default 500 bps alone would pay (v2 before the
+    significance rule did); but 2 matches over M are 0.63 of a coin-flipper's standard deviation sqrt(10), and
+    an agreeing revealer needs AGREEMENT_SIGMAS = 2 (27 of 40 here). Any agreementBps above 1000 refuses it too."""
+    assert not agrees(22, Q2, DEFAULTS.agreementBps, 20) and not agrees(22, Q2, 1_001, 20)
+    assert not agrees(26, Q2, 0, 20) and agrees(27, Q2, 0, 20)  # 7^2 * 40 >= 4 * 20 * 20 > 6^2 * 40
+    assert agrees(36, Q2, 1_001, 20)  # the honest 90 % labellers: 8000 bps, 5 deviations
     params = DEFAULTS.replace(agreementBps=bps)
     rid, ballots = k2_round(cl, requester, staked, (ZEROS2, FLIP55), params=params)
     assert submission(cl, rid, ballots[4].account)["matches"] == 22

@@ -66,7 +66,10 @@ def test_chance_corrected_agreement_needs_more_than_the_modal_label():
     consensus = np.array([0] * 60 + list(range(1, 10)) * 4 + [0] * 4)  # M = 64
     mode = rules.mode_count(consensus, 10)
     assert mode == 64
-    assert not rules.agrees(63, 100, 0, mode) and rules.agrees(64, 100, 0, mode)
+    assert not rules.agrees(63, 100, 0, mode)
+    # at 0 bps the significance term decides: 2 sigmas of sqrt(64 * 36 / 100) = 4.8 -> 10 over M
+    assert not rules.agrees(64 + 9, 100, 0, mode) and rules.agrees(64 + 10, 100, 0, mode)
+    # at 5000 bps kappa decides: half of the other 36 queries
     assert rules.agrees(64 + 18, 100, 5000, mode) and not rules.agrees(64 + 17, 100, 5000, mode)
 
 
