@@ -16,7 +16,8 @@ Everything a Python caller needs to predict or check a round lives here, and now
     reputation_score(h, g, x)   what a revealer's reputation moves towards: its audit accuracy (0 if
                                 excluded), or None (no move) when the round had no revealed audit
     next_reputation(r, score)   the reputation update: REPUTATION_RATE of the way to the score, floored
-    tally_weight(stake, rep, eq) a revealer's weight in the plurality: (stake, or 1 under equal weights) x rep
+    tally_weight(stake, rep, eq) a revealer's weight: (stake, or 1 under equal weights) x rep
+    tally_reputation(r, h, g)   the rep it weighs with in the plurality: at commit, moved by this round's audit
     Audit                       the requester's hidden known-label queries (indices, labels, salt), their
                                 bytes and commitment, and `Audit.draw`
     audit_hits(labels, audit)   audit queries a label vector answers right
@@ -391,9 +392,18 @@ def next_reputation(reputation: int, score: int) -> int:
 
 
 def tally_weight(stake: int, reputation: int, equal_weights: bool = False) -> int:
-    """A revealer's weight in the plurality (and what admission compares): stake, or 1 under equal weights,
-    times its reputation at commit."""
+    """A revealer's weight: stake, or 1 under equal weights, times a reputation -- at commit for admission,
+    `tally_reputation` (moved by the round's audit) in the plurality."""
     return (1 if equal_weights else int(stake)) * int(reputation)
+
+
+def tally_reputation(reputation: int, hits: int, num_audit: int) -> int:
+    """The reputation a revealer that passed the audit weighs with in the plurality: its reputation at commit,
+    moved one step by this round's revealed audit of G = `num_audit` queries (next_reputation towards
+    hits * 10000 // G) -- the tally trusts the round's ground truth at once; unchanged without an audit."""
+    if not num_audit:
+        return int(reputation)
+    return next_reputation(reputation, reputation_score(hits, num_audit))
 
 
 def audit_hits(labels, audit) -> int:

@@ -1002,19 +1002,26 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     /// construction: the result lies between the old value and the score, both <= BPS.
     function _updateReputation(uint256 roundId, address who, uint256 score) private {
         uint256 before = reputationOf(who);
-        uint256 next = score >= before
-            ? before + (score - before) * REPUTATION_RATE / _BPS
-            : before - _penalty(before - score, REPUTATION_RATE); // ceil: a loss rounds up
-        if (next < REPUTATION_FLOOR) next = REPUTATION_FLOOR;
+        uint256 next = _nextReputation(before, score);
         _reputation[who] = uint16(next); // <= BPS
         emit ReputationUpdated(roundId, who, before, next);
+    }
+
+    /// @dev One reputation step from `before` towards `score` (both bps): REPUTATION_RATE of the gap, a gain
+    /// rounded down and a loss up (`_penalty` is a ceiling), never below REPUTATION_FLOOR.
+    function _nextReputation(uint256 before, uint256 score) private pure returns (uint256 next) {
+        next = score >= before
+            ? before + (score - before) * REPUTATION_RATE / _BPS
+            : before - _penalty(before - score, REPUTATION_RATE);
+        if (next < REPUTATION_FLOOR) next = REPUTATION_FLOOR;
     }
 
     /// @dev Check the finalize() input against storage: exactly the round's committers, strictly ascending
     /// (so no duplicates), each revealer with labels hashing to what it revealed; score each revealer on the
     /// audit, if revealed. Returns
     ///   rows     interleaved (calldata offset of the labels, tally weight << _KEY_SHIFT) of the revealers
-    ///            that passed the audit (all revealers without one): the plurality's input;
+    ///            that passed the audit (all revealers without one): the plurality's input; the tally weight
+    ///            is (stake, or 1) x reputation at commit, the reputation moved by this round's audit if revealed;
     ///   revs     one word per revealer: committer index | audit hits << 16 | passed << 32 | G << 40 (0
     ///            without a revealed audit) | offset << 64;
     ///   passers  the number of rows.
@@ -1034,13 +1041,10 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         for (uint256 i; i < committers.length; ++i) {
             // strictly ascending: no duplicates, and with the count above, exactly the committers
             if (i != 0 && committers[i] <= committers[i - 1]) revert RevealersNotSorted(i);
-            (uint256 offset, uint256 weight) = _revealerRow(roundId, r, committers[i], labels[i]);
+            (uint256 offset, uint256 weight, uint256 hits) = _revealerRow(roundId, r, committers[i], labels[i], auditData);
             if (weight == 0) continue; // a non-revealer: its labels entry is ignored
             uint256 word = i | (offset << 64);
-            if (auditData.length != 0) {
-                uint256 g = auditData.length / 3; // <= MAX_AUDIT_QUERIES: 16 bits
-                word |= (_auditHits(offset, auditData, g) << 16) | (g << 40);
-            }
+            if (auditData.length != 0) word |= (hits << 16) | ((auditData.length / 3) << 40); // G <= 256: 16 bits
             if (((word >> 16) & 0xffff) * (3 * _BPS) >= uint256(r.params.auditBoundBps) * auditData.length) { // len = 3G
                 rows[2 * passers] = offset;
                 rows[2 * passers + 1] = weight << _KEY_SHIFT; // weight < 2^110
@@ -1055,23 +1059,34 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         }
     }
 
-    /// @dev For a revealer: the calldata offset of its labels `v`, checked to hash to what it revealed, and its
-    /// tally weight (>= 1). For a non-revealer (0, 0). Anyone else reverts NotACommitter.
-    function _revealerRow(uint256 roundId, Round storage r, address participant, bytes calldata v)
-        private
-        view
-        returns (uint256 offset, uint256 weight)
-    {
+    /// @dev For a revealer: the calldata offset of its labels `v`, checked to hash to what it revealed, its
+    /// tally weight (>= 1) and, if the audit `auditData` is revealed (else empty), its audit hits. For a
+    /// non-revealer (0, 0, 0). Anyone else reverts NotACommitter.
+    function _revealerRow(
+        uint256 roundId,
+        Round storage r,
+        address participant,
+        bytes calldata v,
+        bytes memory auditData
+    ) private view returns (uint256 offset, uint256 weight, uint256 hits) {
         Submission storage s = _submissions[roundId][participant];
         Status status = s.status;
-        if (status == Status.Committed) return (0, 0);
+        if (status == Status.Committed) return (0, 0, 0);
         if (status != Status.Revealed) revert NotACommitter(roundId, participant);
         if (keccak256(v) != s.hash) revert RevealedLabelsMismatch(roundId, participant);
         assembly ("memory-safe") {
             offset := v.offset
         }
         // stake >= minStake >= 1 and reputation >= REPUTATION_FLOOR: weight >= 1, and < 2^96 * 2^14
-        weight = (r.params.equalWeights ? 1 : uint256(s.stake)) * s.reputation;
+        uint256 rep = s.reputation;
+        if (auditData.length != 0) {
+            uint256 g = auditData.length / 3;
+            hits = _auditHits(offset, auditData, g);
+            // The tally trusts this round's audit at once: it weighs the reputation this audit moves `rep` to
+            // (the step finalize then takes for real, from the address's current reputation).
+            rep = _nextReputation(rep, hits * _BPS / g);
+        }
+        weight = (r.params.equalWeights ? 1 : uint256(s.stake)) * rep;
     }
 
     /// @dev Audit queries answered right by the Q calldata labels at `offset`. `auditData` is the revealed

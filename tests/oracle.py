@@ -244,7 +244,7 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
     that was never revealed (its reward loses AUDIT_FORFEIT_BPS, burned). fee: the finalizer fee.
     abandoned: settled by abandon() (always Failed). `bonus` is v1's treasury bonus; v2 has none (must be 0).
     reputations: {address: reputation at commit} (default REPUTATION_START each): the tally weighs
-    weight x reputation, the pool weight alone. current: {address: reputation at settlement} (default:
+    weight x that reputation moved one step by this round's revealed audit, the pool weight alone. current: {address: reputation at settlement} (default:
     `reputations`), what the update starts from. out.reputation: finalize() updates every non-revealer
     (score 0) and, when the round is finalized with a revealed audit, every revealer (its audit accuracy; 0
     if excluded); abandon() none.
@@ -288,7 +288,10 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
         assert sum(out.books_delta) == 0
         return out
 
-    cons = plurality([revealed[a] for a in passers], [weight(a) * reps[a] for a in passers], q, k)
+    # the tally's reputation: at commit, moved one step by this round's audit (if revealed)
+    tally_rep = {a: next_reputation(reps[a], reputation_score(hits[a], g)) if audit is not None else reps[a]
+                 for a in passers}
+    cons = plurality([revealed[a] for a in passers], [weight(a) * tally_rep[a] for a in passers], q, k)
     mode = mode_count(cons, k)
     out = Outcome(failed=False, consensus=cons, forfeit=forfeit, fee=fee)
     pooled, slash_burned = sum(nr_penalty.values()), 0

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..protocol import (DEFAULT_PARAMS, LIMITS, Status, next_reputation, penalty, plurality, reputation_score,
-                        reward_share, slash_bps, tally_weight, vote_weight)
+                        reward_share, slash_bps, tally_reputation, tally_weight, vote_weight)
 from . import rules
 from .config import ETHER, HONEST, SimConfig, assign_roles, parse_mix, role_strategy
 from .world import World, accuracy, prepare
@@ -90,7 +90,7 @@ def settle(labels, stakes, truth, audit_idx, num_classes: int, agreement_bps: in
                 "slashed": np.zeros(n, dtype=bool),
                 "consensus": None, "stakes": list(stakes), "reputations": list(reps)}
     w = [vote_weight(s, equal_weights) for s in stakes]
-    tally = [tally_weight(s, r, equal_weights) for s, r in zip(stakes, reps)]
+    tally = [tally_weight(s, tally_reputation(r, h, g), equal_weights) for s, r, h in zip(stakes, reps, hits)]
     idx = np.flatnonzero(passes)
     consensus = plurality(labels[idx], num_classes, [tally[i] for i in idx])
     mode = rules.mode_count(consensus, num_classes)

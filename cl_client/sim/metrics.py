@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..protocol import Status, penalty, plurality, slash_bps, tally_weight
+from ..protocol import Status, penalty, plurality, slash_bps, tally_reputation, tally_weight
 from . import rules
 from .config import HONEST
 from .world import World, accuracy
@@ -43,7 +43,8 @@ def score_round(world: World, roles: list, r: int, info, consensus: np.ndarray, 
         excluded = EXCLUDED is not None and sub.status == EXCLUDED
         if labels is not None and not excluded:  # the tally is over the audit-passers only
             rev_labels.append(labels)
-            rev_weights.append(tally_weight(sub.stake, sub.reputation, equal))  # stake x reputation at commit
+            g = len(audit_indices) if info.audit_revealed else 0  # the tally's reputation: moved by the audit
+            rev_weights.append(tally_weight(sub.stake, tally_reputation(sub.reputation, sub.audit_hits, g), equal))
         rows.append({
             "index": i, "address": seen["address"], "strategy": role.strategy, "model": role.model,
             "status": sub.status.name, "weight_wei": int(sub.stake), "reputation": int(sub.reputation),

@@ -261,6 +261,19 @@ def test_reputation_rule_equals_the_oracle_on_random_rounds(seed):
     assert protocol.tally_weight(3, 700) == 2100 and protocol.tally_weight(3, 700, equal_weights=True) == 700
 
 
+def test_the_tally_weighs_the_reputation_this_rounds_audit_moves_it_to():
+    """The plurality's reputation: one update step towards the round's audit accuracy (the oracle's statement:
+    next_reputation(rep, reputation_score(hits, G))); without a revealed audit, the reputation at commit."""
+    for rep in (LIMITS.reputation_floor, LIMITS.reputation_start, 5_000, protocol.BPS):
+        assert protocol.tally_reputation(rep, 0, 0) == rep
+        for g in (1, 5, 10, 256):
+            for hits in sorted({0, 1, g // 2, g - 1, g}):
+                want = oracle.next_reputation(rep, oracle.reputation_score(hits, g))
+                assert protocol.tally_reputation(rep, hits, g) == want
+    # a fresh address: 5 of 5 right weighs 3700, 2 of 5 (the default bound's least pass) 1900
+    assert [protocol.tally_reputation(LIMITS.reputation_start, h, 5) for h in (5, 2)] == [3700, 1900]
+
+
 @pytest.mark.parametrize("old", [LIMITS.reputation_floor, 101, 700, LIMITS.reputation_start, 5_000, 9_999,
                                  protocol.BPS])
 @pytest.mark.parametrize("score", [0, 1, 2_500, 9_999, protocol.BPS])

@@ -11,6 +11,8 @@ import brownie
 import pytest
 from brownie import chain
 
+from oracle import plurality as oracle_plurality
+
 from contract_helpers import (
     claim_all,
     AUDIT_FORFEIT_BPS,
@@ -353,3 +355,35 @@ def test_audit_penalties_are_burned_so_the_requesters_sybil_gains_nothing_from_t
     got = claim_all(cl, rid, ballots)
     assert got[frank.address] == (REWARD, 0)  # its own requester's reward, no honest penalty in it
     assert assert_books(cl)[3] - burned_before == penalties
+
+
+def test_the_tally_trusts_this_rounds_audit_so_a_weak_stake_majority_does_not_write_the_consensus(
+        cl, requester, accounts):
+    """Round 1 has no history: every fresh address weighs stake x REPUTATION_START. A stake majority (1.5 x)
+    that shares one wrong labelling and answers the audit at its bound (2 of 5, passing) outweighed two honest
+    labellers (5 of 5) everywhere but the audit queries when the tally used reputations at commit. The tally
+    now weighs each passer with the reputation this round's audit moves it to (honest 1000 -> 3700, the pair
+    1000 -> 1900): the honest pair writes the consensus wherever it agrees."""
+    honest, weak = accounts[12:14], accounts[14:16]
+    for a in honest:
+        cl.deposit({"from": a, "value": 2 * ETHER})
+    for a in weak:
+        cl.deposit({"from": a, "value": 3 * ETHER})
+    assert {cl.reputationOf(a) for a in honest + weak} == {cl.REPUTATION_START()}  # fresh addresses
+    right_on = set(AUDIT_INDICES[:2])
+    shared = bytes(t if i in right_on else (t + 1) % K for i, t in enumerate(TRUTH))
+    votes = [(honest[0], ALICE), (honest[1], BOB), (weak[0], shared), (weak[1], shared)]
+    audit = audit_of(TRUTH, AUDIT_INDICES)
+    rid, ballots, revealed, tx = play_round(cl, requester, votes, Q, K, REWARD, audit=audit)
+    stakes = {b.address: submission(cl, rid, b.account)["stake"] for b in ballots}
+    model = settle(DEFAULTS, Q, K, REWARD, 0, stakes, {b.address: b.labels for b in revealed}, audit=audit.oracle())
+    consensus = plain(cl.consensus(rid))
+    assert consensus == model.consensus
+    assert [submission(cl, rid, a)["auditHits"] for a in honest + weak] == [5, 5, 2, 2]
+    assert {submission(cl, rid, a)["status"] for a in weak} == {Status.DEVIATED}  # passed the audit, outvoted
+    honest_agree = [i for i in range(Q) if ALICE[i] == BOB[i]]
+    assert all(consensus[i] == TRUTH[i] for i in honest_agree) and len(honest_agree) == Q - 5
+    # the rule before: stake x reputation at commit, the shared labelling wins every query it does not concede
+    at_commit = oracle_plurality([b.labels for b in revealed],
+                                 [stakes[b.address] * cl.REPUTATION_START() for b in revealed], Q, K)
+    assert sum(x == y for x, y in zip(at_commit, shared)) == Q

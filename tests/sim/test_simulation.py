@@ -16,6 +16,8 @@ from cl_client.sim.run import parse_sweep
 from cl_client.sim.threshold import choose_threshold, measure_threshold
 from cl_client.sim.world import query_batches
 
+import oracle
+
 SMALL = dict(participants=4, rounds=1, queries=20, byzantine=0.25, strategies=("random",),
              models=("knn", "logistic_regression"), seed=5)
 
@@ -43,10 +45,15 @@ def test_every_round_is_finalized_with_all_participants_settled(report):
     assert [row["states"][-1] for row in rnd["participants"]] == ["claimed"] * SMALL["participants"]
 
 
-def test_on_chain_consensus_equals_the_off_chain_plurality_with_equal_stakes(report):
+def test_on_chain_consensus_equals_the_off_chain_vote_weighted_by_the_rounds_audit(report):
+    """Equal stakes and fresh reputations at commit: the tally's weights differ only by what this round's audit
+    moved each reputation to, and the contract's consensus is that weighted vote of the audit-passers."""
     (rnd,) = report["rounds"]
-    assert rnd["equal_weights_round"] is True
-    assert rnd["consensus_equals_plurality"] is True
+    assert len({row["weight_wei"] for row in rnd["participants"]}) == 1
+    assert {row["reputation"] for row in rnd["participants"]} == {oracle.CONSTANTS["REPUTATION_START"]}
+    assert len({row["audit_hits"] for row in rnd["participants"] if not row["excluded"]}) > 1  # weights differ
+    assert rnd["equal_weights_round"] is False
+    assert rnd["consensus_equals_weighted_vote"] is True
 
 
 def test_consensus_accuracy_is_scored_against_the_ground_truth_off_the_audit_queries(report):
@@ -130,12 +137,11 @@ def equal_weights_report(tmp_path_factory):
 
 
 def test_equal_weights_mode_weighs_reputation_not_stake(equal_weights_report):
-    """Round 1: every weight is the same (fresh reputations), so the consensus is the plain plurality.
-    Round 2: stake plays no part, but the flipper's reputation fell: the consensus is the reputation-weighted
-    vote of the revealers."""
+    """Round 1: stake plays no part and reputations are fresh, so the weights differ only by the round's audit.
+    Round 2: the flipper's reputation fell: the consensus is the reputation-weighted vote of the revealers."""
     assert equal_weights_report["chain"]["params"]["equal_weights"] is True
     first, second = equal_weights_report["rounds"][:2]
-    assert first["equal_weights_round"] is True and first["consensus_equals_plurality"] is True
+    assert first["consensus_equals_weighted_vote"] is True
     assert second["groups"]["flip"]["stake_wei"] < second["groups"]["honest"]["stake_wei"] // 3
     reps = {row["strategy"]: row["reputation"] for row in second["participants"]}
     assert reps["flip"] < min(row["reputation"] for row in second["participants"] if row["strategy"] == "honest")
