@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {ConsensusLearning} from "../../contracts/ConsensusLearning.sol";
 import {IConsensusLearning} from "../../interfaces/IConsensusLearning.sol";
+import {IConsensusLearningFull} from "./lib/BrownieBuild.sol";
 import {WithVm} from "./lib/MiniVm.sol";
 
 /// @notice Drives ConsensusLearning with a few actors and small rounds, keeping its own books (ghosts).
@@ -13,7 +13,7 @@ import {WithVm} from "./lib/MiniVm.sol";
 /// usually, not always, reveal them. Every call the handler deems valid must succeed: an unexpected revert
 /// is counted (`unexpected`) and fails the suite, as does any ghost violation.
 contract Handler is WithVm {
-    ConsensusLearning public immutable cl;
+    IConsensusLearningFull public immutable cl;
 
     uint256 public constant ACTORS = 6;
     uint256 public constant HONEST = 4;
@@ -78,7 +78,7 @@ contract Handler is WithVm {
         now_ = block.timestamp;
     }
 
-    constructor(ConsensusLearning cl_) {
+    constructor(IConsensusLearningFull cl_) {
         cl = cl_;
         for (uint256 i; i < ACTORS; ++i) {
             address a = address(uint160(0x1000 + i));
