@@ -30,9 +30,9 @@ fuzz: setup       ## the long Foundry invariant run (>= 100,000 handler calls; d
 	brownie compile >/dev/null
 	FOUNDRY_PROFILE=fuzz forge test $(ARGS)
 
-fuzz-short: setup ## 4,000 handler calls with a fixed seed
+fuzz-short: setup ## 4,000 handler calls with a fixed seed (also part of make test)
 	brownie compile >/dev/null
-	FOUNDRY_PROFILE=short FOUNDRY_FUZZ_SEED=$${FOUNDRY_FUZZ_SEED:-0x5eed} forge test $(ARGS)
+	tools/fuzz_short.sh $(ARGS)
 
 node: setup       ## a standalone local chain for separate participant processes (Ctrl-C stops it)
 	cl-client node
