@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The short Foundry invariant run (make test, make fuzz-short; docs/fuzzing.md): foundry.toml's `short`
-# profile, 2 campaigns x 10 runs x 200 = 4,000 handler calls (+ 2 x 100 fuzz cases), fixed seed
+# profile, 2 campaigns x 4 runs x 500 = 4,000 handler calls (+ 2 x 100 fuzz cases), fixed seed
 # (FOUNDRY_FUZZ_SEED, default 0x5eed).
 #
 # The suite deploys Brownie's build of the contract (build/contracts/ConsensusLearning.json, through
