@@ -10,7 +10,7 @@
 #   4. the Foundry invariant suite, short run (tools/fuzz_short.sh: 4,000 handler calls, seed 0x5eed), started
 #      in the background (niced) as soon as `brownie compile` has run: it deploys Brownie's build of the
 #      contract (build/contracts) instead of compiling it, so on a clean clone it costs about 10 s of CPU
-#      (forge compiles only the harness, without via IR); its output is shown after step 3. `make fuzz` is
+#      (forge compiles only the harness, without via IR); its output follows the live tests'. `make fuzz` is
 #      the long run (>= 100,000 calls, docs/fuzzing.md)
 #   5. static analysis (slither)
 # Prints one closing line "N passed, N failed" over all of it. Exits non-zero if any part fails,
