@@ -25,11 +25,14 @@ bench: setup      ## gas and latency benchmarks; regenerates docs/benchmarks.md
 stateful: setup   ## the long stateful property test (>= 200 sequences)
 	CL_STATEFUL_EXAMPLES=200 $(NET) -- brownie test tests/contract/test_stateful.py
 
+# Both fuzz the contract as Brownie builds it (build/contracts; docs/fuzzing.md), so they compile it first.
 fuzz: setup       ## the long Foundry invariant run (>= 100,000 handler calls; docs/fuzzing.md)
+	brownie compile >/dev/null
 	FOUNDRY_PROFILE=fuzz forge test $(ARGS)
 
-fuzz-short: setup ## a few thousand handler calls with a fixed seed (the first run compiles for minutes)
-	FOUNDRY_FUZZ_SEED=$${FOUNDRY_FUZZ_SEED:-0x5eed} forge test $(ARGS)
+fuzz-short: setup ## 4,000 handler calls with a fixed seed (also part of make test)
+	brownie compile >/dev/null
+	tools/fuzz_short.sh $(ARGS)
 
 node: setup       ## a standalone local chain for separate participant processes (Ctrl-C stops it)
 	cl-client node

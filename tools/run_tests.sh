@@ -7,9 +7,12 @@
 #   1. contract tests (Brownie) on a private Ganache on a free port, in the background as well
 #   2. client, simulation and tool tests (plain pytest; they start their own local nodes), beside 0 and 1
 #   3. the contract tests whose helpers are backend-specific, again on a private Anvil
-#   4. static analysis (slither)
-# The Foundry invariant suite is not here: its cold compile through solc-js (via IR) alone takes 2.5-7 min on
-# a clean clone, past make test's budget. `make fuzz-short` (a few thousand calls) and `make fuzz` (>= 100,000).
+#   4. the Foundry invariant suite, short run (tools/fuzz_short.sh: 4,000 handler calls, seed 0x5eed), started
+#      in the background (niced) as soon as `brownie compile` has run: it deploys Brownie's build of the
+#      contract (build/contracts) instead of compiling it, so on a clean clone it costs about 10 s of CPU
+#      (forge compiles only the harness, without via IR); its output follows the live tests'. `make fuzz` is
+#      the long run (>= 100,000 calls, docs/fuzzing.md)
+#   5. static analysis (slither)
 # Prints one closing line "N passed, N failed" over all of it. Exits non-zero if any part fails,
 # including pytest's exit 5 (no tests collected).
 set -uo pipefail
@@ -25,8 +28,9 @@ live_pids=()
 live_names=(readme multiprocess)
 # interrupted: SIGINT to our own background pytest groups (by PID), so that their fixtures stop their nodes
 contract_pid=
+forge_pid=
 cleanup() {
-  for pid in "${live_pids[@]}" $contract_pid; do kill -INT -- -"$pid" 2>/dev/null; done
+  for pid in "${live_pids[@]}" $contract_pid $forge_pid; do kill -INT -- -"$pid" 2>/dev/null; done
 }
 trap cleanup EXIT
 for name in "${live_names[@]}"; do  # each pytest in its own process group (set -m), stopped by PID if we stop
@@ -40,6 +44,13 @@ done
 step "packaged ABI matches the build"
 brownie compile >/dev/null || status=1
 python tools/export_abi.py --check || status=1
+
+# The short Foundry run needs only that build; it runs beside everything below (its own process group),
+# niced: its ~10 s of CPU must not slow the nodes starting now (Brownie gives Ganache 10 s to answer).
+set -m
+nice -n 10 tools/fuzz_short.sh >"$OUT/forge.log" 2>&1 &
+forge_pid=$!
+set +m
 
 # Steps 1 and 2 run side by side with the live tests: the contract suite keeps about one core busy (Brownie
 # and its node take turns), the Python tests wait on chain time part of theirs, and the live tests mostly on
@@ -77,6 +88,22 @@ for i in "${!live_pids[@]}"; do
   [ $rc -eq 0 ] || { echo "live tests (${live_names[$i]}): exit $rc"; status=1; }
 done
 live_pids=()
+
+step "Foundry invariant suite, short run (tools/fuzz_short.sh, run beside the rest; make fuzz is the long one)"
+wait "$forge_pid"
+rc=$?
+forge_pid=
+cat "$OUT/forge.log"
+# forge's closing line "Ran N test suites ...: P tests passed, F failed, S skipped" into the summary below
+python - "$OUT" "$rc" <<'PY'
+import re, sys
+out, rc = sys.argv[1], int(sys.argv[2])
+m = re.findall(r"(\d+) tests passed, (\d+) failed, (\d+) skipped", open(out + "/forge.log").read())
+p, f, s = map(int, m[-1]) if m else (0, 1, 0)
+if rc and not f: f = 1
+open(out + "/forge.xml", "w").write(f'<testsuite name="forge" tests="{p + f + s}" failures="{f}" errors="0" skipped="{s}"/>\n')
+PY
+if [ "$rc" -eq 0 ]; then echo "forge invariants: passed"; else echo "forge invariants: exit $rc (output above)"; status=1; fi
 
 if [ -x tools/lint.sh ]; then
   step "static analysis (slither)"

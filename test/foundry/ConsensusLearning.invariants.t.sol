@@ -1,22 +1,22 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {ConsensusLearning} from "../../contracts/ConsensusLearning.sol";
 import {IConsensusLearning} from "../../interfaces/IConsensusLearning.sol";
 import {StdInvariant} from "./lib/StdInvariant.sol";
-import {WithVm} from "./lib/MiniVm.sol";
+import {BrownieBuild, IConsensusLearningFull} from "./lib/BrownieBuild.sol";
 import {Handler} from "./Handler.sol";
 import {console} from "./lib/MiniConsole.sol";
 
 /// @notice Invariants of ConsensusLearning under a handler that drives every participant and requester
 /// action (docs/fuzzing.md). Runs and depth: foundry.toml ([profile.default] short, [profile.fuzz] long).
-contract ConsensusLearningInvariants is StdInvariant, WithVm {
-    ConsensusLearning internal cl;
+/// The contract is Brownie's build, deployed from build/contracts (lib/BrownieBuild.sol).
+contract ConsensusLearningInvariants is StdInvariant, BrownieBuild {
+    IConsensusLearningFull internal cl;
     Handler internal handler;
 
     function setUp() public {
         vm.warp(1_700_000_000);
-        cl = new ConsensusLearning();
+        cl = _deployConsensusLearning();
         handler = new Handler(cl);
         bytes4[] memory sels = new bytes4[](21);
         sels[0] = Handler.deposit.selector;

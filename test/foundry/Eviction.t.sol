@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {ConsensusLearning} from "../../contracts/ConsensusLearning.sol";
-import {IConsensusLearning} from "../../interfaces/IConsensusLearning.sol";
-import {WithVm} from "./lib/MiniVm.sol";
+import {BrownieBuild, IConsensusLearningFull} from "./lib/BrownieBuild.sol";
 
 /// @notice commitReplacing needs a full round (maxParticipants(Q) >= 16 seats), which the invariant handler's
 /// six actors never fill; this fuzz test fills one at Q = 4096 and checks the books through an eviction,
 /// an abandon and the drain.
-contract EvictionTest is WithVm {
-    ConsensusLearning internal cl;
+contract EvictionTest is BrownieBuild {
+    IConsensusLearningFull internal cl;
 
     function setUp() public {
         vm.warp(1_700_000_000);
-        cl = new ConsensusLearning();
+        cl = _deployConsensusLearning();
     }
 
     function _balanced() internal view {

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {ConsensusLearning} from "../../contracts/ConsensusLearning.sol";
-import {WithVm} from "./lib/MiniVm.sol";
+import {BrownieBuild, IConsensusLearningFull} from "./lib/BrownieBuild.sol";
 
 /// @dev Sends its value to `to` without a call: selfdestruct in the constructor (EIP-6780 still moves the ETH).
 contract ForceSend {
@@ -12,11 +11,11 @@ contract ForceSend {
 }
 
 /// @notice ETH forced in without a call shows up as `surplus`, exactly, and the books still balance.
-contract ForcedEthTest is WithVm {
-    ConsensusLearning internal cl;
+contract ForcedEthTest is BrownieBuild {
+    IConsensusLearningFull internal cl;
 
     function setUp() public {
-        cl = new ConsensusLearning();
+        cl = _deployConsensusLearning();
     }
 
     function _check(uint256 forced) internal view {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {ConsensusLearning} from "../../contracts/ConsensusLearning.sol";
 import {IConsensusLearning} from "../../interfaces/IConsensusLearning.sol";
+import {IConsensusLearningFull} from "./lib/BrownieBuild.sol";
 import {WithVm} from "./lib/MiniVm.sol";
 
 /// @notice Drives ConsensusLearning with a few actors and small rounds, keeping its own books (ghosts).
@@ -13,7 +13,7 @@ import {WithVm} from "./lib/MiniVm.sol";
 /// usually, not always, reveal them. Every call the handler deems valid must succeed: an unexpected revert
 /// is counted (`unexpected`) and fails the suite, as does any ghost violation.
 contract Handler is WithVm {
-    ConsensusLearning public immutable cl;
+    IConsensusLearningFull public immutable cl;
 
     uint256 public constant ACTORS = 6;
     uint256 public constant HONEST = 4;
@@ -78,7 +78,7 @@ contract Handler is WithVm {
         now_ = block.timestamp;
     }
 
-    constructor(ConsensusLearning cl_) {
+    constructor(IConsensusLearningFull cl_) {
         cl = cl_;
         for (uint256 i; i < ACTORS; ++i) {
             address a = address(uint160(0x1000 + i));
@@ -230,56 +230,17 @@ contract Handler is WithVm {
         calls["openRound"]++;
         if (_live() >= MAX_LIVE_ROUNDS) return;
         address req = requesters[reqSeed % REQUESTERS];
-        uint16 q = uint16(_bound(shape, 4, 16));
-        uint16 k = uint16(_bound(shape >> 8, 2, 4));
-        uint32 cd = uint32(_bound(shape >> 16, 100, 1200));
-        uint32 rd = uint32(_bound(shape >> 40, 100, 1200));
         value = _bound(value, 0, 3 ether);
         bool audited = opts % 3 != 0; // two rounds in three hide an audit
         bool plain = !audited && (opts >> 2) & 1 == 1; // the old 6-argument openRound (defaults, no fee)
-        uint256 id;
         vm.deal(req, req.balance + value);
-        if (plain) {
-            vm.prank(req);
-            try cl.openRound{value: value}(keccak256(abi.encode(roundIds.length + 1)), "uri", q, k, cd, rd) returns (
-                uint256 rid
-            ) {
-                id = rid;
-            } catch {
-                return _fail(cl.openRound.selector);
-            }
-        } else {
-            IConsensusLearning.RoundSpec memory spec;
-            spec.queriesHash = keccak256(abi.encode(roundIds.length + 1));
-            spec.numQueries = q;
-            spec.numClasses = k;
-            spec.commitDuration = cd;
-            spec.revealDuration = rd;
-            spec.finalizerFee = uint96(value * _bound(opts >> 8, 0, 20) / 100);
-            spec.params = _params(uint256(keccak256(abi.encode("params", opts))));
-            R storage pending = rounds[0]; // scratch for the audit, copied below
-            if (audited) {
-                uint256 g = _bound(opts >> 64, 1, q < 4 ? q : 4);
-                (pending.auditIdx, pending.auditLab) = _audit(roundIds.length + 1, q, k, g, opts >> 72);
-                pending.auditSalt = keccak256(abi.encode("audit salt", opts));
-                spec.auditCount = uint16(g);
-                spec.auditDuration = uint32(_bound(opts >> 96, 100, 1200));
-                spec.auditCommitment =
-                    cl.auditCommitmentOf(req, spec.queriesHash, pending.auditIdx, pending.auditLab, pending.auditSalt);
-            }
-            vm.prank(req);
-            try cl.openRoundWith{value: value}(spec, "uri") returns (uint256 rid) {
-                id = rid;
-            } catch {
-                delete rounds[0];
-                return _fail(cl.openRoundWith.selector);
-            }
-        }
+        // split into helpers so that the harness compiles without via IR (stack depth), which is much faster
+        uint256 id = plain ? _openPlain(req, shape, value) : _openWith(req, shape, opts, value, audited);
+        if (id == 0) return; // reverted, counted as unexpected
         ethIn += value;
         done[audited ? bytes32("openAudited") : plain ? bytes32("openRound") : bytes32("openRoundWith")]++;
         R storage r = rounds[id];
-        r.q = q;
-        r.k = k;
+        (r.q, r.k,,) = _shape(shape);
         r.requester = req;
         if (audited) {
             r.audited = true;
@@ -294,6 +255,61 @@ contract Handler is WithVm {
         IConsensusLearning.RoundInfo memory info = cl.getRound(id);
         r.commitDeadline = info.commitDeadline;
         r.revealDeadline = info.revealDeadline;
+    }
+
+    /// @dev Q 4..16, K 2..4, commit and reveal durations 100..1,200 s, from a seed.
+    function _shape(uint256 shape) internal pure returns (uint16 q, uint16 k, uint32 cd, uint32 rd) {
+        q = uint16(_bound(shape, 4, 16));
+        k = uint16(_bound(shape >> 8, 2, 4));
+        cd = uint32(_bound(shape >> 16, 100, 1200));
+        rd = uint32(_bound(shape >> 40, 100, 1200));
+    }
+
+    /// @dev The 6-argument openRound; the new round's id, or 0 if it reverted (counted).
+    function _openPlain(address req, uint256 shape, uint256 value) internal returns (uint256 id) {
+        (uint16 q, uint16 k, uint32 cd, uint32 rd) = _shape(shape);
+        vm.prank(req);
+        try cl.openRound{value: value}(keccak256(abi.encode(roundIds.length + 1)), "uri", q, k, cd, rd) returns (
+            uint256 rid
+        ) {
+            id = rid;
+        } catch {
+            _fail(cl.openRound.selector);
+        }
+    }
+
+    /// @dev openRoundWith, random parameters and fee, an audit if `audited` (kept in rounds[0] until the
+    /// caller copies it); the new round's id, or 0 if it reverted (counted).
+    function _openWith(address req, uint256 shape, uint256 opts, uint256 value, bool audited)
+        internal
+        returns (uint256 id)
+    {
+        IConsensusLearning.RoundSpec memory spec;
+        spec.queriesHash = keccak256(abi.encode(roundIds.length + 1));
+        (spec.numQueries, spec.numClasses, spec.commitDuration, spec.revealDuration) = _shape(shape);
+        spec.finalizerFee = uint96(value * _bound(opts >> 8, 0, 20) / 100);
+        spec.params = _params(uint256(keccak256(abi.encode("params", opts))));
+        if (audited) _hideAudit(spec, req, opts);
+        vm.prank(req);
+        try cl.openRoundWith{value: value}(spec, "uri") returns (uint256 rid) {
+            id = rid;
+        } catch {
+            delete rounds[0];
+            _fail(cl.openRoundWith.selector);
+        }
+    }
+
+    /// @dev An audit of G = 1..4 queries (the truth at them) into rounds[0], its commitment into `spec`.
+    function _hideAudit(IConsensusLearning.RoundSpec memory spec, address req, uint256 opts) internal {
+        R storage pending = rounds[0]; // scratch for the audit, copied by openRound
+        uint256 q = spec.numQueries;
+        uint256 g = _bound(opts >> 64, 1, q < 4 ? q : 4);
+        (pending.auditIdx, pending.auditLab) = _audit(roundIds.length + 1, q, spec.numClasses, g, opts >> 72);
+        pending.auditSalt = keccak256(abi.encode("audit salt", opts));
+        spec.auditCount = uint16(g);
+        spec.auditDuration = uint32(_bound(opts >> 96, 100, 1200));
+        spec.auditCommitment =
+            cl.auditCommitmentOf(req, spec.queriesHash, pending.auditIdx, pending.auditLab, pending.auditSalt);
     }
 
     /// @dev Parameters within the default bounds, from a seed.

@@ -10,6 +10,8 @@ interface Vm {
     function startPrank(address msgSender) external;
     function stopPrank() external;
     function label(address account, string calldata newLabel) external;
+    function getCode(string calldata artifactPath) external view returns (bytes memory creationBytecode);
+    function getDeployedCode(string calldata artifactPath) external view returns (bytes memory runtimeBytecode);
 }
 
 abstract contract WithVm {
