@@ -2,13 +2,14 @@
 # Static analysis of the contract with Slither. Non-interactive; exits non-zero on any high- or
 # medium-impact finding that docs/slither-triage.md does not triage (or if Slither cannot run).
 #
-# Target: contracts/ (not recursive, so contracts/test and contracts/reference stay out), compiled as
-# one solc standard-JSON job through the offline solc-js shim (~/.solcx/solc-v<version>) with the
-# project's remappings and the optimizer on (slither.config.json).
-# Why not `slither . --compile-force-framework brownie`: crytic-compile's Brownie platform reads only
-# build/contracts/*.json, so it cannot resolve the import of interfaces/IConsensusLearning.sol (Brownie
-# writes that artifact to build/interfaces/) and stops with "interfaces/IConsensusLearning.sol does not
-# exist". Standard-JSON mode compiles the same sources with the same compiler and settings.
+# Target: contracts/ (not recursive, so contracts/test and contracts/reference stay out). crytic-compile
+# finds foundry.toml and builds through forge (`forge clean`, then `forge build --build-info contracts`
+# with the default profile: via IR, optimizer on, the same solc-js shim and remappings as Brownie), so the
+# `--solc` below only matters without foundry.toml. That is also why the default Foundry profile compiles
+# the contract and the short/long fuzz runs use their own profiles and build directories (foundry.toml).
+# Slither's plain solc mode would call `solc --combined-json`, which the standard-JSON-only shim lacks, and
+# crytic-compile's Brownie platform reads only build/contracts/*.json, so it cannot resolve the import of
+# interfaces/IConsensusLearning.sol (Brownie writes that artifact to build/interfaces/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
