@@ -34,7 +34,6 @@ oracle: `tests/oracle.py` restates the rules independently, and the tests compar
 from __future__ import annotations
 
 import enum
-import math
 import secrets
 from dataclasses import dataclass, field, fields
 from typing import Iterable, Mapping
@@ -362,15 +361,10 @@ def agrees(match_count, num_queries: int, agreement_bps: int, mode: int):
 
 
 def min_matches(num_queries: int, agreement_bps: int, mode: int) -> int:
-    """The fewest matches that agree: M + the larger of ceil(agreementBps * (Q - M) / 10000) and the least d
-    with d^2 * Q >= sigmas^2 * M * (Q - M), and never more than Q (a perfect match agrees)."""
+    """The fewest matches that agree: the least count `agrees` accepts (Q always agrees)."""
     q, mode = int(num_queries), int(mode)
-    by_kappa = -(-int(agreement_bps) * (q - mode) // BPS)
-    spread = LIMITS.agreement_sigmas ** 2 * mode * (q - mode)
-    by_luck = math.isqrt(-(-spread // q)) if q else 0
-    if by_luck * by_luck * q < spread:
-        by_luck += 1
-    return min(q, mode + max(by_kappa, by_luck))
+    counts = np.arange(mode, q + 1)
+    return mode + int(np.argmax(agrees(counts, q, agreement_bps, mode)))
 
 
 def reputation_score(hits: int, num_audit: int, excluded: bool = False) -> int | None:

@@ -1325,7 +1325,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         if (penalty != 0) emit Slashed(roundId, who, penalty, status);
     }
 
-    /// @dev The agreement rule (docs/protocol.md, "Agreement"): `m` of Q labels match a consensus whose most
+    /// @dev The agreement rule (docs/protocol.md, "Finalize", step 5): `m` of Q labels match a consensus whose most
     /// frequent label covers `mode` = M. A perfect match agrees; otherwise m must reach M (what a labeller
     /// blind to the queries matches at best in expectation), its chance-corrected agreement (m - M) / (Q - M)
     /// must reach `bps`, and m - M must be at least AGREEMENT_SIGMAS standard deviations of a blind labeller,

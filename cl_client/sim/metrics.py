@@ -37,13 +37,13 @@ def score_round(world: World, roles: list, r: int, info, consensus: np.ndarray, 
     consensus = consensus[plain]
     mode = rules.mode_count(consensus_all, world.num_classes)
     equal = info.params.equal_weights
+    g = len(audit_indices) if info.audit_revealed else 0  # the tally's reputation moves by a revealed audit
     rows, rev_labels, rev_weights = [], [], []
     for i, (role, seen) in enumerate(zip(roles, observed)):
         sub, labels = seen["submission"], seen["labels"]
         excluded = EXCLUDED is not None and sub.status == EXCLUDED
         if labels is not None and not excluded:  # the tally is over the audit-passers only
             rev_labels.append(labels)
-            g = len(audit_indices) if info.audit_revealed else 0  # the tally's reputation: moved by the audit
             rev_weights.append(tally_weight(sub.stake, tally_reputation(sub.reputation, sub.audit_hits, g), equal))
         rows.append({
             "index": i, "address": seen["address"], "strategy": role.strategy, "model": role.model,
