@@ -319,7 +319,7 @@ EXPLAIN: dict[str, str | Callable[[tuple, ContractError], str]] = {
                 "agreed, has one)",
     "ParameterOutOfBounds": lambda a, exc: (f"{_b32(a[0])} = {a[1]} is outside the allowed {a[2]}..{a[3]} "
                                             "(the contract's bounds())"),
-    "InvalidAudit": "audit of {0} queries with a {1} s window does not fit the round (G <= min(256, Q), and an "
+    "InvalidAudit": "audit of {0} queries with a {1} s window does not fit the round (G <= min(128, Q), and an "
                     "audit needs a window)",
     "NotRequester": "{1} is not the requester of round {0}: only the requester reveals its audit",
     "AuditCommitmentMismatch": "the audit journal does not match round {0}'s audit commitment",
@@ -523,7 +523,7 @@ def file_uri_warning(chain_id: int, uri: str) -> str | None:
 
 
 PARAM_FLAGS = ("quorum_bps", "min_revealers", "agreement_bps", "deviator_slash_bps", "non_reveal_slash_bps",
-               "audit_bound_bps", "audit_slash_bps", "min_stake")
+               "audit_bound_bps", "audit_slash_bps", "crowd_bps", "min_stake")
 """protocol.Params fields `open-round` can override (--quorum-bps ...; --nonreveal-slash-bps for the non-revealer's)."""
 
 
@@ -752,7 +752,8 @@ def cmd_status(args, out: Output) -> int:
                  "not revealed: forfeited" if r.phase.rank >= Phase.FINALIZABLE.rank else "hidden")
         out.line(f"  audit: {r.audit_count} hidden known-label queries, {state}; deadline "
                  f"{fmt_when(r.audit_deadline, now)}; a revealer right on fewer than {pr.audit_bound_bps / 100:g} % "
-                 "of them is Excluded")
+                 "of them is Excluded" + (f", and so is one whose wrong answers a crowd of {pr.crowd_bps / 100:g} % of "
+                 f"the revealers shares on {protocol.LIMITS.crowd_strike_bps / 100:g} % of them" if pr.crowd_bps else ""))
         revealed_audit = gw.audit_of(rid) if r.audit_revealed else None
         audit = {"count": r.audit_count, "deadline": r.audit_deadline, "revealed": r.audit_revealed,
                  "indices": list(revealed_audit.indices) if revealed_audit else None,
@@ -1229,7 +1230,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--audit-file", metavar="FILE", help="CSV (lines `query index,label`) or NPZ (arrays indices, "
                                                         "labels) of queries whose label you know")
     a.add_argument("--audit", type=positive_int, metavar="N",
-                   help="how many of them to hide, drawn at random (default: all, at most 256)")
+                   help="how many of them to hide, drawn at random (default: all, at most 128)")
     a.add_argument("--audit-seconds", type=positive_int, metavar="S",
                    help="audit window after the reveal deadline (default: --reveal-seconds)")
     a.add_argument("--audit-journal", metavar="FILE", help="where to keep the audit secret (mode 0600; default "
@@ -1240,6 +1241,9 @@ def build_parser() -> argparse.ArgumentParser:
                               ("--agreement-bps", "agreement_bps", "chance-corrected agreement threshold"),
                               ("--audit-bound-bps", "audit_bound_bps", "audit share a revealer must get right"),
                               ("--audit-slash-bps", "audit_slash_bps", "slash of a revealer the audit excludes"),
+                              ("--crowd-bps", "crowd_bps", "the crowd rule's crowd, a share of the revealers "
+                                                           "(0: off): a wrong audit answer that many share is a "
+                                                           "strike; strikes on 25 %% of the audit exclude"),
                               ("--deviator-slash-bps", "deviator_slash_bps", "slash of a deviator"),
                               ("--nonreveal-slash-bps", "non_reveal_slash_bps", "slash of a non-revealer")):
         pr.add_argument(flag, dest=name, type=_bps, metavar="BPS", help=help_)

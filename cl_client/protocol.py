@@ -22,6 +22,9 @@ Everything a Python caller needs to predict or check a round lives here, and now
                                 bytes and commitment, and `Audit.draw`
     audit_hits(labels, audit)   audit queries a label vector answers right
     audit_passes(h, g, bound)   the audit rule: hits * 10000 >= bound * G
+    crowd_size(bps, n)          the crowd rule's crowd: at least crowdBps of the n revealers, at least 2 (0: off)
+    crowd_strikes(a, known, c)  per revealer, wrong audit answers given by a crowd of >= c revealers
+    crowd_passes(strikes, g)    the crowd rule: strikes * 10000 < CROWD_STRIKE_BPS * G
     slash_bps(params, s, aud)   the slash rate that applies to a settled status (Deviated: 0 if audited)
     penalty(stake, bps)         the slash: ceil(stake * bps / 10000)
     reward_share(pool, w, W)    an agreeing voter's share: floor(pool * w / W)
@@ -82,10 +85,10 @@ class Limits:
 
     max_queries: int = 4096
     max_participants: int = 64
-    max_labels: int = 53_248  # N x Q (worst-case finalize stays >= 9 % under EIP-7825's cap)
+    max_labels: int = 53_248  # N x Q (worst-case finalize stays >= 8 % under EIP-7825's cap)
     min_phase_duration: int = 36  # seconds: three 12-second slots
     max_phase_duration: int = 7 * 24 * 3600
-    max_audit_queries: int = 256  # G
+    max_audit_queries: int = 128  # G
     audit_forfeit_bps: int = 2_000  # share of the reward burned when a committed audit is never revealed
     abandon_delay: int = 3 * 24 * 3600  # after the audit deadline, anyone may abandon() a round
     bounds_delay: int = 28 * 24 * 3600  # proposeBounds -> applyBounds
@@ -99,6 +102,7 @@ class Limits:
     reputation_floor: int = 100  # bps: reputation never falls below (a weight is never 0)
     reputation_rate: int = 3_000  # bps of the gap to the round's score closed per update
     agreement_sigmas: int = 2  # an agreeing revealer beats a blind labeller's M by this many standard deviations
+    crowd_strike_bps: int = 2_500  # the crowd rule excludes a revealer struck on this share of the audit queries
     min_classes: int = 2  # K (openRound's InvalidClassCount bounds)
     max_classes: int = 256
 
@@ -114,6 +118,7 @@ class Limits:
         "max_unbonding_delay": "MAX_UNBONDING_DELAY",
         "reputation_start": "REPUTATION_START", "reputation_floor": "REPUTATION_FLOOR",
         "reputation_rate": "REPUTATION_RATE", "agreement_sigmas": "AGREEMENT_SIGMAS",
+        "crowd_strike_bps": "CROWD_STRIKE_BPS",
     }
 
 
@@ -167,6 +172,7 @@ class Params(_Struct):
     non_reveal_slash_bps: int
     audit_bound_bps: int
     audit_slash_bps: int
+    crowd_bps: int  # the crowd rule (0: off); see crowd_size
     equal_weights: bool
     min_stake: int
 
@@ -174,7 +180,7 @@ class Params(_Struct):
     ABI_NAMES = {"quorum_bps": "quorumBps", "min_revealers": "minRevealers", "agreement_bps": "agreementBps",
                  "deviator_slash_bps": "deviatorSlashBps", "non_reveal_slash_bps": "nonRevealSlashBps",
                  "audit_bound_bps": "auditBoundBps", "audit_slash_bps": "auditSlashBps",
-                 "equal_weights": "equalWeights", "min_stake": "minStake"}
+                 "crowd_bps": "crowdBps", "equal_weights": "equalWeights", "min_stake": "minStake"}
 
     def check(self, bounds: "Bounds | None" = None, limits: Limits = LIMITS) -> "Params":
         """Raise ParamsError (one line) where the contract's _checkParams would revert against `bounds`
@@ -185,6 +191,7 @@ class Params(_Struct):
             ("min_revealers", self.min_revealers, 1, limits.max_participants),
             ("agreement_bps", self.agreement_bps, 0, b.max_agreement_bps),
             ("audit_bound_bps", self.audit_bound_bps, 0, b.max_audit_bound_bps),
+            ("crowd_bps", self.crowd_bps, 0, BPS),
             # not revealing is never cheaper than revealing: nonReveal >= deviator and nonReveal >= audit
             ("non_reveal_slash_bps", self.non_reveal_slash_bps,
              max(self.deviator_slash_bps, self.audit_slash_bps), b.max_slash_bps),
@@ -206,7 +213,7 @@ DEFAULT_BOUNDS = Bounds(min_quorum_bps=1_000, max_agreement_bps=5_000, max_slash
 
 DEFAULT_PARAMS = Params(quorum_bps=5_000, min_revealers=3, agreement_bps=500, deviator_slash_bps=1_000,
                         non_reveal_slash_bps=2_000, audit_bound_bps=3_000, audit_slash_bps=0,
-                        equal_weights=False, min_stake=10**16)
+                        crowd_bps=4_000, equal_weights=False, min_stake=10**16)
 """What the constructor sets as defaults (docs/agreement-threshold.md explains agreementBps and auditBoundBps)."""
 
 
@@ -411,6 +418,35 @@ def audit_passes(hits, num_audit: int, audit_bound_bps: int):
     G = 0). Works on one count (bool) or an array (bool array)."""
     h = np.asarray(hits, dtype=np.int64)
     out = h * BPS >= int(audit_bound_bps) * int(num_audit)
+    return bool(out) if out.ndim == 0 else out
+
+
+def crowd_size(crowd_bps: int, revealers: int) -> int:
+    """The crowd rule's crowd in a round of `revealers` revealers: ceil(crowdBps * n / 10000) of them, at least 2
+    (a wrong answer nobody shares is the audit bound's business); 0 when crowdBps is 0 (the rule is off)."""
+    if not int(crowd_bps):
+        return 0
+    return max(2, -(-int(crowd_bps) * int(revealers) // BPS))
+
+
+def crowd_strikes(answers, known, crowd: int) -> np.ndarray:
+    """The crowd rule's strikes: per revealer (rows of `answers`, its G audit answers; `known` the audit's G
+    labels), the audit queries it answered wrong with a label at least `crowd` revealers gave, itself
+    included. A cartel that moves the plurality must lie with one label, so it strikes where it lies on an
+    audit query; honest models seldom make one error in a crowd."""
+    a = np.atleast_2d(np.asarray(answers, dtype=np.int64))
+    wrong = a != np.asarray(known, dtype=np.int64)[None, :]
+    if not crowd or a.size == 0:
+        return np.zeros(a.shape[0], dtype=np.int64)
+    same = (a[:, None, :] == a[None, :, :]).sum(axis=0)  # (revealers, G): how many gave each one's answer
+    return (wrong & (same >= int(crowd))).sum(axis=1)
+
+
+def crowd_passes(strikes, num_audit: int, limits: Limits = LIMITS):
+    """The crowd rule: a revealer stays in iff strikes * 10000 < CROWD_STRIKE_BPS * G (always without an audit).
+    Works on one count (bool) or an array (bool array)."""
+    s = np.asarray(strikes, dtype=np.int64)
+    out = (s * BPS < limits.crowd_strike_bps * int(num_audit)) | (int(num_audit) == 0)
     return bool(out) if out.ndim == 0 else out
 
 

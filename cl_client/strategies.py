@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .protocol import plurality
+from .protocol import BPS, LIMITS, plurality
 
 
 def _check_k(num_classes: int) -> int:
@@ -189,6 +189,23 @@ class AuditAwareColluding(AdaptiveColluding):
         super().__init__(group_seed, honest_share=float(np.clip(share, 0.0, 1.0)))
 
 
+class CrowdAwareColluding(AuditAwareColluding):
+    """An audit-aware group that also knows the crowd rule (docs/protocol.md, "Audit queries"): its members lie
+    together, so each audit query they lie on is a strike for every member, and CROWD_STRIKE_BPS of G strikes
+    exclude them. It lies on at most (strike share - margin) / (1 - 1/K) of the queries (a lie equals the
+    truth 1/K of the time), and answers honestly on more if the audit bound asks for it. Its best response to
+    the published rules: it stays in by lying less."""
+
+    name = "crowd-aware"
+
+    def __init__(self, group_seed: int = 0, audit_bound_bps: int = 3000, assumed_accuracy: float = 0.6,
+                 margin: float = 0.1, num_classes: int = 10, strike_bps: int = LIMITS.crowd_strike_bps):
+        super().__init__(group_seed, audit_bound_bps, assumed_accuracy, margin, num_classes)
+        self.strike_bps = int(strike_bps)
+        lie = (self.strike_bps / BPS - self.margin) / (1.0 - 1.0 / self.num_classes)
+        self.honest_share = max(self.honest_share, float(np.clip(1.0 - lie, 0.0, 1.0)))
+
+
 class SybilColluding(Colluding):
     """One of a Sybil army: many addresses, each staking only the round's minimum stake, all sending the
     group's shared labelling. The simulation reads `min_stake` to deposit the minimum for its members."""
@@ -239,6 +256,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "collude": Colluding,
     "adaptive": AdaptiveColluding,
     "audit-aware": AuditAwareColluding,
+    "crowd-aware": CrowdAwareColluding,
     "sybil": SybilColluding,
     "nonreveal": NonRevealer,
     "copier": Copier,

@@ -36,7 +36,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     uint256 public constant MIN_PHASE_DURATION = 36;
     uint256 public constant MAX_PHASE_DURATION = 7 days;
     /// @notice Most hidden audit queries per round.
-    uint256 public constant MAX_AUDIT_QUERIES = 256;
+    uint256 public constant MAX_AUDIT_QUERIES = 128;
     /// @notice Share of the reward burned when the requester does not reveal a committed audit.
     uint256 public constant AUDIT_FORFEIT_BPS = 2_000;
     /// @notice How long after its last deadline a round may be abandoned (finalize stays possible until then).
@@ -62,6 +62,10 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     /// deviations, sqrt(M * (Q - M) / Q) (a coin-flipper's spread), or match every query: a lucky 55 % coin-flipper
     /// at K = 2, Q = 100 is not paid (it needs 60). Tiny rounds, where nothing is significant, pay perfect matches.
     uint256 public constant AGREEMENT_SIGMAS = 2;
+    /// @notice The crowd rule's strike share: a revealer whose wrong audit answers are shared by a crowd (the
+    /// round's crowdBps of the revealers) on at least this share of the G audit queries is Excluded. A cartel
+    /// that moves the plurality must lie with one label, so on the audit queries it lies on, it lies together.
+    uint256 public constant CROWD_STRIKE_BPS = 2_500;
 
     uint256 private constant _BPS = 10_000;
     /// @dev Tally weights are stored shifted left by one label's width (8 bits), so that in _plurality
@@ -186,6 +190,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
             nonRevealSlashBps: 2_000, // 20 %
             auditBoundBps: DEFAULT_AUDIT_BOUND_BPS, // docs/agreement-threshold.md, "Audit bound"
             auditSlashBps: 0, // exclusion costs the reward and reputation; docs/agreement-threshold.md
+            crowdBps: DEFAULT_CROWD_BPS, // docs/agreement-threshold.md, "The crowd rule"
             equalWeights: false,
             minStake: 0.01 ether
         });
@@ -202,6 +207,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     /// @dev The defaults that need measurement (docs/agreement-threshold.md), named so tests can pin them.
     uint16 private constant DEFAULT_AGREEMENT_BPS = 500;
     uint16 private constant DEFAULT_AUDIT_BOUND_BPS = 3_000;
+    uint16 private constant DEFAULT_CROWD_BPS = 4_000;
 
     /*//////////////////////////////////////////////////////////////
                                   STAKE
@@ -735,6 +741,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         _within("minRevealers", p.minRevealers, 1, MAX_PARTICIPANTS);
         _within("agreementBps", p.agreementBps, 0, b.maxAgreementBps);
         _within("auditBoundBps", p.auditBoundBps, 0, b.maxAuditBoundBps);
+        _within("crowdBps", p.crowdBps, 0, _BPS);
         uint256 floor = p.deviatorSlashBps > p.auditSlashBps ? p.deviatorSlashBps : p.auditSlashBps;
         _within("nonRevealSlashBps", p.nonRevealSlashBps, floor, b.maxSlashBps);
         _within("minStake", p.minStake, b.minStakeFloor, b.minStakeCeiling);
@@ -1018,7 +1025,8 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
 
     /// @dev Check the finalize() input against storage: exactly the round's committers, strictly ascending
     /// (so no duplicates), each revealer with labels hashing to what it revealed; score each revealer on the
-    /// audit, if revealed. Returns
+    /// audit, if revealed: it passes iff hits * BPS >= auditBoundBps * G and the crowd rule does not strike it
+    /// out (always, without a revealed audit). Returns
     ///   rows     interleaved (calldata offset of the labels, tally weight << _KEY_SHIFT) of the revealers
     ///            that passed the audit (all revealers without one): the plurality's input; the tally weight
     ///            is (stake, or 1) x reputation at commit, the reputation moved by this round's audit if revealed;
@@ -1033,41 +1041,69 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     ) private view returns (uint256[] memory rows, uint256[] memory revs, uint256 passers) {
         if (committers.length != labels.length) revert LengthMismatch(committers.length, labels.length);
         if (committers.length != r.commitCount) revert RevealerCountMismatch(committers.length, r.commitCount);
-        // A revealer passes iff hits * BPS >= auditBoundBps * G (always, without a revealed audit).
         bytes memory auditData = r.auditRevealed ? SSTORE2.read(r.auditPointer) : new bytes(0);
+        uint256 g = auditData.length / 3; // 0 without a revealed audit
+        // wrong[j << 8 | label]: how many revealers answered audit query j with `label`, a wrong one
+        bytes memory wrong = new bytes(g << 8);
         rows = new uint256[](2 * r.revealCount);
         revs = new uint256[](r.revealCount);
         uint256 m;
         for (uint256 i; i < committers.length; ++i) {
             // strictly ascending: no duplicates, and with the count above, exactly the committers
             if (i != 0 && committers[i] <= committers[i - 1]) revert RevealersNotSorted(i);
-            (uint256 offset, uint256 weight, uint256 hits) = _revealerRow(roundId, r, committers[i], labels[i], auditData);
+            (uint256 offset, uint256 weight, uint256 hits) =
+                _revealerRow(roundId, r, committers[i], labels[i], auditData, wrong);
             if (weight == 0) continue; // a non-revealer: its labels entry is ignored
-            uint256 word = i | (offset << 64);
-            if (auditData.length != 0) word |= (hits << 16) | ((auditData.length / 3) << 40); // G <= 256: 16 bits
-            if (((word >> 16) & 0xffff) * (3 * _BPS) >= uint256(r.params.auditBoundBps) * auditData.length) { // len = 3G
-                rows[2 * passers] = offset;
-                rows[2 * passers + 1] = weight << _KEY_SHIFT; // weight < 2^110
-                ++passers;
-                word |= 1 << 32;
-            }
-            revs[m] = word;
+            revs[m] = i | (hits << 16) | (g << 40) | (offset << 64); // G <= 128: 16 bits
+            rows[2 * m + 1] = weight; // parked: rows is compacted below, never ahead of this read
             ++m;
         }
+        passers = _admit(r, rows, revs, m, auditData, wrong);
         assembly ("memory-safe") {
             mstore(rows, shl(1, passers)) // shrink to the rows filled (memory stays allocated)
         }
     }
 
+    /// @dev The audit's verdict on the `m` revealers loaded by _loadRevealers (`rows[2j + 1]` holding revealer
+    /// j's tally weight): it passes iff hits * BPS >= auditBoundBps * G and, if the crowd rule is on, its
+    /// strikes * BPS < CROWD_STRIKE_BPS * G. Sets each passer's bit in `revs` and compacts the passers' rows to
+    /// the front of `rows`; returns their number.
+    function _admit(
+        Round storage r,
+        uint256[] memory rows,
+        uint256[] memory revs,
+        uint256 m,
+        bytes memory auditData,
+        bytes memory wrong
+    ) private view returns (uint256 passers) {
+        uint256 g = auditData.length / 3;
+        uint256 bar = uint256(r.params.auditBoundBps) * g;
+        // The crowd: at least crowdBps of the m revealers, and at least 2 (0: the rule is off).
+        uint256 crowd = g == 0 || r.params.crowdBps == 0 ? 0 : (uint256(r.params.crowdBps) * m + _BPS - 1) / _BPS;
+        if (crowd == 1) crowd = 2;
+        for (uint256 j; j < m; ++j) {
+            uint256 word = revs[j];
+            if (((word >> 16) & 0xffff) * _BPS < bar) continue;
+            if (crowd != 0 && _crowdStrikes(word >> 64, auditData, g, wrong, crowd) * _BPS >= CROWD_STRIKE_BPS * g) {
+                continue;
+            }
+            rows[2 * passers] = word >> 64;
+            rows[2 * passers + 1] = rows[2 * j + 1] << _KEY_SHIFT; // weight < 2^110; slot 2j + 1 was read first
+            ++passers;
+            revs[j] = word | (1 << 32);
+        }
+    }
+
     /// @dev For a revealer: the calldata offset of its labels `v`, checked to hash to what it revealed, its
-    /// tally weight (>= 1) and, if the audit `auditData` is revealed (else empty), its audit hits. For a
-    /// non-revealer (0, 0, 0). Anyone else reverts NotACommitter.
+    /// tally weight (>= 1) and, if the audit `auditData` is revealed (else empty), its audit hits, counting its
+    /// wrong audit answers into `wrong`. For a non-revealer (0, 0, 0). Anyone else reverts NotACommitter.
     function _revealerRow(
         uint256 roundId,
         Round storage r,
         address participant,
         bytes calldata v,
-        bytes memory auditData
+        bytes memory auditData,
+        bytes memory wrong
     ) private view returns (uint256 offset, uint256 weight, uint256 hits) {
         Submission storage s = _submissions[roundId][participant];
         Status status = s.status;
@@ -1081,7 +1117,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint256 rep = s.reputation;
         if (auditData.length != 0) {
             uint256 g = auditData.length / 3;
-            hits = _auditHits(offset, auditData, g);
+            hits = _auditHits(offset, auditData, g, wrong);
             // The tally trusts this round's audit at once: it weighs the reputation this audit moves `rep` to
             // (the step finalize then takes for real, from the address's current reputation).
             rep = _nextReputation(rep, hits * _BPS / g);
@@ -1089,19 +1125,52 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         weight = (r.params.equalWeights ? 1 : uint256(s.stake)) * rep;
     }
 
-    /// @dev Audit queries answered right by the Q calldata labels at `offset`. `auditData` is the revealed
-    /// audit: 2G bytes of indices (big-endian uint16, each < Q, checked at revealAudit), then G labels.
-    function _auditHits(uint256 offset, bytes memory auditData, uint256 g) private pure returns (uint256 hits) {
+    /// @dev Audit queries answered right by the Q calldata labels at `offset`; each wrong answer is counted
+    /// into `wrong` (G x 256 bytes, at j << 8 | label; at most 64 revealers, so a byte never overflows).
+    /// `auditData` is the revealed audit: 2G bytes of indices (big-endian uint16, each < Q, checked at
+    /// revealAudit), then G labels.
+    function _auditHits(uint256 offset, bytes memory auditData, uint256 g, bytes memory wrong)
+        private
+        pure
+        returns (uint256 hits)
+    {
         assembly ("memory-safe") {
             let indices := add(auditData, 0x20)
             let known := add(indices, shl(1, g))
+            let table := add(wrong, 0x20)
             for { let i := 0 } lt(i, g) { i := add(i, 1) } {
                 // The top 2 bytes of the word at indices + 2i are index i; the top byte at known + i its label.
                 // (The words may reach past the array; only their top bytes are used.)
                 let index := shr(240, mload(add(indices, shl(1, i))))
                 let want := byte(0, mload(add(known, i)))
                 let got := byte(0, calldataload(add(offset, index))) // the revealer's label at that query
-                hits := add(hits, eq(want, got))
+                switch eq(want, got)
+                case 1 { hits := add(hits, 1) }
+                default {
+                    // wrong[i << 8 | got] += 1: read the byte as the top byte of the word there, store it back
+                    let cell := add(table, or(shl(8, i), got))
+                    mstore8(cell, add(byte(0, mload(cell)), 1))
+                }
+            }
+        }
+    }
+
+    /// @dev The crowd rule's strikes of the revealer whose Q calldata labels are at `offset`: audit queries it
+    /// answered wrong together with at least `crowd` revealers in all, itself included (`wrong` as counted by
+    /// _auditHits; a right answer's cell is 0 < crowd).
+    function _crowdStrikes(uint256 offset, bytes memory auditData, uint256 g, bytes memory wrong, uint256 crowd)
+        private
+        pure
+        returns (uint256 strikes)
+    {
+        assembly ("memory-safe") {
+            let indices := add(auditData, 0x20)
+            let table := add(wrong, 0x20)
+            for { let i := 0 } lt(i, g) { i := add(i, 1) } {
+                let index := shr(240, mload(add(indices, shl(1, i)))) // audit query i's position, as above
+                let got := byte(0, calldataload(add(offset, index)))
+                // a strike iff wrong[i << 8 | got] >= crowd
+                strikes := add(strikes, iszero(lt(byte(0, mload(add(table, or(shl(8, i), got)))), crowd)))
             }
         }
     }

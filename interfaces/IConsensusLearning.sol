@@ -47,6 +47,9 @@ interface IConsensusLearning {
         uint16 nonRevealSlashBps; // share of a non-revealer's stake slashed (>= the other two slashes)
         uint16 auditBoundBps; // a revealer right on fewer than this share of the audit queries is Excluded
         uint16 auditSlashBps; // share of an Excluded revealer's stake slashed (burned, never pooled)
+        // The crowd rule (0: off): a wrong audit answer given by at least this share of the revealers (at least
+        // 2, itself included) is a strike; a revealer with strikes * BPS >= CROWD_STRIKE_BPS * G is Excluded.
+        uint16 crowdBps;
         bool equalWeights; // every participant weighs 1 (experiments); needs deviatorSlashBps == 0
         uint96 minStake; // smallest free stake that may commit, in wei
     }

@@ -32,7 +32,7 @@ CONSTANTS = {
     "MAX_LABELS": 53_248,
     "MIN_PHASE_DURATION": 36,
     "MAX_PHASE_DURATION": 7 * 24 * 3600,
-    "MAX_AUDIT_QUERIES": 256,
+    "MAX_AUDIT_QUERIES": 128,
     "AUDIT_FORFEIT_BPS": 2_000,
     "ABANDON_DELAY": 3 * 24 * 3600,
     "BOUNDS_DELAY": 28 * 24 * 3600,
@@ -46,6 +46,7 @@ CONSTANTS = {
     "REPUTATION_FLOOR": 100,
     "REPUTATION_RATE": 3_000,
     "AGREEMENT_SIGMAS": 2,
+    "CROWD_STRIKE_BPS": 2_500,
 }
 GAS_CAP = 2**24  # EIP-7825: the most gas one transaction may use
 
@@ -84,12 +85,14 @@ class Params:
     nonRevealSlashBps: int = 2_000
     auditBoundBps: int = 3_000
     auditSlashBps: int = 0
+    crowdBps: int = 4_000
     equalWeights: bool = False
     minStake: int = 10**16
 
     def astuple(self) -> tuple:
         return (self.quorumBps, self.minRevealers, self.agreementBps, self.deviatorSlashBps,
-                self.nonRevealSlashBps, self.auditBoundBps, self.auditSlashBps, self.equalWeights, self.minStake)
+                self.nonRevealSlashBps, self.auditBoundBps, self.auditSlashBps, self.crowdBps, self.equalWeights,
+                self.minStake)
 
     def replace(self, **changes) -> "Params":
         return Params(**{**self.__dict__, **changes})
@@ -122,7 +125,7 @@ DEFAULT_BOUNDS = Bounds()
 def check_params(p: Params, b: Bounds = DEFAULT_BOUNDS) -> tuple | None:
     """The first rule `p` breaks under `b`, as (name, value, min, max) of ParameterOutOfBounds; None if ok.
 
-    Order: quorum, minRevealers, agreement, audit bound, nonReveal >= max(deviator, audit) and <= maxSlash,
+    Order: quorum, minRevealers, agreement, audit bound, crowd, nonReveal >= max(deviator, audit) and <= maxSlash,
     minStake, then equal weights (allowed, and deviatorSlashBps == 0).
     """
     slash_floor = max(p.deviatorSlashBps, p.auditSlashBps)
@@ -131,6 +134,7 @@ def check_params(p: Params, b: Bounds = DEFAULT_BOUNDS) -> tuple | None:
         ("minRevealers", p.minRevealers, 1, CONSTANTS["MAX_PARTICIPANTS"]),
         ("agreementBps", p.agreementBps, 0, b.maxAgreementBps),
         ("auditBoundBps", p.auditBoundBps, 0, b.maxAuditBoundBps),
+        ("crowdBps", p.crowdBps, 0, BPS),
         ("nonRevealSlashBps", p.nonRevealSlashBps, slash_floor, b.maxSlashBps),
         ("minStake", p.minStake, b.minStakeFloor, b.minStakeCeiling),
     ]
@@ -209,6 +213,24 @@ def audit_passes(hits: int, g: int, bound_bps: int) -> bool:
     return hits * BPS >= bound_bps * g
 
 
+def crowd_struck(revealed: dict, indices, known_labels, crowd_bps: int) -> set:
+    """The revealers the crowd rule excludes: those whose wrong audit answers are each given by at least
+    max(2, ceil(crowdBps * n / BPS)) of the n revealers (itself included) on at least CROWD_STRIKE_BPS of G."""
+    g, n = len(indices), len(revealed)
+    if crowd_bps == 0 or g == 0:
+        return set()
+    need = max(2, (crowd_bps * n + BPS - 1) // BPS)
+    out = set()
+    for a, labels in revealed.items():
+        strikes = 0
+        for i, want in zip(indices, known_labels):
+            if labels[i] != want and sum(1 for other in revealed.values() if other[i] == labels[i]) >= need:
+                strikes += 1
+        if strikes * BPS >= CONSTANTS["CROWD_STRIKE_BPS"] * g:
+            out.add(a)
+    return out
+
+
 @dataclass
 class Outcome:
     failed: bool
@@ -268,7 +290,8 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
         indices, known = audit
         g = len(indices)
         hits = {a: audit_hits(revealed[a], indices, known) for a in order}
-        passed = {a: audit_passes(hits[a], g, params.auditBoundBps) for a in order}
+        struck = crowd_struck(revealed, indices, known, params.crowdBps)
+        passed = {a: audit_passes(hits[a], g, params.auditBoundBps) and a not in struck for a in order}
     else:
         hits = {a: 0 for a in order}
         passed = {a: True for a in order}

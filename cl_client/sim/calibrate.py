@@ -4,7 +4,8 @@ same worlds (data, shards, trained models, query batches) the chain runs use.
     python -m cl_client.sim.calibrate --seeds 0-19 --out docs/data/calibration.json
 
 For each seed and Byzantine mix, R rounds are settled as the contract would: the requester hides G audit
-queries drawn from the batch (it knows their labels), revealers with hits * 10000 < bound * G are Excluded,
+queries drawn from the batch (it knows their labels), revealers with hits * 10000 < bound * G or struck out by
+the crowd rule (protocol.crowd_strikes, the default crowdBps) are Excluded,
 the plurality weighted by stake x reputation is taken over the others, the chance-corrected rule marks each
 Agreed or Deviated, the default penalties (`protocol.slash_bps`: an audited round slashes no audit-passer) and
 the reward move stake, and the audit accuracy moves reputation, for the next round (`--no-reputation`: stake
@@ -24,14 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..protocol import (DEFAULT_PARAMS, LIMITS, Status, next_reputation, penalty, plurality, reputation_score,
-                        reward_share, slash_bps, tally_reputation, tally_weight, vote_weight)
+from ..protocol import (DEFAULT_PARAMS, LIMITS, Status, crowd_passes, crowd_size, crowd_strikes, next_reputation,
+                        penalty, plurality, reputation_score, reward_share, slash_bps, tally_reputation,
+                        tally_weight, vote_weight)
 from . import rules
 from .config import ETHER, HONEST, SimConfig, assign_roles, parse_mix, role_strategy
 from .world import World, accuracy, prepare
 
 MIXES = ("none", "collude:0.1", "collude:0.2", "collude:0.3", "collude:0.4", "collude:0.5", "collude:0.6",
-         "adaptive:0.4", "adaptive:0.5", "audit-aware:0.4", "audit-aware:0.5", "constant:0.4", "constant:0.5",
+         "adaptive:0.4", "adaptive:0.5", "audit-aware:0.4", "audit-aware:0.5", "crowd-aware:0.4", "crowd-aware:0.5", "constant:0.4", "constant:0.5",
          "collude:0.2,constant:0.2", "random:0.2,flip:0.2", "random:0.1,flip:0.1,collude:0.1")
 AGREEMENT_BPS = (0, 250, 500, 1000, 1500, 2000, 3000)
 SAMPLE_BPS = 500  # kappa / audit-accuracy samples are kept for this agreementBps (the current default)
@@ -52,8 +54,8 @@ _LABELS: dict = {}
 
 def round_labels(world: World, roles, r: int, round_id: int, bound_bps: int) -> np.ndarray:
     """What every participant submits in round r: its model's predictions through its strategy (cached:
-    only audit-aware colluders depend on the bound)."""
-    aware = any(role.strategy == "audit-aware" for role in roles)
+    only audit-aware and crowd-aware colluders depend on the bound)."""
+    aware = any(role.strategy in ("audit-aware", "crowd-aware") for role in roles)
     key = (id(world), world.config.seed, tuple(role.strategy for role in roles), r, bound_bps if aware else None)
     if key not in _LABELS:
         _LABELS[key] = _round_labels(world, roles, r, round_id, bound_bps)
@@ -74,7 +76,7 @@ def _round_labels(world: World, roles, r: int, round_id: int, bound_bps: int) ->
 
 
 def settle(labels, stakes, truth, audit_idx, num_classes: int, agreement_bps: int, bound_bps: int,
-           equal_weights: bool = False, reputations=None) -> dict:
+           equal_weights: bool = False, reputations=None, crowd_bps: int = DEFAULT_PARAMS.crowd_bps) -> dict:
     """One round as the contract settles it (every participant reveals). Returns statuses, kappas, ...
     `reputations` (bps, at commit; default REPUTATION_START each) weigh the tally with the stakes; the result's
     "reputations" are the updated ones (unchanged if the round failed: every participant revealed)."""
@@ -84,6 +86,9 @@ def settle(labels, stakes, truth, audit_idx, num_classes: int, agreement_bps: in
     hits = rules.audit_hits(labels, audit_idx, truth[audit_idx]) if g else np.zeros(n, dtype=np.int64)
     passes = rules.audit_passes(hits, g, bound_bps) if g else np.ones(n, dtype=bool)
     passes = np.atleast_1d(np.asarray(passes, dtype=bool))
+    if g:  # the crowd rule (crowd_bps 0: off)
+        strikes = crowd_strikes(labels[:, audit_idx], truth[audit_idx], crowd_size(crowd_bps, n))
+        passes &= np.atleast_1d(crowd_passes(strikes, g))
     status = np.array(["excluded"] * n, dtype=object)
     if not passes.any():
         return {"failed": True, "status": np.array(["failed"] * n, dtype=object), "hits": hits, "kappa": None,

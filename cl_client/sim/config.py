@@ -189,8 +189,9 @@ def assign_roles(config: SimConfig) -> list[Role]:
 
 
 def role_strategy(name: str, audit_bound_bps: int, num_classes: int):
-    """The Strategy a Byzantine role runs; audit-aware colluders are told the round's (public) audit bound."""
-    if name == "audit-aware":
+    """The Strategy a Byzantine role runs; audit-aware (and crowd-aware) colluders are told the round's (public)
+    audit bound."""
+    if name in ("audit-aware", "crowd-aware"):
         return make_strategy(name, audit_bound_bps=int(audit_bound_bps), num_classes=int(num_classes))
     return make_strategy(name)
 

@@ -326,6 +326,7 @@ contract Handler is WithVm {
         uint256 floor = p.deviatorSlashBps > p.auditSlashBps ? p.deviatorSlashBps : p.auditSlashBps;
         p.nonRevealSlashBps = uint16(_bound(s >> 96, floor, 2000));
         p.minStake = uint96(_bound(s >> 112, 0.001 ether, 0.05 ether));
+        p.crowdBps = uint16(_bound(s >> 208, 0, 10000));
     }
 
     /// @dev G sorted distinct indices below Q and the truth at them.

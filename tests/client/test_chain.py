@@ -222,7 +222,8 @@ def test_reads_decode_by_name(requester, accounts, open_round, digits):
 
 def test_set_defaults_encodes_by_name_and_new_rounds_take_them(requester, open_round, digits):
     new = Params(quorum_bps=6_000, min_revealers=2, agreement_bps=3_000, deviator_slash_bps=0,
-                 non_reveal_slash_bps=1_500, audit_bound_bps=2_000, audit_slash_bps=500, equal_weights=True,
+                 non_reveal_slash_bps=1_500, audit_bound_bps=2_000, audit_slash_bps=500, crowd_bps=2_500,
+                 equal_weights=True,
                  min_stake=10**15).check()
     requester.set_defaults(new)
     try:

@@ -131,7 +131,7 @@ def test_status_shows_the_rules_that_slash(chain, opened, capsys, monkeypatch):
     shown = json.loads(out)["round"]
     assert shown["params"] == {"quorum_bps": params.quorum_bps, "min_revealers": params.min_revealers,
                                "agreement_bps": 500, "deviator_slash_bps": 1000, "non_reveal_slash_bps": 2000,
-                               "audit_bound_bps": 3000, "audit_slash_bps": 0, "equal_weights": False,
+                               "audit_bound_bps": 3000, "audit_slash_bps": 0, "crowd_bps": 4000, "equal_weights": False,
                                "min_stake": params.min_stake}
     assert shown["min_matches"] is None and shown["audit"] is None  # M is known once the consensus is
 

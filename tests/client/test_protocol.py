@@ -175,7 +175,7 @@ def test_audit_bytes_are_two_big_endian_bytes_per_index_and_one_per_label():
     ((3, 2), (0, 0), bytes(32), "strictly ascending"),
     ((1, 1), (0, 0), bytes(32), "strictly ascending"),
     ((1,), (0, 1), bytes(32), "one label per index"),
-    ((), (), bytes(32), "1..256"),
+    ((), (), bytes(32), "1..128"),
     ((1,), (0,), bytes(31), "32 bytes"),
     ((4096,), (0,), bytes(32), "strictly ascending"),
 ])
@@ -226,6 +226,39 @@ def test_audit_rules_equal_the_oracle(seed):
         hits == oracle.audit_hits(labels, list(a.indices), list(a.labels))
     for bound in (0, 1, 3000, 5000, 9000):
         assert protocol.audit_passes(hits, g, bound) == bool(oracle.audit_passes(hits, g, bound))
+
+
+def test_the_crowd_rule_by_hand():
+    """Four revealers, G = 4 audit queries (labels 0, 0, 0, 0): three share the wrong label 1 on queries 0 and 1,
+    the fourth is wrong alone on query 2. Crowd 2: the three have 2 strikes (50 % of G >= 25 %), the loner 0."""
+    answers = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 3, 0]])
+    known = [0, 0, 0, 0]
+    assert protocol.crowd_strikes(answers, known, 2).tolist() == [2, 2, 2, 0]
+    assert protocol.crowd_strikes(answers, known, 4).tolist() == [0, 0, 0, 0]  # nobody has a crowd of 4
+    assert protocol.crowd_passes(np.array([2, 2, 2, 0]), 4).tolist() == [False, False, False, True]
+    assert protocol.crowd_passes(1, 4) is False and protocol.crowd_passes(1, 5) is True  # 1 x 10000 vs 2500 x G
+    assert protocol.crowd_passes(7, 0) is True  # no audit: nobody is struck
+    assert protocol.crowd_size(4_000, 10) == 4 and protocol.crowd_size(4_000, 4) == 2 and protocol.crowd_size(4_000, 1) == 2
+    assert protocol.crowd_size(5_000, 5) == 3 and protocol.crowd_size(0, 10) == 0  # ceil; 0: the rule is off
+    assert protocol.crowd_strikes(answers, known, 0).tolist() == [0, 0, 0, 0]
+
+
+@needs_oracle("crowd_struck")
+@pytest.mark.parametrize("seed", range(20))
+def test_the_crowd_rule_equals_the_oracle_on_random_rounds(seed):
+    """protocol.crowd_size / crowd_strikes / crowd_passes against tests/oracle.py's loop, with few labels so that
+    crowds are common."""
+    rng = np.random.default_rng(seed)
+    n, q, k = int(rng.integers(1, 12)), int(rng.integers(4, 40)), int(rng.integers(2, 5))
+    g = int(rng.integers(1, q + 1))
+    idx = np.sort(rng.choice(q, size=g, replace=False))
+    known = rng.integers(0, k, size=g)
+    labels = rng.integers(0, k, size=(n, q))
+    revealed = {f"0x{i:040x}": bytes(labels[i].astype(np.uint8).tolist()) for i in range(n)}
+    for crowd_bps in (0, 1, 2_500, 4_000, 5_000, 10_000):
+        strikes = protocol.crowd_strikes(labels[:, idx], known, protocol.crowd_size(crowd_bps, n))
+        ours = {a for a, ok in zip(revealed, protocol.crowd_passes(strikes, g)) if not ok}
+        assert ours == oracle.crowd_struck(revealed, idx.tolist(), known.tolist(), crowd_bps)
 
 
 def test_audit_commitment_is_the_contracts_encoding():

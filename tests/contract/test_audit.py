@@ -177,7 +177,9 @@ def test_audit_bound_is_hits_times_bps_at_least_bound_times_g(cl, requester, sta
 
 
 def test_honest_revealers_that_answer_the_audit_are_never_excluded(cl, requester, staked):
-    """Honest labellers right on >= 30 % of the audit (default bound) pass, whatever their errors elsewhere."""
+    """Honest labellers right on >= 30 % of the audit (default bound) pass, whatever their errors elsewhere.
+    (The bound alone: these labellers all err the same way, (t + 1) % K, which the crowd rule strikes when
+    several share a wrong audit answer; its honest side is test_a_shared_mistake_strikes_only_on_a_quarter.)"""
     audit = audit_of(TRUTH, AUDIT_INDICES)
     r = random.Random(7)
     votes = []
@@ -190,7 +192,7 @@ def test_honest_revealers_that_answer_the_audit_are_never_excluded(cl, requester
         for i in wrong_on_audit[3:]:  # at most 3 of 5 wrong: 2 hits = 40 % >= 30 %
             labels[i] = TRUTH[i]
         votes.append((a, bytes(labels)))
-    rid, ballots, *_ = play_round(cl, requester, votes, Q, K, REWARD, audit=audit)
+    rid, ballots, *_ = play_round(cl, requester, votes, Q, K, REWARD, params=DEFAULTS.replace(crowdBps=0), audit=audit)
     assert all(submission(cl, rid, b.account)["status"] != Status.EXCLUDED for b in ballots)
 
 
@@ -374,9 +376,11 @@ def test_the_tally_trusts_this_rounds_audit_so_a_weak_stake_majority_does_not_wr
     shared = bytes(t if i in right_on else (t + 1) % K for i, t in enumerate(TRUTH))
     votes = [(honest[0], ALICE), (honest[1], BOB), (weak[0], shared), (weak[1], shared)]
     audit = audit_of(TRUTH, AUDIT_INDICES)
-    rid, ballots, revealed, tx = play_round(cl, requester, votes, Q, K, REWARD, audit=audit)
+    # the crowd rule off: it would strike the pair out outright (3 shared wrong audit answers of 5), see below
+    params = DEFAULTS.replace(crowdBps=0)
+    rid, ballots, revealed, tx = play_round(cl, requester, votes, Q, K, REWARD, params=params, audit=audit)
     stakes = {b.address: submission(cl, rid, b.account)["stake"] for b in ballots}
-    model = settle(DEFAULTS, Q, K, REWARD, 0, stakes, {b.address: b.labels for b in revealed}, audit=audit.oracle())
+    model = settle(params, Q, K, REWARD, 0, stakes, {b.address: b.labels for b in revealed}, audit=audit.oracle())
     consensus = plain(cl.consensus(rid))
     assert consensus == model.consensus
     assert [submission(cl, rid, a)["auditHits"] for a in honest + weak] == [5, 5, 2, 2]
@@ -387,3 +391,106 @@ def test_the_tally_trusts_this_rounds_audit_so_a_weak_stake_majority_does_not_wr
     at_commit = oracle_plurality([b.labels for b in revealed],
                                  [stakes[b.address] * cl.REPUTATION_START() for b in revealed], Q, K)
     assert sum(x == y for x, y in zip(at_commit, shared)) == Q
+
+
+# ------------------------------------------------------------------------ the crowd rule
+
+AUDIT10 = tuple(range(0, Q, 2))  # G = 10: the even queries
+
+
+def lies_on(queries) -> bytes:
+    """TRUTH with the queries in `queries` answered with the one shared wrong label (t + 1) % K."""
+    return bytes((t + 1) % K if i in queries else t for i, t in enumerate(TRUTH))
+
+
+def honest_pair() -> tuple[bytes, bytes]:
+    """Two honest labellers, right on every audit query, with different mistakes on the odd queries."""
+    return (bytes((t + 2) % K if i in {7, 19} else t for i, t in enumerate(TRUTH)),
+            bytes((t + 3) % K if i in {3, 11} else t for i, t in enumerate(TRUTH)))
+
+
+def test_an_adaptive_cartel_that_passes_the_audit_bound_is_struck_out_by_the_crowd_rule(cl, requester, accounts):
+    """The attack the audit bound misses: a stake-majority cartel answers honestly on half the queries, audit
+    queries included, and lies together on the other half. Right on 5 of 10 audit queries, it passes the bound
+    (3 of 10). With the crowd rule off (crowdBps 0, the rule before) it weighs 2 x 3 ether x 2200 against the
+    honest 2 x 1 ether x 3700 and writes its lies into the consensus. With the default crowdBps its five shared
+    wrong audit answers are five strikes (>= 25 % of G): Excluded, and the honest pair writes the consensus."""
+    honest, cartel = accounts[16:18], accounts[18:20]
+    alice, bob = honest_pair()
+    lie = {i for i in range(Q) if i % 4 in (0, 1)}  # audit queries 0, 4, 8, 12, 16 and the odd 1, 5, 9, 13, 17
+    liar = lies_on(lie)
+    audit = audit_of(TRUTH, AUDIT10)
+    assert audit_hits(liar, *audit.oracle()) == 5 and audit_passes(5, 10, DEFAULTS.auditBoundBps)
+    for crowd_bps, expected in ((0, liar), (DEFAULTS.crowdBps, None)):
+        for a in honest:
+            cl.deposit({"from": a, "value": ETHER})
+        for a in cartel:
+            cl.deposit({"from": a, "value": 3 * ETHER})
+        params = DEFAULTS.replace(crowdBps=crowd_bps)
+        votes = [(honest[0], alice), (honest[1], bob)] + [(a, liar) for a in cartel]
+        at_commit = {a.address: cl.reputationOf(a) for a in honest + cartel}  # the first round moved them
+        rid, ballots, revealed, tx = play_round(cl, requester, votes, Q, K, REWARD, params=params, audit=audit)
+        stakes = {b.address: submission(cl, rid, b.account)["stake"] for b in ballots}
+        model = settle(params, Q, K, REWARD, 0, stakes, {b.address: b.labels for b in revealed}, audit=audit.oracle(),
+                       reputations=at_commit)
+        consensus = plain(cl.consensus(rid))
+        assert consensus == model.consensus
+        statuses = [submission(cl, rid, a)["status"] for a in cartel]
+        if crowd_bps == 0:
+            assert consensus == expected and statuses == [Status.AGREED] * 2  # the cartel wrote every lie
+        else:
+            assert statuses == [Status.EXCLUDED] * 2
+            honest_agree = [i for i in range(Q) if alice[i] == bob[i]]
+            assert all(consensus[i] == TRUTH[i] for i in honest_agree)
+            assert [submission(cl, rid, a)["status"] for a in honest] == [Status.AGREED] * 2
+        got = claim_all(cl, rid, ballots)
+        assert got == {a: (model.reward[a], model.penalty[a]) for a in stakes}
+        assert_books(cl)
+
+
+@pytest.mark.parametrize("shared", [2, 3])
+def test_a_shared_mistake_strikes_only_on_a_quarter_of_the_audit(cl, requester, staked, shared):
+    """Five honest labellers that all make the same mistake on `shared` of the 10 audit queries (one model's
+    copies, or a query every model finds hard): 2 strikes (20 % of G) keep them in, 3 (30 % >= CROWD_STRIKE_BPS)
+    exclude all five -- and with nobody left in the tally the round fails, unslashed."""
+    refill(cl, staked)
+    wrong = set(AUDIT10[:shared])
+    votes = [(a, lies_on(wrong)) for a in staked]
+    audit = audit_of(TRUTH, AUDIT10)
+    rid, ballots, revealed, tx = play_round(cl, requester, votes, Q, K, REWARD, audit=audit)
+    struck = shared * BPS >= cl.CROWD_STRIKE_BPS() * len(AUDIT10)
+    assert struck == (shared == 3)
+    stakes = {b.address: submission(cl, rid, b.account)["stake"] for b in ballots}
+    model = settle(DEFAULTS, Q, K, REWARD, 0, stakes, {b.address: b.labels for b in revealed}, audit=audit.oracle())
+    assert model.failed == struck
+    assert cl.phase(rid) == (Phase.FAILED if struck else Phase.FINALIZED)
+    if not struck:
+        assert {submission(cl, rid, b.account)["status"] for b in ballots} == {Status.AGREED}
+    assert all(model.penalty[a] == 0 for a in stakes)
+
+
+@pytest.mark.parametrize("crowd_bps", [4_000, 5_000, 0])
+def test_the_crowd_is_crowd_bps_of_the_revealers_and_at_least_two(cl, requester, staked, crowd_bps):
+    """Five revealers; a pair shares one wrong answer on 5 of 10 audit queries (right on the other 5: past the
+    bound). crowdBps 4000: a crowd is max(2, ceil(0.4 x 5)) = 2, the pair is struck out; 5000: 3, it stays in;
+    0: the rule is off."""
+    refill(cl, staked)
+    alice, bob, carol, dave, erin = staked
+    pair = lies_on(set(AUDIT10[:5]))
+    votes = [(alice, TRUTH), (bob, TRUTH), (carol, TRUTH), (dave, pair), (erin, pair)]
+    params = DEFAULTS.replace(crowdBps=crowd_bps)
+    audit = audit_of(TRUTH, AUDIT10)
+    rid, ballots, revealed, tx = play_round(cl, requester, votes, Q, K, REWARD, params=params, audit=audit)
+    stakes = {b.address: submission(cl, rid, b.account)["stake"] for b in ballots}
+    model = settle(params, Q, K, REWARD, 0, stakes, {b.address: b.labels for b in revealed}, audit=audit.oracle())
+    excluded = crowd_bps == 4_000
+    got = [submission(cl, rid, a)["status"] for a in (dave, erin)]
+    assert (got == [Status.EXCLUDED] * 2) == excluded
+    assert got == [model.status[a.address] for a in (dave, erin)]
+    assert submission(cl, rid, dave)["auditHits"] == 5
+
+
+def test_crowd_bps_above_all_of_the_revealers_reverts(cl, requester):
+    with brownie.reverts(err("ParameterOutOfBounds", "crowdBps", BPS + 1, 0, BPS)):
+        open_round_with(cl, requester, Q, K, REWARD, params=DEFAULTS.replace(crowdBps=BPS + 1),
+                        audit=audit_of(TRUTH, AUDIT10))

@@ -86,7 +86,7 @@ def test_audit_duration_outside_the_phase_bounds_reverts(cl, requester, duration
 
 
 def test_the_largest_audit_is_accepted(cl, requester):
-    audit = Audit(tuple(range(0, 4096, 16)), (1,) * MAX_AUDIT_QUERIES)
+    audit = Audit(tuple(range(0, 4096, 4096 // MAX_AUDIT_QUERIES)), (1,) * MAX_AUDIT_QUERIES)
     rid = open_round_with(cl, requester, 4096, 2, audit=audit, audit_s=MIN_PHASE)
     assert round_info(cl, rid)["auditCount"] == MAX_AUDIT_QUERIES
 

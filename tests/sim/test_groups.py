@@ -38,6 +38,17 @@ def test_audit_aware_colluders_choose_their_honest_share_from_the_bound():
     assert exp == pytest.approx(min(0.5 + high.margin, high.assumed_accuracy))
 
 
+def test_crowd_aware_colluders_lie_on_less_than_the_strike_share_and_still_pass_the_bound():
+    from cl_client.protocol import BPS, LIMITS
+    s = role_strategy("crowd-aware", 3000, 10)
+    lie = 1 - s.honest_share
+    # expected strikes per audit query (a lie equals the truth 1/K of the time) stay under the strike share by the margin
+    assert lie * (1 - 1 / 10) == pytest.approx(LIMITS.crowd_strike_bps / BPS - s.margin)
+    assert s.honest_share >= role_strategy("audit-aware", 3000, 10).honest_share
+    strict = role_strategy("crowd-aware", 9000, 10)  # a bound that asks for more honesty than the crowd rule
+    assert strict.honest_share == role_strategy("audit-aware", 9000, 10).honest_share
+
+
 def test_sybils_ask_for_the_minimum_stake_and_collude():
     s = make_strategy("sybil")
     assert s.min_stake and not make_strategy("collude").min_stake
