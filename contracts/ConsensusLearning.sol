@@ -1297,8 +1297,9 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
     /// matches >= M and matches - M >= AGREEMENT_SIGMAS blind-labeller deviations (or a perfect match) -- a
     /// labeller that ignores the queries matches at most M in expectation, so lazy and random labellers are
     /// not paid, at any K. Deviators are slashed into the pool only in a round without a revealed audit (with one, the audit
-    /// is the evidence: a revealer that passed it keeps its stake, unpaid); non-revealers always (into the pool, or burned under equal weights,
-    /// where Sybils could otherwise collect them). Shares are floor(pool * weight / agreedWeight), exactly what
+    /// is the evidence: a revealer that passed it keeps its stake, unpaid); non-revealers always: into the pool, but
+    /// burned under equal weights (where Sybils could otherwise collect them) and in a round with a revealed audit
+    /// (where a requester's false audit could leave its own Sybil the only passer to collect them). Shares are floor(pool * weight / agreedWeight), exactly what
     /// claim() credits; the floors' dust is burned. If nobody agreed, the reward is refundable and the pooled
     /// penalties are burned.
     function _scoreAndSettle(
@@ -1313,7 +1314,7 @@ contract ConsensusLearning is IConsensusLearning, Ownable2Step, Pausable, Reentr
         uint256 agreedWeight = 0;
         uint256 pooled = r.committedPenalty - r.revealedPenalty; // non-revealers
         uint256 burnt = 0;
-        if (p.equalWeights) (burnt, pooled) = (pooled, 0);
+        if (p.equalWeights || r.auditRevealed) (burnt, pooled) = (pooled, 0);
         for (uint256 j; j < revs.length; ++j) {
             (Status status, uint256 penalty, uint256 weight) =
                 _scoreRevealer(roundId, p, committers[revs[j] & 0xffff], revs[j], consensusLabels, mode);

@@ -318,7 +318,7 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
     mode = mode_count(cons, k)
     out = Outcome(failed=False, consensus=cons, forfeit=forfeit, fee=fee)
     pooled, slash_burned = sum(nr_penalty.values()), 0
-    if params.equalWeights:
+    if params.equalWeights or audit is not None:  # burned: Sybils (equal weights) or a false audit could take them
         pooled, slash_burned = 0, pooled
     agreed = []
     for a in order:

@@ -359,6 +359,31 @@ def test_audit_penalties_are_burned_so_the_requesters_sybil_gains_nothing_from_t
     assert assert_books(cl)[3] - burned_before == penalties
 
 
+def test_a_lying_requesters_sybil_does_not_collect_the_non_revealers_penalties(cl, requester, staked, frank):
+    """The same false audit, and Dave commits and never reveals. Non-revealers' penalties used to be pooled in
+    every round: the Sybil, the only passer, was paid the requester's reward plus Dave's penalty -- a profit
+    from false audit labels, taken from the honest revealers who would have shared it. In a round with a
+    revealed audit the non-revealers' penalties are now burned, like the audit's: the Sybil gets the reward
+    back, nothing more."""
+    sybil_labels = bytes((t + 1) % K if i in AUDIT_INDICES else t for i, t in enumerate(TRUTH))
+    false_audit = Audit(AUDIT_INDICES, tuple(sybil_labels[i] for i in AUDIT_INDICES))
+    refill(cl, staked[:4])
+    votes = [(a, TRUTH) for a in staked[:4]] + [(frank, sybil_labels)]
+    rid, ballots, revealed, tx = play_round(cl, requester, votes, Q, K, REWARD, reveal_mask=[True] * 3 + [False, True],
+                                            audit=false_audit)
+    assert [submission(cl, rid, b.account)["status"] for b in ballots] == \
+        [Status.EXCLUDED] * 3 + [Status.COMMITTED, Status.AGREED]
+    dave_penalty = ceil_penalty(submission(cl, rid, ballots[3].account)["stake"], DEFAULTS.nonRevealSlashBps)
+    stakes = {b.address: submission(cl, rid, b.account)["stake"] for b in ballots}
+    model = settle(DEFAULTS, Q, K, REWARD, 0, stakes, {b.address: b.labels for b in revealed}, audit=false_audit.oracle())
+    assert the_event(tx, "RoundSlashes") == {"roundId": rid, "pooled": 0, "burned": dave_penalty}
+    got = claim_all(cl, rid, ballots)
+    assert got == {a: (model.reward[a], model.penalty[a]) for a in stakes}
+    assert got[frank.address] == (REWARD, 0)  # the reward it was paid in, no one's penalty
+    assert got[ballots[3].address] == (0, dave_penalty)
+    assert_books(cl)
+
+
 def test_the_tally_trusts_this_rounds_audit_so_a_weak_stake_majority_does_not_write_the_consensus(
         cl, requester, accounts):
     """Round 1 has no history: every fresh address weighs stake x REPUTATION_START. A stake majority (1.5 x)
