@@ -251,3 +251,70 @@ def run_round(drivers: list, n: int, q: int, k: int = K, seed: int = 0, labels=N
         res.seconds = clock[d.name]
         res.contract_address = c.address
     return results
+
+
+# ------------------------------------------------------------------------------------------ worst case
+
+GAS_CAP = 2**24  # EIP-7825 (Fusaka): the most gas one transaction may use
+
+
+def adversarial(n: int, q: int, k: int) -> list[bytes]:
+    """Worst-case labels for finalize: row i, query j is (7j + 13i + j // 32) % k -- for k >= n every query
+    has n distinct labels, so the tally keeps min(n, k) label rows per query (tests/contract/test_gas_cap.py
+    and `make bench` both use these)."""
+    return [bytes((j * 7 + i * 13 + j // 32) % k for j in range(q)) for i in range(n)]
+
+
+def worst_case_audit(rows: list[bytes], q: int, max_audit: int):
+    """The largest audit a round of q queries can hide (G = min(max_audit, q) evenly spread indices), with row
+    0's labels as its truth: the other rows answer it wrong, so the crowd rule scores every revealer."""
+    from cl_client.protocol import Audit
+
+    g = min(max_audit, q)
+    step = q // g
+    indices = tuple(range(0, step * g, step))
+    return Audit(indices, tuple(rows[0][i] for i in indices), keccak(b"cl-bench-worst-case-audit"))
+
+
+def worst_case_round(container, n: int, q: int, k: int) -> dict[str, int]:
+    """One round of ConsensusLearning at (n, q, k) built to cost the most: adversarial labels, the largest
+    audit, revealed, with auditBoundBps 0 (every revealer passes the bound, stays in the tally and is scored by
+    the crowd rule). Returns {transaction: the most gas one of its kind used}; the caller compares with
+    GAS_CAP. Deploys afresh; needs n participants (see `participants`)."""
+    from cl_client.protocol import DEFAULT_PARAMS
+    from dataclasses import replace
+
+    owner = accounts[0]
+    people = participants(n)
+    c = container.deploy({"from": owner})
+    rows = adversarial(n, q, k)
+    audit = worst_case_audit(rows, q, int(c.MAX_AUDIT_QUERIES()))
+    params = replace(DEFAULT_PARAMS, audit_bound_bps=0)
+    spec = (QUERIES_HASH, q, k, PHASE_SECONDS, PHASE_SECONDS, PHASE_SECONDS, len(audit.indices),
+            audit.commitment(chain.id, c.address, owner.address, QUERIES_HASH), 1, params.as_tuple())
+    used: dict[str, int] = {}
+
+    def note(name, tx):
+        used[name] = max(used.get(name, 0), int(tx.gas_used))
+
+    note("openRoundWith", send(c.openRoundWith, spec, "file://bench-worst-case", {"from": owner, "value": REWARD + 1}))
+    rid = c.roundCount()
+    salts = [bench_salt(1, i) for i in range(n)]
+    for i, p in enumerate(people):
+        note("deposit", send(c.deposit, {"from": p, "value": stake_of(i)}))
+        note("commit", send(c.commit, rid, commitment(chain.id, c.address, rid, p.address, rows[i], salts[i]),
+                            {"from": p}))
+    chain.sleep(PHASE_SECONDS + 1)
+    chain.mine()
+    for i, p in enumerate(people):
+        note("reveal", send(c.reveal, rid, rows[i], salts[i], {"from": p}))
+    chain.sleep(PHASE_SECONDS + 1)
+    chain.mine()
+    note("revealAudit", send(c.revealAudit, rid, audit.indices_bytes(), audit.labels_bytes(), audit.salt,
+                             {"from": owner}))
+    order = sorted(range(n), key=lambda i: int(people[i].address, 16))
+    note("finalize", send(c.finalize, rid, [people[i].address for i in order], [rows[i] for i in order],
+                          {"from": owner, "gas_limit": BLOCK_GAS_LIMIT}))
+    for p in (people[0], people[-1]):
+        note("claim", send(c.claim, rid, {"from": p}))
+    return used

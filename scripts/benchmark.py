@@ -8,7 +8,10 @@ of one round on Ganache and on Anvil. Regenerates docs/benchmarks.md and docs/im
    (scripts/_measure.py) on the network Brownie was started on. Naive points whose projected time would
    exceed the time budget are skipped (and listed as such); ours is always measured.
 2. Ours at its bound N x Q = MAX_LABELS (N=52, Q=1024 and N=13, Q=4096): does finalize fit a 30M block?
-3. Wall time of one full round of ours at N=16, Q=256 (openRound .. last claim, WALL_REPEATS times) on a
+3. Today's fee rules: ours over the same grid and at the bound on a fresh Anvil with --hardfork prague
+   (EIP-7623's calldata floor, which Ganache lacks), and at every grid point and the bound, for K in CAP_K, a
+   worst-case round (scripts/_measure.worst_case_round) checked against EIP-7825's 2^24-gas cap.
+4. Wall time of one full round of ours at N=16, Q=256 (openRound .. last claim, WALL_REPEATS times) on a
    fresh throw-away Ganache and a fresh throw-away Anvil (tools/brownie_net.temp_network).
 """
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 
 from brownie import ConsensusLearning, NaiveConsensusLearning, network
 
-from scripts._measure import K, Naive, Ours, quiet, run_round
+from scripts._measure import GAS_CAP, K, Naive, Ours, quiet, run_round, worst_case_round
 from tools import brownie_net
 from tools.benchdoc import BLOCK_GAS_LIMIT, PLOT_NAME, benchmarks_page, naive_estimates, plot
 
@@ -33,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GRID_N = (4, 8, 16, 32)
 GRID_Q = (64, 256, 1024)
 BOUND_SHAPES = ((52, 1024), (13, 4096))  # N x Q = MAX_LABELS = 53,248 (maxParticipants(Q) = MAX_LABELS // Q)
+CAP_K = (10, 256)  # the worst-case rounds' K: the grid's, and the largest (the tally's worst)
 WALL_POINT = (16, 256)
 WALL_REPEATS = 3
 DEFAULT_BUDGET_MINUTES = 35  # the whole run, naive N=32 Q=1024 included, took 23.6 min on 2 cores (2026-11)
@@ -88,10 +92,37 @@ def measure_bound() -> list:
     return out
 
 
+def measure_today() -> tuple[dict, dict]:
+    """({(n, q): RoundResult} of ours over the grid and the bound, {(n, q, k): {tx: most gas}} of the
+    worst-case rounds) on a fresh Anvil under prague rules. Leaves Brownie disconnected."""
+    if network.is_connected():
+        network.disconnect()
+    prague, cap = {}, {}
+    with brownie_net.temp_network("anvil", brownie_net.PRAGUE) as net_id:
+        with quiet():
+            network.connect(net_id)
+        try:
+            for n, q in sorted({(n, q) for n in GRID_N for q in GRID_Q} | set(BOUND_SHAPES),
+                               key=lambda p: (p[0] * p[1], p[0])):
+                with quiet():
+                    prague[(n, q)] = run_round([Ours(ConsensusLearning)], n, q, K)["ours"]
+                for k in CAP_K:
+                    with quiet():
+                        cap[(n, q, k)] = worst_case_round(ConsensusLearning, n, q, k)
+                worst = max(cap[(n, q, 256)].values())
+                log(f"  N={n:>2} Q={q:>4}: {prague[(n, q)].gas_per_label:8,.1f} gas/label; worst case K=256: "
+                    f"largest transaction {worst:,} gas ({100 * worst / GAS_CAP:.1f}% of the cap)")
+        finally:
+            with quiet():
+                network.disconnect()
+    return prague, cap
+
+
 def measure_wall_time() -> dict:
     """{backend: [RoundResult, ...]} for WALL_REPEATS rounds of ours at WALL_POINT on a fresh node of each
     backend. Leaves Brownie disconnected (the bench's own node is stopped first)."""
-    network.disconnect()
+    if network.is_connected():
+        network.disconnect()
     out = {}
     for backend in ("ganache", "anvil"):
         with brownie_net.temp_network(backend) as net_id:
@@ -160,10 +191,13 @@ def main(budget_minutes=DEFAULT_BUDGET_MINUTES):
     grid = measure_grid(deadline)
     log("Ours at the bound N x Q = MAX_LABELS:")
     bound = measure_bound()
+    log("Today's fee rules (Anvil, prague): the grid, and worst-case rounds against EIP-7825's cap:")
+    prague, cap = measure_today()
     log(f"Wall time of one round (ours, N={WALL_POINT[0]}, Q={WALL_POINT[1]}):")
     wall = measure_wall_time()
     plot(grid, PLOT, naive_estimates(grid)[0])
-    text = benchmarks_page({**facts, "load_end": os.getloadavg()}, grid, bound, wall, time.time() - started)
+    text = benchmarks_page({**facts, "load_end": os.getloadavg()}, grid, bound, wall, time.time() - started,
+                           prague, cap)
     MARKDOWN.parent.mkdir(parents=True, exist_ok=True)
     MARKDOWN.write_text(text)
     log("\n" + text)

@@ -433,10 +433,74 @@ def _machine_section(facts: dict, bench_seconds: float) -> list[str]:
     ]
 
 
-def benchmarks_page(facts: dict, grid: dict, bound: list, wall: dict, bench_seconds: float) -> str:
-    """The whole of docs/benchmarks.md for one benchmark run."""
+GAS_CAP = 2**24  # EIP-7825 (Fusaka): the most gas one transaction may use
+
+
+def _prague_section(grid: dict, prague: dict) -> list[str]:
+    """Ours on Anvil under prague (EIP-7623's calldata floor) beside the Ganache (shanghai) grid."""
+    rows = []
+    for (n, q), r in sorted(prague.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        base = grid.get((n, q), {}).get("ours")
+        delta = f"{100 * (r.gas_per_label / base.gas_per_label - 1):+.1f}%" if base else "-"
+        rows.append([str(n), str(q), fmt_gas(r.commit.mean), fmt_gas(r.reveal.mean), fmt_gas(r.finalize.total),
+                     fmt_gas(r.claim.mean), f"{r.gas_per_label:,.1f}",
+                     f"{base.gas_per_label:,.1f}" if base else "-", delta])
+    header = ["N", "Q", "commit", "reveal", "finalize", "claim", "gas/label, prague", "gas/label, shanghai", "prague vs shanghai"]
+    target = prague.get(TARGET_POINT)
+    line = (f"At N={TARGET_POINT[0]}, Q={TARGET_POINT[1]} under today's rules: **{target.gas_per_label:,.1f}** gas per "
+            f"label (commit {target.commit.mean / target.q:,.1f} + reveal {target.reveal.mean / target.q:,.1f} + "
+            f"finalize {target.finalize.total / (target.n * target.q):,.1f} + claim {target.claim.mean / target.q:,.1f}).") \
+        if target else ""
+    return [
+        "## Under today's fee rules (Anvil, prague)",
+        "",
+        "The same rounds (same labels, stakes and salts; ours only) on a fresh Anvil with `--hardfork prague`: since",
+        "Pectra a transaction pays at least EIP-7623's calldata floor, 10 gas per zero byte and 40 per non-zero byte",
+        "of calldata (plus 21,000), when that is more than its standard gas. Ganache has no prague; the tables",
+        "above are shanghai rules. Where the columns differ, the floor binds (data-heavy reveals at large Q).",
+        "",
+        markdown_table(header, rows),
+        "",
+        line,
+        "",
+    ]
+
+
+def _cap_section(cap: dict) -> list[str]:
+    """The EIP-7825 check: {(n, q, k): {transaction: most gas}} of worst-case rounds, under prague."""
+    ops = sorted({op for used in cap.values() for op in used})
+    rows, over = [], []
+    for (n, q, k), used in sorted(cap.items(), key=lambda kv: (kv[0][0] * kv[0][1], kv[0])):
+        worst = max(used.values())
+        rows.append([str(n), str(q), str(k)] + [fmt_gas(used.get(op, 0)) for op in ops]
+                    + [f"{100 * worst / GAS_CAP:.1f}%"])
+        if worst > GAS_CAP:
+            over.append(f"N={n} Q={q} K={k}")
+    verdict = ("Every transaction of every point is under the cap." if not over
+               else "**Over the cap:** " + ", ".join(over) + ".")
+    return [
+        "## Every transaction under EIP-7825's cap (worst-case labels, prague)",
+        "",
+        f"Since Fusaka one transaction may use at most {GAS_CAP:,} gas. At every grid point and at the bound, one",
+        "round built to cost the most (scripts/_measure.py `worst_case_round`): every revealer labels every query",
+        "differently as far as K allows, the largest audit (G = min(MAX_AUDIT_QUERIES, Q)) is revealed with",
+        "auditBoundBps = 0 so every revealer stays in the tally and is scored by the crowd rule; the most gas each",
+        "kind of transaction used, and the largest as a share of the cap:",
+        "",
+        markdown_table(["N", "Q", "K"] + ops + ["largest / cap"], rows),
+        "",
+        verdict,
+        "",
+    ]
+
+
+def benchmarks_page(facts: dict, grid: dict, bound: list, wall: dict, bench_seconds: float,
+                    prague: dict | None = None, cap: dict | None = None) -> str:
+    """The whole of docs/benchmarks.md for one benchmark run (`prague`: {(n, q): RoundResult} of ours under
+    prague rules; `cap`: the worst-case rounds' gas per transaction, see _cap_section)."""
     k = grid[TARGET_POINT]["ours"].k
     return "\n".join(_intro(k) + _summary_section(grid) + _per_operation_section(grid) + _finalize_section(grid, bound)
+                     + (_prague_section(grid, prague) if prague else []) + (_cap_section(cap) if cap else [])
                      + _wall_section(wall) + _breakdown_section(grid) + _machine_section(facts, bench_seconds))
 
 

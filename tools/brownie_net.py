@@ -8,11 +8,14 @@
         network `sepolia-env` whose RPC URL is read from $CL_SEPOLIA_RPC_URL when Brownie connects.
         Idempotent.
 
-    brownie_net.py run [--backend BACKEND] -- COMMAND ...
+    brownie_net.py run [--backend BACKEND] [--hardfork NAME] -- COMMAND ...
         Register a throw-away development network on a free 127.0.0.1 port, run
         `COMMAND ... --network <that network>`, and remove the entry afterwards. Brownie launches the
         node itself and stops it when COMMAND ends, so parallel runs never share a chain or a port.
-        BACKEND is one of cl_client.node.BACKENDS (default: the first, ganache).
+        BACKEND is one of cl_client.node.BACKENDS (default: the first, ganache). --hardfork runs the node
+        under another hardfork's rules than the contracts are compiled for (default: the same,
+        cl_client.node.HARDFORK); e.g. `--backend anvil --hardfork prague` for today's mainnet fee rules
+        (EIP-7623's calldata floor), which Ganache does not have.
 """
 from __future__ import annotations
 
@@ -104,24 +107,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _entry(backend: str, port: int) -> dict:
-    settings = {"port": port, "gas_limit": BLOCK_GAS_LIMIT, "accounts": ACCOUNTS, "evm_version": HARDFORK}
+PRAGUE = "prague"  # today's mainnet rules for `make bench` (EIP-7623); Anvil only
+HARDFORKS = {"ganache": (HARDFORK,), "anvil": (HARDFORK, "cancun", PRAGUE), "hardhat": (HARDFORK,)}
+"""The hardforks each backend is launched with here (the contracts are compiled for HARDFORK; Ganache 7 stops at
+shanghai)."""
+
+
+def _entry(backend: str, port: int, hardfork: str | None = None) -> dict:
+    fork = hardfork or HARDFORK
+    if fork not in HARDFORKS[backend]:
+        raise ValueError(f"{backend} runs one of {', '.join(HARDFORKS[backend])} here, not {fork!r}")
+    settings = {"port": port, "gas_limit": BLOCK_GAS_LIMIT, "accounts": ACCOUNTS, "evm_version": fork}
     if backend == "ganache":
         settings["mnemonic"] = MNEMONIC
     # anvil only accepts a BIP-39 mnemonic ("brownie" is rejected): it keeps its own funded accounts.
-    return {"name": f"throw-away {backend} :{port}", "id": f"cl-{backend}-{port}", "cmd": BROWNIE_CMD[backend],
+    return {"name": f"throw-away {backend} ({fork}) :{port}", "id": f"cl-{backend}-{port}", "cmd": BROWNIE_CMD[backend],
             "host": "http://127.0.0.1", "timeout": 120, "cmd_settings": settings}
 
 
 @contextlib.contextmanager
-def temp_network(backend: str = BACKENDS[0]):
+def temp_network(backend: str = BACKENDS[0], hardfork: str | None = None):
     """Register a throw-away development network on a free port for the duration of the block and
-    yield its id; the entry is removed afterwards (also what `run` uses).
+    yield its id; the entry is removed afterwards (also what `run` uses). `hardfork`: the node's rules
+    (default HARDFORK; see HARDFORKS).
 
     The entry goes to ~/.brownie/network-config.yaml (for subprocesses) and, if Brownie is already
     loaded in this process, to its in-memory config too, so `brownie.network.connect(net_id)` launches
     the node (and `brownie.network.disconnect()` stops it)."""
-    entry = _entry(backend, free_port())
+    entry = _entry(backend, free_port(), hardfork)
     with _locked_config() as data:
         data["development"].append(entry)
     loaded = sys.modules.get("brownie._config")
@@ -136,8 +149,8 @@ def temp_network(backend: str = BACKENDS[0]):
             data["development"] = [n for n in data["development"] if n["id"] != entry["id"]]
 
 
-def run(backend: str, command: list[str]) -> int:
-    with temp_network(backend) as net_id:
+def run(backend: str, command: list[str], hardfork: str | None = None) -> int:
+    with temp_network(backend, hardfork) as net_id:
         try:
             return subprocess.call(command + ["--network", net_id])
         except KeyboardInterrupt:
@@ -150,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("configure")
     p_run = sub.add_parser("run")
     p_run.add_argument("--backend", choices=BACKENDS, default=BACKENDS[0])
+    p_run.add_argument("--hardfork", default=None, help=f"the node's hardfork (default {HARDFORK})")
     p_run.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     if args.action == "configure":
@@ -158,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("run: give the command to run after --")
-    return run(args.backend, command)
+    try:
+        return run(args.backend, command, args.hardfork)
+    except ValueError as exc:
+        parser.error(f"run: {exc}")
 
 
 if __name__ == "__main__":

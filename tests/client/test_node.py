@@ -45,6 +45,14 @@ def test_brownie_net_knows_exactly_the_backends_and_uses_the_hardfork():
         assert entry["cmd_settings"]["evm_version"] == HARDFORK
 
 
+def test_brownie_net_runs_anvil_under_prague_for_todays_fee_rules_and_refuses_it_on_ganache():
+    net = _brownie_net()
+    assert set(net.HARDFORKS) == set(BACKENDS) and all(HARDFORK in forks for forks in net.HARDFORKS.values())
+    assert net._entry("anvil", 8545, net.PRAGUE)["cmd_settings"]["evm_version"] == "prague"
+    with pytest.raises(ValueError, match="ganache runs one of shanghai here, not 'prague'"):
+        net._entry("ganache", 8545, net.PRAGUE)
+
+
 def test_an_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="ganache"):
         LocalNode(backend="geth")

@@ -4,7 +4,7 @@ ConsensusLearning, and ConsensusLearning must cost less gas per label. Timings l
 import pytest
 
 from oracle import plurality
-from scripts._measure import K, Naive, Ours, make_labels, run_round, stake_of
+from scripts._measure import GAS_CAP, K, Naive, Ours, make_labels, run_round, stake_of, worst_case_round
 
 N, Q = 4, 64
 
@@ -66,3 +66,13 @@ def test_naive_reference_uses_the_same_default_quorum_slashes_and_stake_as_ours(
 
 def test_ours_costs_less_gas_per_label_than_naive(point):
     assert point["ours"].gas_per_label < point["naive"].gas_per_label
+
+
+def test_the_worst_case_round_of_make_bench_settles_under_the_cap(ConsensusLearning):
+    """`make bench`'s EIP-7825 check at its smallest point: the worst-case round is finalized (everyone passes
+    the bound, nobody shares a wrong audit answer at K = 256) and every transaction is measured."""
+    used = worst_case_round(ConsensusLearning, N, Q, 256)
+    assert set(used) == {"openRoundWith", "deposit", "commit", "reveal", "revealAudit", "finalize", "claim"}
+    assert 0 < max(used.values()) <= GAS_CAP
+    cl = ConsensusLearning[-1]
+    assert cl.phase(cl.roundCount()) == 4  # Finalized

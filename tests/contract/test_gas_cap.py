@@ -41,6 +41,7 @@ from contract_helpers import (
     Ballot,
 )
 from brownie import chain, web3
+from scripts._measure import adversarial  # the worst-case labels, shared with `make bench`
 
 # The grid corners of N x Q <= MAX_LABELS, derived from the (pinned) constants so that they follow a change of
 # MAX_LABELS: the most participants at the largest Q, and the largest Q at the most participants.
@@ -50,11 +51,6 @@ CLASSES = [2, 10, 256]
 PARAMS = DEFAULTS.replace(auditBoundBps=0)  # everyone passes the audit: all N stay in the tally
 RESULTS = {}  # (n, q, k) -> {transaction: max gas used}
 REPORT = Path(__file__).resolve().parents[2] / "reports" / "gas_cap.txt"
-
-
-def adversarial(n: int, q: int, k: int) -> list[bytes]:
-    """Row i, query j: (j * 7 + i * 13 + j // 32) % k -- for k >= n every query has n distinct labels."""
-    return [bytes((j * 7 + i * 13 + j // 32) % k for j in range(q)) for i in range(n)]
 
 
 @pytest.fixture(scope="module")
