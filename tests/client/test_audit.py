@@ -69,7 +69,8 @@ def test_an_audited_round_excludes_the_liar_slashes_the_non_revealer_and_pays_th
     mode = protocol.mode_count(consensus, 10)
     assert protocol.agrees(protocol.matches(rows, consensus), 64, info.params.agreement_bps, mode).all()
     # money: the liar is unpaid (its audit penalty, 0 by default, would be burned), the non-revealer's penalty
-    # is pooled, the finalizer is paid in free stake
+    # is burned too (in an audited round no penalty is pooled: a false audit must not pay anyone), the
+    # finalizer is paid in free stake
     p = info.params
     liar, silent = protocol.penalty(ETH, p.audit_slash_bps), protocol.penalty(ETH, p.non_reveal_slash_bps)
     assert liar == 0 and silent > 0
@@ -78,8 +79,8 @@ def test_an_audited_round_excludes_the_liar_slashes_the_non_revealer_and_pays_th
     assert slashed == {ps[5].address: (silent, Status.COMMITTED)}
     assert requester.reputation(ps[4].address) < LIMITS.reputation_start  # exclusion moves it towards 0
     (slashes,) = requester.events("RoundSlashes", rid)
-    assert (slashes["args"]["pooled"], slashes["args"]["burned"]) == (silent, liar)
-    assert info.pool == ETH + silent
+    assert (slashes["args"]["pooled"], slashes["args"]["burned"]) == (0, silent + liar)
+    assert info.pool == ETH
     (paid,) = requester.events("FinalizerPaid", rid)
     finalizer = paid["args"]["finalizer"]
     assert paid["args"]["fee"] == FEE and finalizer in {q.address for q in ps}
