@@ -30,6 +30,7 @@ contract Handler is WithVm {
         uint16 k;
         uint40 commitDeadline;
         uint40 revealDeadline;
+        uint40 auditDeadline; // == revealDeadline without an audit
         address requester;
         bool audited;
         bool willRevealAudit;
@@ -48,6 +49,7 @@ contract Handler is WithVm {
     mapping(uint256 => mapping(address => bool)) internal neverReveal;
     mapping(uint256 => mapping(address => bool)) public revealedG;
     mapping(uint256 => mapping(address => bool)) public claimedG;
+    mapping(uint256 => bool) internal honestDone; // _warpTo revealed the round's honest committers
 
     // --- ghosts
     uint256 public ethIn; // deposits + round payments
@@ -255,6 +257,7 @@ contract Handler is WithVm {
         IConsensusLearning.RoundInfo memory info = cl.getRound(id);
         r.commitDeadline = info.commitDeadline;
         r.revealDeadline = info.revealDeadline;
+        r.auditDeadline = info.auditDeadline;
     }
 
     /// @dev Q 4..16, K 2..4, commit and reveal durations 100..1,200 s, from a seed.
@@ -640,33 +643,57 @@ contract Handler is WithVm {
     }
 
     /// @dev Move time to `t`; honest committers of every round whose reveal window `t` would pass reveal
-    /// first (an honest client always reveals in time).
+    /// first (an honest client always reveals in time; half the Byzantine ones do too), and so does an audited
+    /// round's requester that means
+    /// to reveal its audit, within its audit window (without this, the fuzzer's mostly long or minimal steps
+    /// skipped every audit window, and no audit was ever revealed in the short run). Events are taken in time
+    /// order, each at its earliest moment (commitDeadline + 1 for reveals, revealDeadline + 1 for the audit),
+    /// so time only moves forward.
     function _warpTo(uint256 t) internal {
-        // rounds whose reveal window closes before t, in order of commit deadline: time only moves forward,
-        // each to its own commitDeadline + 1 (<= its revealDeadline), so every one is revealed in time
-        uint256[] memory due = new uint256[](liveIds.length);
-        uint256 n;
-        for (uint256 i; i < liveIds.length; ++i) {
-            uint256 id = liveIds[i];
-            R storage r = rounds[id];
-            if (t <= r.revealDeadline || block.timestamp > r.revealDeadline) continue;
-            uint256 j = n++;
-            while (j > 0 && rounds[due[j - 1]].commitDeadline > r.commitDeadline) {
-                due[j] = due[j - 1];
-                --j;
+        while (true) {
+            // the earliest pending event before t: (id, kind 1 = reveals, 2 = audit)
+            uint256 best;
+            uint256 at = type(uint256).max;
+            uint256 kind;
+            for (uint256 i; i < liveIds.length; ++i) {
+                uint256 id = liveIds[i];
+                R storage r = rounds[id];
+                if (t > r.revealDeadline && block.timestamp <= r.revealDeadline && !_honestRevealed(id)) {
+                    uint256 e = block.timestamp > r.commitDeadline ? block.timestamp : uint256(r.commitDeadline) + 1;
+                    if (e < at) (best, at, kind) = (id, e, 1);
+                }
+                if (r.audited && r.willRevealAudit && t > r.auditDeadline && block.timestamp <= r.auditDeadline
+                        && !cl.getRound(id).auditRevealed) {
+                    uint256 e = block.timestamp > r.revealDeadline ? block.timestamp : uint256(r.revealDeadline) + 1;
+                    if (e < at) (best, at, kind) = (id, e, 2);
+                }
             }
-            due[j] = id;
-        }
-        for (uint256 i; i < n; ++i) {
-            uint256 id = due[i];
-            uint256 cd = rounds[id].commitDeadline;
-            if (block.timestamp <= cd) vm.warp(cd + 1);
-            address[] storage cs = rounds[id].committers;
-            for (uint256 j; j < cs.length; ++j) {
-                if (_isHonest(cs[j])) _reveal(id, cs[j]);
+            if (best == 0) break;
+            if (at > block.timestamp) vm.warp(at);
+            if (kind == 1) {
+                address[] storage cs = rounds[best].committers;
+                for (uint256 j; j < cs.length; ++j) {
+                    // honest committers always; half the Byzantine ones too (by hash), so that the cartel's
+                    // labels reach finalize and the audit (never-revealers stay silent: _reveal skips them)
+                    if (_isHonest(cs[j]) || uint256(keccak256(abi.encode("late", best, cs[j]))) % 2 == 0) {
+                        _reveal(best, cs[j]);
+                    }
+                }
+                honestDone[best] = true;
+            } else {
+                R storage r = rounds[best];
+                vm.prank(r.requester);
+                try cl.revealAudit(best, r.auditIdx, r.auditLab, r.auditSalt) {
+                    done["revealAudit"]++;
+                } catch { _fail(cl.revealAudit.selector); }
             }
         }
         if (t > block.timestamp) vm.warp(t);
+    }
+
+    /// @dev Whether _warpTo already revealed round `id`'s honest committers.
+    function _honestRevealed(uint256 id) internal view returns (bool) {
+        return honestDone[id];
     }
 
     /*//////////////////////////////////////////////////////////////
