@@ -27,7 +27,7 @@ from brownie.network.transaction import TransactionReceipt
 from eth_utils import keccak
 
 from cl_client.commitment import commitment
-from tools.benchdoc import BLOCK_GAS_LIMIT, OpGas, RoundResult
+from tools.benchdoc import BLOCK_GAS_LIMIT, GAS_CAP, OpGas, RoundResult
 
 K = 10
 PHASE_SECONDS = 86_400  # long phases: real time spent sending transactions never crosses a deadline
@@ -254,8 +254,6 @@ def run_round(drivers: list, n: int, q: int, k: int = K, seed: int = 0, labels=N
 
 
 # ------------------------------------------------------------------------------------------ worst case
-
-GAS_CAP = 2**24  # EIP-7825 (Fusaka): the most gas one transaction may use
 
 
 def adversarial(n: int, q: int, k: int) -> list[bytes]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BLOCK_GAS_LIMIT = 30_000_000
+GAS_CAP = 2**24  # EIP-7825 (Fusaka): the most gas one transaction may use
 TARGET_GAS_PER_LABEL = 300  # the project's target at TARGET_POINT, K=10
 TARGET_POINT = (16, 1024)  # (N, Q) of both targets; the gas breakdown is shown there if the target is missed
 TARGET_NAIVE_RATIO = 50  # ours at least this many times cheaper than naive at TARGET_POINT
@@ -432,8 +433,6 @@ def _machine_section(facts: dict, bench_seconds: float) -> list[str]:
         "",
     ]
 
-
-GAS_CAP = 2**24  # EIP-7825 (Fusaka): the most gas one transaction may use
 
 
 def _prague_section(grid: dict, prague: dict) -> list[str]:

@@ -10,6 +10,7 @@ from contract_helpers import (
     BLOCK_GAS_LIMIT,
     DEFAULTS,
     ETHER,
+    GAS_CAP,
     MAX_LABELS,
     MAX_QUERIES,
     assert_books,
@@ -28,7 +29,6 @@ from contract_helpers import (
 
 Q, K = MAX_QUERIES, 256
 N = MAX_LABELS // MAX_QUERIES  # 13
-TX_GAS_CAP = 16_777_216  # EIP-7825
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def test_finalize_of_the_largest_round_fits_in_a_block(cl, requester, big_round)
     to_finalizable(cl, rid)
     tx = finalize(cl, rid, ballots, requester)
     assert tx.status == 1
-    assert tx.gas_used < min(BLOCK_GAS_LIMIT, TX_GAS_CAP)
+    assert tx.gas_used < min(BLOCK_GAS_LIMIT, GAS_CAP)
     model = settle(DEFAULTS, Q, K, ETHER, 0, {b.address: ETHER for b in ballots},
                    {b.address: b.labels for b in ballots})
     assert plain(cl.consensus(rid)) == model.consensus
