@@ -27,7 +27,7 @@ from brownie.network.transaction import TransactionReceipt
 from eth_utils import keccak
 
 from cl_client.commitment import commitment
-from tools.benchdoc import BLOCK_GAS_LIMIT, GAS_CAP, OpGas, RoundResult
+from tools.benchdoc import BLOCK_GAS_LIMIT, OpGas, RoundResult
 
 K = 10
 PHASE_SECONDS = 86_400  # long phases: real time spent sending transactions never crosses a deadline

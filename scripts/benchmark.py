@@ -27,9 +27,9 @@ from pathlib import Path
 
 from brownie import ConsensusLearning, NaiveConsensusLearning, network
 
-from scripts._measure import GAS_CAP, K, Naive, Ours, quiet, run_round, worst_case_round
+from scripts._measure import K, Naive, Ours, quiet, run_round, worst_case_round
 from tools import brownie_net
-from tools.benchdoc import BLOCK_GAS_LIMIT, PLOT_NAME, benchmarks_page, naive_estimates, plot
+from tools.benchdoc import BLOCK_GAS_LIMIT, GAS_CAP, PLOT_NAME, benchmarks_page, naive_estimates, plot
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,8 +3,8 @@
 ConsensusLearning, and ConsensusLearning must cost less gas per label. Timings live in `make bench`."""
 import pytest
 
-from oracle import plurality
-from scripts._measure import GAS_CAP, K, Naive, Ours, make_labels, run_round, stake_of, worst_case_round
+from oracle import GAS_CAP, plurality
+from scripts._measure import K, Naive, Ours, make_labels, run_round, stake_of, worst_case_round
 
 N, Q = 4, 64
 
