@@ -188,6 +188,29 @@ def artifact() -> dict:
     return json.loads((Path(__file__).resolve().parent / "abi" / "ConsensusLearning.json").read_text())
 
 
+def settlement_address(address: str) -> str:
+    """Where ConsensusLearning's constructor creates its settlement half: the contract's first CREATE, nonce 1,
+    at keccak256(rlp([address, 1]))[12:] = keccak256(0xd6 0x94 ++ address ++ 0x01)[12:]."""
+    return to_checksum_address(keccak(b"\xd6\x94" + bytes.fromhex(address[2:]) + b"\x01")[12:])
+
+
+def check_code_at(get_code: Callable[[str], bytes], address: str, where: str = "") -> str:
+    """Raise ChainError unless `address` holds this version of ConsensusLearning and its settlement half
+    (both runtime codes, by the packaged hashes: the main contract's code alone does not fix the settlement
+    code its constructor created). Returns the main contract's code hash."""
+    code = get_code(address)
+    if not code:
+        raise ChainError(f"no contract code at {address}{where}")
+    code_hash = "0x" + keccak(code).hex()
+    if code_hash != artifact()["deployedBytecodeHash"]:
+        raise ChainError(f"the code at {address}{where} is not this version of ConsensusLearning")
+    half = settlement_address(address)
+    if "0x" + keccak(get_code(half)).hex() != artifact()["settlementBytecodeHash"]:
+        raise ChainError(f"the contract at {address}{where} has the right code but its settlement half at {half} "
+                         "is not this version's ConsensusLearningSettlement (deployed by another constructor)")
+    return code_hash
+
+
 @lru_cache(maxsize=1)
 def _error_table() -> dict[bytes, tuple[str, list[str]]]:
     table = {}
@@ -904,11 +927,8 @@ class Gateway(_Sender):
         except ValueError:
             raise ChainError(f"not an address: {address!r}") from None
         if check_code and (self.chain_id, self.address) not in _CODE_CHECKED:
-            code = bytes(self._rpc(lambda: w3.eth.get_code(self.address)))
-            if not code:
-                raise ChainError(f"no contract code at {self.address} on chain {self.chain_id}")
-            if "0x" + keccak(code).hex() != artifact()["deployedBytecodeHash"]:
-                raise ChainError(f"the code at {self.address} is not this version of ConsensusLearning")
+            check_code_at(lambda a: bytes(self._rpc(lambda: w3.eth.get_code(a))), self.address,
+                          f" on chain {self.chain_id}")
             _CODE_CHECKED.add((self.chain_id, self.address))
         # decode_tuples: structs come back as named tuples with the ABI's field names (read by `_from_abi`)
         self.contract = w3.eth.contract(address=self.address, abi=artifact()["abi"], decode_tuples=True)

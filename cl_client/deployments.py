@@ -24,7 +24,7 @@ from pathlib import Path
 
 from eth_utils import keccak, to_checksum_address
 
-from .chain import artifact
+from .chain import ChainError, artifact, check_code_at
 
 ENV_DIR = "CL_DEPLOYMENTS_DIR"
 DEFAULT_DIR = "deployments"
@@ -88,18 +88,15 @@ def record(w3, address: str, deployer: str, *, abi: list | None = None, tx_hash=
     `abi` is the ABI the deployer compiled against (Brownie's); it must equal cl_client's packaged ABI.
     The block is taken from the receipt of `tx_hash`, or given as `block`.
     """
-    packaged = artifact()
     if abi is not None and abi_hash(abi) != packaged_abi_hash():
         raise DeploymentError("the deployed ABI differs from cl_client/abi/ConsensusLearning.json; "
                               "run `python tools/export_abi.py` after `brownie compile`")
     address = to_checksum_address(address)
-    code = bytes(w3.eth.get_code(address))
-    if not code:
-        raise DeploymentError(f"no contract code at {address}")
-    code_hash = "0x" + keccak(code).hex()
-    if code_hash != packaged["deployedBytecodeHash"]:
-        raise DeploymentError(f"the code at {address} differs from cl_client's packaged build; "
-                              "run `python tools/export_abi.py` after `brownie compile`")
+    try:
+        code_hash = check_code_at(lambda a: bytes(w3.eth.get_code(a)), address)
+    except ChainError as exc:
+        raise DeploymentError(f"{exc}; if you rebuilt the contract, run `python tools/export_abi.py` after "
+                              "`brownie compile`") from None
     if tx_hash is not None:
         receipt = w3.eth.get_transaction_receipt(tx_hash)
         block = int(receipt["blockNumber"])

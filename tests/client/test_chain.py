@@ -15,7 +15,7 @@ from eth_account import Account as EthAccount
 from eth_utils import keccak
 
 from cl_client.chain import (Account, Bounds, ChainError, ContractError, Gateway, Params, Phase, RoundInfo, Status,
-                             Submission, _abi_fields, _from_abi, artifact, connect, deploy)
+                             Submission, _abi_fields, _from_abi, artifact, connect, deploy, settlement_address)
 from cl_client.protocol import DEFAULT_BOUNDS, DEFAULT_PARAMS
 from support import FlakyRPC
 
@@ -194,6 +194,49 @@ def test_deploy_returns_the_address_and_block_of_this_contract(local_node, deplo
     assert "0x" + keccak(code).hex() == artifact()["deployedBytecodeHash"]
     assert bytes(w3.eth.get_code(address, block - 1)) == b""  # created in `block`
     assert Gateway(w3, address).round_count() == 0
+
+
+def test_the_settlement_half_is_at_the_first_create_address_with_the_packaged_code(local_node, deployer):
+    w3 = connect(local_node.url)
+    address, _ = deploy(w3, deployer)
+    # CREATE's address rule, stated here with rlp([sender, nonce]) written out for a 20-byte sender and nonce 1
+    half = keccak(bytes([0xC0 + 22, 0x80 + 20]) + bytes.fromhex(address[2:]) + bytes([1]))[12:]
+    assert settlement_address(address).lower() == "0x" + half.hex()
+    assert "0x" + keccak(bytes(w3.eth.get_code(settlement_address(address)))).hex() == \
+        artifact()["settlementBytecodeHash"]
+
+
+def impostor_initcode(runtime: bytes) -> bytes:
+    """Creation code that first CREATEs a one-byte contract (STOP) -- at the nonce-1 address, where the real
+    constructor puts the settlement half -- and then returns `runtime` as its own code."""
+    child = bytes.fromhex("6000600053" "60016000f3")  # mstore8(0, 0x00); return(0, 1)
+    prefix_len = 33
+
+    def push2(n):
+        return bytes([0x61]) + n.to_bytes(2, "big")
+
+    prefix = (push2(len(child)) + push2(prefix_len) + bytes.fromhex("600039")  # codecopy(0, prefix_len, |child|)
+              + push2(len(child)) + bytes.fromhex("60006000f050")  # pop(create(0, 0, |child|))
+              + push2(len(runtime)) + push2(prefix_len + len(child)) + bytes.fromhex("600039")  # codecopy(0, .., |rt|)
+              + push2(len(runtime)) + bytes.fromhex("6000f3"))  # return(0, |runtime|)
+    assert len(prefix) == prefix_len
+    return prefix + child + runtime
+
+
+def test_a_contract_with_the_right_code_but_another_settlement_half_is_refused(local_node, deployer):
+    w3 = connect(local_node.url)
+    real, _ = deploy(w3, deployer)
+    runtime = bytes(w3.eth.get_code(real))
+    tx = {"from": deployer.address, "data": "0x" + impostor_initcode(runtime).hex(), "gas": 8_000_000,
+          "gasPrice": w3.eth.gas_price, "nonce": w3.eth.get_transaction_count(deployer.address),
+          "chainId": w3.eth.chain_id}
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(deployer.sign_transaction(tx).raw_transaction))
+    impostor = receipt["contractAddress"]
+    assert bytes(w3.eth.get_code(impostor)) == runtime  # the main contract's code hash matches ...
+    with pytest.raises(ChainError) as exc_info:
+        Gateway(w3, impostor)
+    assert_one_line(exc_info, "settlement half", settlement_address(impostor))  # ... and it is still refused
 
 
 def test_deploy_waits_for_confirmations_like_a_transaction(local_node, deployer):

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+import {IConsensusLearning} from "../interfaces/IConsensusLearning.sol";
+
+/// @title ConsensusLearningBase
+/// @notice The constants, the storage layout and the rules shared by the two halves of the protocol:
+/// ConsensusLearning (stake, rounds, claims, owner, views) and ConsensusLearningSettlement (audit reveal,
+/// finalize, abandon), which ConsensusLearning runs by delegatecall on its own storage. Both inherit this
+/// contract and declare no state of their own, so they share one layout (tests/tools/test_layout.py checks it).
+/// @dev Types, events and errors are IConsensusLearning's, named in full here because the settlement half does
+/// not implement that interface.
+abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGuard {
+    /*//////////////////////////////////////////////////////////////
+                                CONSTANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Largest Q of a round.
+    uint256 public constant MAX_QUERIES = 4096;
+    /// @notice Largest number of participants of a round, whatever Q.
+    uint256 public constant MAX_PARTICIPANTS = 64;
+    /// @notice Largest N x Q of a round. finalize() is linear in it; at this bound, with worst-case labels,
+    /// every transaction stays under EIP-7825's 16,777,216-gas cap (tests/contract/test_limits.py measures it).
+    uint256 public constant MAX_LABELS = 53_248;
+    /// @notice Bounds on a phase's duration, in seconds: at least three 12-second slots.
+    uint256 public constant MIN_PHASE_DURATION = 36;
+    uint256 public constant MAX_PHASE_DURATION = 7 days;
+    /// @notice Most hidden audit queries per round.
+    uint256 public constant MAX_AUDIT_QUERIES = 128;
+    /// @notice Share of the reward burned when the requester does not reveal a committed audit.
+    uint256 public constant AUDIT_FORFEIT_BPS = 2_000;
+    /// @notice How long after its last deadline a round may be abandoned (finalize stays possible until then).
+    uint256 public constant ABANDON_DELAY = 3 days;
+    /// @notice Delay before proposed bounds apply: longer than the longest possible round (3 x 7 days).
+    uint256 public constant BOUNDS_DELAY = 28 days;
+    /// @notice Most withdrawal requests pending at once per account.
+    uint256 public constant MAX_PENDING_WITHDRAWALS = 8;
+    /// @notice Hard limits the owner's bounds can never leave.
+    uint256 public constant MIN_QUORUM_BPS = 1_000;
+    uint256 public constant MAX_AGREEMENT_BPS = 7_000;
+    uint256 public constant MAX_SLASH_BPS = 5_000;
+    uint256 public constant MAX_MIN_STAKE = 10_000 ether;
+    uint256 public constant MAX_UNBONDING_DELAY = 30 days;
+    /// @notice Reputation, in basis points of full trust, of an address never scored: new addresses start low,
+    /// so a fresh Sybil weighs a tenth of a fully trusted participant with the same stake.
+    uint256 public constant REPUTATION_START = 1_000;
+    /// @notice Reputation never falls below this (a weight is never 0: the address can always earn it back).
+    uint256 public constant REPUTATION_FLOOR = 100;
+    /// @notice Share of the gap to a round's score that one update closes (an exponential moving average).
+    uint256 public constant REPUTATION_RATE = 3_000;
+    /// @notice A revealer agrees only if its matches beat a query-blind labeller's M by this many standard
+    /// deviations, sqrt(M * (Q - M) / Q) (a coin-flipper's spread), or match every query: a lucky 55 % coin-flipper
+    /// at K = 2, Q = 100 is not paid (it needs 60). Tiny rounds, where nothing is significant, pay perfect matches.
+    uint256 public constant AGREEMENT_SIGMAS = 2;
+    /// @notice The crowd rule's strike share: a revealer whose wrong audit answers are shared by a crowd (the
+    /// round's crowdBps of the revealers) on at least this share of the G audit queries is Excluded. A cartel
+    /// that moves the plurality must lie with one label, so on the audit queries it lies on, it lies together.
+    uint256 public constant CROWD_STRIKE_BPS = 2_500;
+
+    uint256 internal constant _BPS = 10_000;
+    /// @dev Tally weights are stored shifted left by one label's width (8 bits), so that in _plurality
+    /// `key = or(t, xor(label, 0xff))` puts (255 - label) in the freed low byte: comparing keys then orders
+    /// by weight first and, on equal weight, prefers the smaller label (the tie rule). _loadRevealers
+    /// shifts, _scoreAndSettle shifts back; `0xff` in _plurality is the mask of those low bits.
+    uint256 internal constant _KEY_SHIFT = 8;
+
+    /// @dev What settlement recorded; with the deadlines and the block time it gives the Phase.
+    enum Outcome {
+        Open, // not settled yet
+        Finalized, // consensus stored
+        Failed // quorum missed, nobody passed the audit, or abandoned
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    struct Round {
+        // slot 0: read by every commit/reveal, so the counters written there cost a warm SSTORE.
+        uint16 numQueries; // Q
+        uint16 numClasses; // K
+        uint40 commitDeadline; // last second of the Commit phase
+        uint40 revealDeadline; // last second of the Reveal phase
+        uint40 auditDeadline; // last second of the Audit phase (== revealDeadline without an audit)
+        // An Outcome, stored as its uint8: an enum-typed storage read is range-checked (Panic 0x21) at
+        // every comparison by the legacy code generator, which would cost commit and reveal ~40 gas.
+        uint8 outcome;
+        bool refundable; // the reward is owed back to the requester
+        bool refunded; // ... and was taken
+        bool auditRevealed; // the requester revealed its audit
+        uint32 commitCount; // participants that committed
+        uint32 revealCount; // participants that revealed
+        // slot 1
+        IConsensusLearning.Params params; // frozen at opening
+        uint16 auditCount; // G
+        // slot 2
+        bytes32 queriesHash; // keccak256 of the query batch file
+        // slot 3
+        address requester; // who paid the reward
+        uint96 reward; // wei paid in by the requester, net of the fee (less an audit forfeit once settled)
+        // slot 4: written at commit
+        uint128 committedStake; // sum of stakes locked by commit
+        uint128 committedPenalty; // sum over committers of ceil(stake * nonRevealSlashBps / BPS)
+        // slot 5: written at reveal
+        uint128 revealedStake; // sum of revealers' stakes
+        uint128 revealedPenalty; // the same sum over revealers (non-revealers': committedPenalty - revealedPenalty)
+        // slot 6: written at finalize
+        uint128 pool; // reward + pooled penalties, shared by agreeing revealers pro-rata to weight
+        uint128 agreedWeight; // total weight of agreeing revealers
+        // slot 7
+        address consensusPointer; // SSTORE2 contract holding the Q consensus bytes
+        uint96 finalizerFee; // paid to whoever settles the round
+        // slot 8
+        bytes32 auditCommitment; // 0 without an audit
+        // slot 9
+        address auditPointer; // SSTORE2 contract holding indices (2G bytes) ++ labels (G bytes)
+    }
+
+    struct Submission {
+        bytes32 hash; // commitment; replaced by keccak256(labels) at reveal
+        uint96 stake; // locked at commit
+        uint32 matches; // queries equal to the consensus, set at finalize
+        uint16 auditHits; // audit queries answered right, set at finalize
+        IConsensusLearning.Status status; // Committed -> Revealed -> Agreed | Deviated | Excluded
+        bool claimed; // settled by claim()
+        uint16 reputation; // the committer's reputation at commit: its tally weight is stake x reputation
+    }
+
+    struct Withdrawal {
+        uint128 amount;
+        uint64 readyAt;
+    }
+
+    struct Account {
+        uint128 free; // may commit or unbond
+        uint128 locked; // committed to rounds not yet claimed
+        uint128 unbonding; // sum of the pending requests
+        uint8 pending; // number of pending requests, in requests[0 .. pending)
+        Withdrawal[MAX_PENDING_WITHDRAWALS] requests;
+    }
+
+    IConsensusLearning.Params internal _defaults;
+    IConsensusLearning.Bounds internal _bounds;
+    IConsensusLearning.Bounds internal _proposedBounds;
+    uint256 internal _proposedBoundsAt; // when the proposal may be applied; 0: none
+    uint256 internal _unbondingDelay;
+    uint256 internal _roundCount;
+
+    uint256 internal _totalStake; // free + locked + unbonding, net of penalties taken at finalize
+    uint256 internal _rewardsOwed; // rewards and fees of open rounds + unclaimed shares
+    uint256 internal _refundsOwed; // unclaimed refunds
+    uint256 internal _burned; // owned by nobody
+
+    mapping(uint256 roundId => Round) internal _rounds;
+    mapping(uint256 roundId => mapping(address participant => Submission)) internal _submissions;
+    mapping(address participant => Account) internal _accounts;
+    /// @dev Reputation in basis points; 0 for an address never scored (read as REPUTATION_START).
+    mapping(address participant => uint16) internal _reputation;
+
+
+    /// @dev The owner is the deployer (for the settlement half: the ConsensusLearning that creates it).
+    constructor() Ownable(msg.sender) {}
+
+    /*//////////////////////////////////////////////////////////////
+                           SHARED RULES
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Reputation in basis points (REPUTATION_START for an address never scored).
+    function _reputationOf(address participant) internal view returns (uint256) {
+        uint256 stored = _reputation[participant];
+        return stored == 0 ? REPUTATION_START : stored;
+    }
+
+    /// @dev Phase as a pure function of the round's deadlines, outcome and the block time.
+    function _phase(Round storage r) internal view returns (IConsensusLearning.Phase) {
+        uint256 revealDeadline = r.revealDeadline;
+        if (revealDeadline == 0) return IConsensusLearning.Phase.None;
+        uint8 outcome = r.outcome;
+        if (outcome == uint8(Outcome.Finalized)) return IConsensusLearning.Phase.Finalized;
+        if (outcome == uint8(Outcome.Failed)) return IConsensusLearning.Phase.Failed;
+        if (block.timestamp <= r.commitDeadline) return IConsensusLearning.Phase.Commit;
+        if (block.timestamp <= revealDeadline) return IConsensusLearning.Phase.Reveal;
+        if (block.timestamp <= r.auditDeadline && !r.auditRevealed) return IConsensusLearning.Phase.Audit;
+        return IConsensusLearning.Phase.Finalizable;
+    }
+
+    function _checkPhase(uint256 roundId, Round storage r, IConsensusLearning.Phase expected) internal view {
+        IConsensusLearning.Phase actual = _phase(r);
+        if (actual == IConsensusLearning.Phase.None) revert IConsensusLearning.UnknownRound(roundId);
+        if (actual != expected) revert IConsensusLearning.WrongPhase(roundId, expected, actual);
+    }
+
+    /// @dev ceil(stake * bps / BPS): penalties round up so the pool never promises more than was taken.
+    function _penalty(uint256 stake, uint256 bps) internal pure returns (uint256) {
+        return (stake * bps + _BPS - 1) / _BPS;
+    }
+
+    /// @dev abi.encode(chainid, contract, requester, queriesHash, keccak256(indices), keccak256(labels), salt):
+    /// bound to this chain, contract, requester and query batch (the round id is not known before opening).
+    function _auditCommitment(
+        address requester,
+        bytes32 queriesHash,
+        bytes32 indicesHash,
+        bytes32 labelsHash,
+        bytes32 salt
+    ) internal view returns (bytes32) {
+        return keccak256(
+            abi.encode(block.chainid, address(this), requester, queriesHash, indicesHash, labelsHash, salt)
+        );
+    }
+
+    /// @dev Revert with LabelOutOfRange unless every byte of `labels` is < k (2 <= k <= 256).
+    /// Checks 32 labels per word: with lo = b & 0x7f and hi = b & 0x80,
+    ///   k <= 128: b < k  iff  hi == 0 and lo + (128 - k) < 128
+    ///   k >  128: b < k  iff  hi == 0 or  lo + (256 - k) < 128
+    /// and no addition carries out of its byte (at most 127 + 127).
+    function _checkLabels(bytes calldata labels, uint256 k) internal pure {
+        if (k == 256) return; // every byte is a label
+        uint256 bad;
+        assembly ("memory-safe") {
+            let hi := 0x8080808080808080808080808080808080808080808080808080808080808080
+            let lo7 := not(hi)
+            let ones := 0x0101010101010101010101010101010101010101010101010101010101010101
+            let small := iszero(gt(k, 128))
+            let c := mul(ones, sub(shl(7, add(1, iszero(small))), k)) // (128 or 256) - k per byte
+            let end := add(labels.offset, labels.length)
+            for { let p := labels.offset } lt(p, end) { p := add(p, 0x20) } {
+                let w := calldataload(p)
+                let rest := sub(end, p)
+                if lt(rest, 0x20) { w := and(w, not(shr(shl(3, rest), not(0)))) } // zero = valid label
+                let over := and(add(and(w, lo7), c), hi) // high bit set where lo + c >= 128
+                switch small
+                case 1 { bad := or(bad, or(and(w, hi), over)) }
+                default { bad := or(bad, and(and(w, hi), over)) }
+            }
+        }
+        if (bad != 0) {
+            for (uint256 i; i < labels.length; ++i) {
+                if (uint8(labels[i]) >= k) revert IConsensusLearning.LabelOutOfRange(i, uint8(labels[i]), k);
+            }
+        }
+    }
+}
