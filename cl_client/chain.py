@@ -1089,6 +1089,11 @@ class Gateway(_Sender):
         reputation at commit (cl_client.protocol.next_reputation is the update rule)."""
         return int(self._call("reputationOf", to_checksum_address(participant or self.sender)))
 
+    def struck_out(self, participant: str | None = None) -> bool:
+        """struckOut (of the account by default): the crowd rule struck it out the last time it judged it, so
+        one strike (CROWD_REPEAT_STRIKES) excludes it next time (cl_client.protocol.crowd_passes)."""
+        return bool(self._call("struckOut", to_checksum_address(participant or self.sender)))
+
     def defaults(self) -> Params:
         """The parameters `openRound` gives a round (and `open_round`'s default), decoded by field name."""
         return _from_abi(Params, self._call("defaults"), "defaults")

@@ -24,7 +24,9 @@ Everything a Python caller needs to predict or check a round lives here, and now
     audit_passes(h, g, bound)   the audit rule: hits * 10000 >= bound * G
     crowd_size(bps, n)          the crowd rule's crowd: at least crowdBps of the n revealers, at least 2 (0: off)
     crowd_strikes(a, known, c)  per revealer, wrong audit answers given by a crowd of >= c revealers
-    crowd_passes(strikes, g)    the crowd rule: strikes * 10000 < CROWD_STRIKE_BPS * G
+    crowd_passes(strikes, g, b) the crowd rule: strikes * 10000 < CROWD_STRIKE_BPS * G, and fewer than
+                                CROWD_REPEAT_STRIKES for an address it struck out last time (`b`, its memory)
+    next_struck_out(b, j, p)    the memory after a round: struck out iff excluded by the rule, when judged
     slash_bps(params, s, aud)   the slash rate that applies to a settled status (Deviated: 0 if audited)
     penalty(stake, bps)         the slash: ceil(stake * bps / 10000)
     reward_share(pool, w, W)    an agreeing voter's share: floor(pool * w / W)
@@ -103,6 +105,7 @@ class Limits:
     reputation_rate: int = 3_000  # bps of the gap to the round's score closed per update
     agreement_sigmas: int = 2  # an agreeing revealer beats a blind labeller's M by this many standard deviations
     crowd_strike_bps: int = 2_500  # the crowd rule excludes a revealer struck on this share of the audit queries
+    crowd_repeat_strikes: int = 1  # ... or on this many, if the rule struck it out the last time it judged it
     min_classes: int = 2  # K (openRound's InvalidClassCount bounds)
     max_classes: int = 256
 
@@ -118,7 +121,7 @@ class Limits:
         "max_unbonding_delay": "MAX_UNBONDING_DELAY",
         "reputation_start": "REPUTATION_START", "reputation_floor": "REPUTATION_FLOOR",
         "reputation_rate": "REPUTATION_RATE", "agreement_sigmas": "AGREEMENT_SIGMAS",
-        "crowd_strike_bps": "CROWD_STRIKE_BPS",
+        "crowd_strike_bps": "CROWD_STRIKE_BPS", "crowd_repeat_strikes": "CROWD_REPEAT_STRIKES",
     }
 
 
@@ -442,11 +445,21 @@ def crowd_strikes(answers, known, crowd: int) -> np.ndarray:
     return (wrong & (same >= int(crowd))).sum(axis=1)
 
 
-def crowd_passes(strikes, num_audit: int, limits: Limits = LIMITS):
-    """The crowd rule: a revealer stays in iff strikes * 10000 < CROWD_STRIKE_BPS * G (always without an audit).
-    Works on one count (bool) or an array (bool array)."""
+def crowd_passes(strikes, num_audit: int, struck_before=False, limits: Limits = LIMITS):
+    """The crowd rule: a revealer stays in iff strikes * 10000 < CROWD_STRIKE_BPS * G and, if the rule struck
+    it out in its last judged round (`struck_before`, the contract's `struckOut`), it has fewer than
+    CROWD_REPEAT_STRIKES (always in without an audit). Works on one count (bool) or arrays (bool array)."""
     s = np.asarray(strikes, dtype=np.int64)
-    out = (s * BPS < limits.crowd_strike_bps * int(num_audit)) | (int(num_audit) == 0)
+    repeat = np.asarray(struck_before, dtype=bool) & (s >= limits.crowd_repeat_strikes)
+    out = (s * BPS < limits.crowd_strike_bps * int(num_audit)) & ~repeat | (int(num_audit) == 0)
+    return bool(out) if out.ndim == 0 else out
+
+
+def next_struck_out(struck_before, judged: bool, passes):
+    """The crowd rule's memory after a round: in a finalized round with a revealed audit and the crowd rule on
+    (`judged`), a revealer is struck out iff the rule excluded it (`passes` False, as crowd_passes returned);
+    otherwise (no audit, rule off, failed round, non-revealer) the bit stays."""
+    out = ~np.asarray(passes, dtype=bool) if judged else np.asarray(struck_before, dtype=bool)
     return bool(out) if out.ndim == 0 else out
 
 

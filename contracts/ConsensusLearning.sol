@@ -406,6 +406,11 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     }
 
     /// @inheritdoc IConsensusLearning
+    function struckOut(address participant) external view returns (bool) {
+        return _reputation[participant] & _STRUCK_OUT != 0;
+    }
+
+    /// @inheritdoc IConsensusLearning
     function getAccount(address participant) external view returns (AccountInfo memory info) {
         Account storage a = _accounts[participant];
         info.free = a.free;

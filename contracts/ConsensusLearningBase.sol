@@ -61,6 +61,10 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
     /// round's crowdBps of the revealers) on at least this share of the G audit queries is Excluded. A cartel
     /// that moves the plurality must lie with one label, so on the audit queries it lies on, it lies together.
     uint256 public constant CROWD_STRIKE_BPS = 2_500;
+    /// @notice The crowd rule's memory: an address the rule struck out in the last round that judged it
+    /// (`struckOut`) is struck out again by this many strikes, whatever the share. A group that lies once in a
+    /// crowd must then answer the next audit clean, or lose its reward again.
+    uint256 public constant CROWD_REPEAT_STRIKES = 1;
 
     uint256 internal constant _BPS = 10_000;
     /// @dev Tally weights are stored shifted left by one label's width (8 bits), so that in _plurality
@@ -68,6 +72,9 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
     /// by weight first and, on equal weight, prefers the smaller label (the tie rule). _loadRevealers
     /// shifts, _scoreAndSettle shifts back; `0xff` in _plurality is the mask of those low bits.
     uint256 internal constant _KEY_SHIFT = 8;
+    /// @dev The crowd rule's memory bit, the top bit of an address's `_reputation` word (reputation <= BPS
+    /// < 2^14 uses the low bits), so the finalize that moves the reputation writes it in the same slot.
+    uint256 internal constant _STRUCK_OUT = 1 << 15;
 
     /// @dev What settlement recorded; with the deadlines and the block time it gives the Phase.
     enum Outcome {
@@ -159,7 +166,8 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
     mapping(uint256 roundId => Round) internal _rounds;
     mapping(uint256 roundId => mapping(address participant => Submission)) internal _submissions;
     mapping(address participant => Account) internal _accounts;
-    /// @dev Reputation in basis points; 0 for an address never scored (read as REPUTATION_START).
+    /// @dev Reputation in basis points (0 for an address never scored, read as REPUTATION_START), with the
+    /// crowd rule's memory in bit 15 (_STRUCK_OUT).
     mapping(address participant => uint16) internal _reputation;
 
 
@@ -172,7 +180,7 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
 
     /// @dev Reputation in basis points (REPUTATION_START for an address never scored).
     function _reputationOf(address participant) internal view returns (uint256) {
-        uint256 stored = _reputation[participant];
+        uint256 stored = _reputation[participant] & (_STRUCK_OUT - 1);
         return stored == 0 ? REPUTATION_START : stored;
     }
 

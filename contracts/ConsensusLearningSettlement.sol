@@ -151,18 +151,27 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
             Submission storage s = subs[committers[i]];
             if (s.status == IConsensusLearning.Status.Committed) {
                 if (bps != 0) emit IConsensusLearning.Slashed(roundId, committers[i], _penalty(s.stake, bps), IConsensusLearning.Status.Committed);
-                _updateReputation(roundId, committers[i], 0);
+                _updateReputation(roundId, committers[i], 0, 0);
             }
         }
     }
 
     /// @dev The reputation rule (docs/protocol.md, "Reputation"): move `who`'s reputation REPUTATION_RATE of
     /// the way to `score` (bps), rounding towards less trust, never below REPUTATION_FLOOR. Bounded by
-    /// construction: the result lies between the old value and the score, both <= BPS.
-    function _updateReputation(uint256 roundId, address who, uint256 score) private {
+    /// construction: the result lies between the old value and the score, both <= BPS. `crowd`: the crowd
+    /// rule's verdict this round, bits of _loadRevealers' word shifted down by 33 (bit 2 judged, bit 0 struck
+    /// out; 0: not judged, the memory bit stays), written in the same slot.
+    function _updateReputation(uint256 roundId, address who, uint256 score, uint256 crowd) private {
+        uint256 stored = _reputation[who];
         uint256 before = _reputationOf(who);
         uint256 next = _nextReputation(before, score);
-        _reputation[who] = uint16(next); // <= BPS
+        uint256 memoryBit = stored & _STRUCK_OUT;
+        if (crowd & 4 != 0) {
+            uint256 now_ = crowd & 1 != 0 ? _STRUCK_OUT : 0;
+            if (now_ != memoryBit) emit IConsensusLearning.StruckOut(roundId, who, now_ != 0);
+            memoryBit = now_;
+        }
+        _reputation[who] = uint16(next | memoryBit); // next <= BPS < _STRUCK_OUT
         emit IConsensusLearning.ReputationUpdated(roundId, who, before, next);
     }
 
@@ -199,6 +208,7 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         bytes memory wrong = new bytes(g << 8);
         rows = new uint256[](2 * r.revealCount);
         revs = new uint256[](r.revealCount);
+        bool judged = g != 0 && r.params.crowdBps != 0; // the crowd rule runs, with its memory
         uint256 m;
         for (uint256 i; i < committers.length; ++i) {
             // strictly ascending: no duplicates, and with the count above, exactly the committers
@@ -206,7 +216,10 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
             (uint256 offset, uint256 weight, uint256 hits) =
                 _revealerRow(roundId, r, committers[i], labels[i], auditData, wrong);
             if (weight == 0) continue; // a non-revealer: its labels entry is ignored
-            revs[m] = i | (hits << 16) | (g << 40) | (offset << 64); // G <= 128: 16 bits
+            uint256 word = i | (hits << 16) | (g << 40) | (offset << 64); // G <= 128: 16 bits
+            // struck out last time: bit 34 (read now, warm when finalize writes the reputation word back)
+            if (judged && _reputation[committers[i]] & _STRUCK_OUT != 0) word |= 1 << 34;
+            revs[m] = word;
             rows[2 * m + 1] = weight; // parked: rows is compacted below, never ahead of this read
             ++m;
         }
@@ -217,9 +230,11 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
     }
 
     /// @dev The audit's verdict on the `m` revealers loaded by _loadRevealers (`rows[2j + 1]` holding revealer
-    /// j's tally weight): it passes iff hits * BPS >= auditBoundBps * G and, if the crowd rule is on, its
-    /// strikes * BPS < CROWD_STRIKE_BPS * G. Sets each passer's bit in `revs` and compacts the passers' rows to
-    /// the front of `rows`; returns their number.
+    /// j's tally weight): it passes iff hits * BPS >= auditBoundBps * G and, if the crowd rule is on, the rule
+    /// does not strike it out: strikes * BPS >= CROWD_STRIKE_BPS * G, or, for an address struck out last time
+    /// (bit 34), strikes >= CROWD_REPEAT_STRIKES. Every revealer is judged by the crowd rule (bit 35; bit 33 if
+    /// struck out: its memory for the next round), each passer gets bit 32, and the passers' rows are
+    /// compacted to the front of `rows`; returns their number.
     function _admit(
         Round storage r,
         uint256[] memory rows,
@@ -235,14 +250,22 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         if (crowd == 1) crowd = 2;
         for (uint256 j; j < m; ++j) {
             uint256 word = revs[j];
-            if (((word >> 16) & 0xffff) * _BPS < bar) continue;
-            if (crowd != 0 && _crowdStrikes(word >> 64, auditData, g, wrong, crowd) * _BPS >= CROWD_STRIKE_BPS * g) {
-                continue;
+            bool pass = ((word >> 16) & 0xffff) * _BPS >= bar;
+            if (crowd != 0) {
+                uint256 strikes = _crowdStrikes(word >> 64, auditData, g, wrong, crowd);
+                word |= 1 << 35;
+                if (strikes * _BPS >= CROWD_STRIKE_BPS * g || ((word >> 34) & 1 != 0 && strikes >= CROWD_REPEAT_STRIKES)) {
+                    word |= 1 << 33;
+                    pass = false;
+                }
             }
-            rows[2 * passers] = word >> 64;
-            rows[2 * passers + 1] = rows[2 * j + 1] << _KEY_SHIFT; // weight < 2^110; slot 2j + 1 was read first
-            ++passers;
-            revs[j] = word | (1 << 32);
+            if (pass) {
+                rows[2 * passers] = word >> 64;
+                rows[2 * passers + 1] = rows[2 * j + 1] << _KEY_SHIFT; // weight < 2^110; slot 2j + 1 was read first
+                ++passers;
+                word |= 1 << 32;
+            }
+            revs[j] = word;
         }
     }
 
@@ -539,7 +562,9 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         // Reputation moves only on the truth: towards the audit accuracy (0 if Excluded) when the audit was
         // revealed. Agreement with the consensus is not evidence (a cartel that holds the consensus would earn
         // trust from it), so without an audit a revealer's reputation stays where it is.
-        if (g != 0) _updateReputation(roundId, who, status == IConsensusLearning.Status.Excluded ? 0 : hits * _BPS / g);
+        if (g != 0) {
+            _updateReputation(roundId, who, status == IConsensusLearning.Status.Excluded ? 0 : hits * _BPS / g, (x >> 33) & 7);
+        }
         s.matches = uint32(matches);
         s.auditHits = uint16(hits);
         s.status = status;

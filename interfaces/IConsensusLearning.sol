@@ -261,6 +261,10 @@ interface IConsensusLearning {
     event Scored(uint256 indexed roundId, address indexed participant, uint256 matches, uint256 auditHits, Status status);
     /// @notice `participant`'s reputation moved from `previous` to `current` (bps) when round `roundId` settled.
     event ReputationUpdated(uint256 indexed roundId, address indexed participant, uint256 previous, uint256 current);
+    /// @notice The crowd rule's memory of `participant` changed when round `roundId` settled: `struckOut` true if
+    /// the rule struck it out there (then CROWD_REPEAT_STRIKES strikes exclude it next time), false once a
+    /// judged round let it pass.
+    event StruckOut(uint256 indexed roundId, address indexed participant, bool struckOut);
     /// @notice A participant is slashed in a settled round (deviator, excluded by the audit, or non-revealer);
     /// the stake itself is debited at claim.
     event Slashed(uint256 indexed roundId, address indexed participant, uint256 penalty, Status status);
@@ -452,6 +456,11 @@ interface IConsensusLearning {
     /// towards a revealer's audit accuracy when the round's audit was revealed (0 if excluded), towards 0 for a
     /// non-revealer; a revealer of a round without a revealed audit keeps its reputation.
     function reputationOf(address participant) external view returns (uint256);
+
+    /// @notice Whether the crowd rule struck `participant` out in the last finalized round that judged it (a
+    /// revealed audit, crowdBps != 0). Such an address is struck out again by CROWD_REPEAT_STRIKES strikes; a
+    /// judged round it passes clears the mark. Rounds without an audit or the rule leave it as it is.
+    function struckOut(address participant) external view returns (bool);
 
     /// @notice A participant's stake.
     function getAccount(address participant) external view returns (AccountInfo memory);

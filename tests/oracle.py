@@ -47,6 +47,7 @@ CONSTANTS = {
     "REPUTATION_RATE": 3_000,
     "AGREEMENT_SIGMAS": 2,
     "CROWD_STRIKE_BPS": 2_500,
+    "CROWD_REPEAT_STRIKES": 1,
 }
 GAS_CAP = 2**24  # EIP-7825: the most gas one transaction may use
 
@@ -213,9 +214,10 @@ def audit_passes(hits: int, g: int, bound_bps: int) -> bool:
     return hits * BPS >= bound_bps * g
 
 
-def crowd_struck(revealed: dict, indices, known_labels, crowd_bps: int) -> set:
+def crowd_struck(revealed: dict, indices, known_labels, crowd_bps: int, remembered=frozenset()) -> set:
     """The revealers the crowd rule excludes: those whose wrong audit answers are each given by at least
-    max(2, ceil(crowdBps * n / BPS)) of the n revealers (itself included) on at least CROWD_STRIKE_BPS of G."""
+    max(2, ceil(crowdBps * n / BPS)) of the n revealers (itself included) on at least CROWD_STRIKE_BPS of G,
+    and those in `remembered` (struck out the last time they were judged) with CROWD_REPEAT_STRIKES of them."""
     g, n = len(indices), len(revealed)
     if crowd_bps == 0 or g == 0:
         return set()
@@ -226,7 +228,8 @@ def crowd_struck(revealed: dict, indices, known_labels, crowd_bps: int) -> set:
         for i, want in zip(indices, known_labels):
             if labels[i] != want and sum(1 for other in revealed.values() if other[i] == labels[i]) >= need:
                 strikes += 1
-        if strikes * BPS >= CONSTANTS["CROWD_STRIKE_BPS"] * g:
+        if strikes * BPS >= CONSTANTS["CROWD_STRIKE_BPS"] * g or (
+                a in remembered and strikes >= CONSTANTS["CROWD_REPEAT_STRIKES"]):
             out.add(a)
     return out
 
@@ -252,13 +255,15 @@ class Outcome:
     refundable: bool = False
     fee: int = 0  # the finalizer fee, credited to the settler's free stake
     reputation: dict = field(default_factory=dict)  # {address: reputation after settlement} of those updated
+    struck_out: dict = field(default_factory=dict)  # {address: the crowd rule's memory after} of those judged
     books_delta: tuple = (0, 0, 0, 0)  # settlement's change to (totalStake, rewardsOwed, refundsOwed, burned)
     treasury_in: int = 0  # v1 only; always 0 (there is no treasury any more)
 
 
 def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: dict | None = None,
            revealed: dict | None = None, *, audit=None, audit_committed: bool = False, fee: int = 0,
-           abandoned: bool = False, reputations: dict | None = None, current: dict | None = None) -> Outcome:
+           abandoned: bool = False, reputations: dict | None = None, current: dict | None = None,
+           struck_out=frozenset()) -> Outcome:
     """What finalize() (or abandon()) decides and what each claim() credits / takes, computed independently.
 
     stakes: {address: committed stake} of every committer; revealed: {address: labels} of the revealers.
@@ -269,7 +274,9 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
     weight x that reputation moved one step by this round's revealed audit, the pool weight alone. current: {address: reputation at settlement} (default:
     `reputations`), what the update starts from. out.reputation: finalize() updates every non-revealer
     (score 0) and, when the round is finalized with a revealed audit, every revealer (its audit accuracy; 0
-    if excluded); abandon() none.
+    if excluded); abandon() none. struck_out: the addresses the crowd rule struck out the last time it
+    judged them; out.struck_out: the new memory of every revealer of a round finalized with a revealed audit
+    and crowdBps != 0 (struck out by the rule this time or not); nobody else's changes.
     """
     assert bonus == 0, "contract v2 has no treasury bonus"
     stakes = stakes or {}
@@ -290,7 +297,7 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
         indices, known = audit
         g = len(indices)
         hits = {a: audit_hits(revealed[a], indices, known) for a in order}
-        struck = crowd_struck(revealed, indices, known, params.crowdBps)
+        struck = crowd_struck(revealed, indices, known, params.crowdBps, frozenset(struck_out))
         passed = {a: audit_passes(hits[a], g, params.auditBoundBps) and a not in struck for a in order}
     else:
         hits = {a: 0 for a in order}
@@ -340,6 +347,8 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
     for a in non_revealers:
         out.status[a] = Status.COMMITTED
         out.penalty[a] = nr_penalty[a]
+    if audit is not None and params.crowdBps:
+        out.struck_out = {a: a in struck for a in order}
     for a in stakes:
         if a not in revealed or out.status[a] == Status.EXCLUDED:
             out.reputation[a] = next_reputation(now[a], 0)

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from ..protocol import (DEFAULT_PARAMS, LIMITS, Status, crowd_passes, crowd_size, crowd_strikes, next_reputation,
-                        penalty, plurality, reputation_score, reward_share, slash_bps, tally_reputation,
-                        tally_weight, vote_weight)
+                        next_struck_out, penalty, plurality, reputation_score, reward_share, slash_bps,
+                        tally_reputation, tally_weight, vote_weight)
 from . import rules
 from .config import ETHER, HONEST, SimConfig, assign_roles, parse_mix, role_strategy
 from .world import World, accuracy, prepare
@@ -76,24 +76,31 @@ def _round_labels(world: World, roles, r: int, round_id: int, bound_bps: int) ->
 
 
 def settle(labels, stakes, truth, audit_idx, num_classes: int, agreement_bps: int, bound_bps: int,
-           equal_weights: bool = False, reputations=None, crowd_bps: int = DEFAULT_PARAMS.crowd_bps) -> dict:
+           equal_weights: bool = False, reputations=None, crowd_bps: int = DEFAULT_PARAMS.crowd_bps,
+           struck=None, memory: bool = True) -> dict:
     """One round as the contract settles it (every participant reveals). Returns statuses, kappas, ...
     `reputations` (bps, at commit; default REPUTATION_START each) weigh the tally with the stakes; the result's
-    "reputations" are the updated ones (unchanged if the round failed: every participant revealed)."""
+    "reputations" are the updated ones (unchanged if the round failed: every participant revealed). `struck`:
+    the crowd rule's memory of each address (default none struck out; `memory=False` ignores it, the rule
+    before memory); the result's "struck" is the memory after the round."""
     n, q = labels.shape
     reps = [LIMITS.reputation_start] * n if reputations is None else list(reputations)
+    before = np.zeros(n, dtype=bool) if struck is None or not memory else np.asarray(struck, dtype=bool)
+    after_struck = before.copy()
     g = len(audit_idx)
     hits = rules.audit_hits(labels, audit_idx, truth[audit_idx]) if g else np.zeros(n, dtype=np.int64)
     passes = rules.audit_passes(hits, g, bound_bps) if g else np.ones(n, dtype=bool)
     passes = np.atleast_1d(np.asarray(passes, dtype=bool))
     if g:  # the crowd rule (crowd_bps 0: off)
         strikes = crowd_strikes(labels[:, audit_idx], truth[audit_idx], crowd_size(crowd_bps, n))
-        passes &= np.atleast_1d(crowd_passes(strikes, g))
+        crowd_ok = np.atleast_1d(crowd_passes(strikes, g, before))
+        passes &= crowd_ok
+        after_struck = np.atleast_1d(next_struck_out(before, bool(crowd_bps), crowd_ok))
     status = np.array(["excluded"] * n, dtype=object)
     if not passes.any():
         return {"failed": True, "status": np.array(["failed"] * n, dtype=object), "hits": hits, "kappa": None,
                 "slashed": np.zeros(n, dtype=bool),
-                "consensus": None, "stakes": list(stakes), "reputations": list(reps)}
+                "consensus": None, "stakes": list(stakes), "reputations": list(reps), "struck": before}
     w = [vote_weight(s, equal_weights) for s in stakes]
     tally = [tally_weight(s, tally_reputation(r, h, g), equal_weights) for s, r, h in zip(stakes, reps, hits)]
     idx = np.flatnonzero(passes)
@@ -116,19 +123,21 @@ def settle(labels, stakes, truth, audit_idx, num_classes: int, agreement_bps: in
     after = [reps[i] if s is None else next_reputation(reps[i], s) for i, s in enumerate(scores)]
     return {"failed": False, "status": status, "hits": hits, "kappa": rules.kappa(m, q, mode), "mode": mode,
             "consensus": consensus, "pool_penalties": pool, "agreed": agreed, "slashed": slashed,
-            "stakes": new, "weights": w, "reputations": after}
+            "stakes": new, "weights": w, "reputations": after, "struck": after_struck}
 
 
-def play(world: World, config: SimConfig, agreement_bps: int, bound_bps: int, reputation: bool = True) -> list[dict]:
+def play(world: World, config: SimConfig, agreement_bps: int, bound_bps: int, reputation: bool = True,
+         memory: bool = True) -> list[dict]:
     """config.rounds rounds with stake (and, unless `reputation` is False, reputation) carried over (rewards to
-    the agreeing, penalties off). reputation=False weighs every round like a first one (the rule before
-    reputation: stake alone)."""
+    the agreeing, penalties off), and the crowd rule's memory (unless `memory` is False). reputation=False
+    weighs every round like a first one (the rule before reputation: stake alone)."""
     roles = assign_roles(config)
     sybil = [role_strategy(r.strategy, bound_bps, world.num_classes).min_stake if r.byzantine else False
              for r in roles]
     stakes = [MIN_STAKE if sy else int(config.stake_eth * ETHER) for sy in sybil]
     reward = int(config.reward_eth * ETHER)
     reps = [LIMITS.reputation_start] * len(roles)  # every address is new in round 1
+    struck = np.zeros(len(roles), dtype=bool)
     out = []
     for r in range(config.rounds):
         stakes = [max(s, MIN_STAKE) if sy else s for s, sy in zip(stakes, sybil)]  # Sybils top up to the minimum
@@ -138,9 +147,10 @@ def play(world: World, config: SimConfig, agreement_bps: int, bound_bps: int, re
         audit = audit_indices(config.seed, r, q, config.audit_count)
         labels = round_labels(world, roles, r, r + 1, bound_bps)
         res = settle(labels, stakes, truth, audit, world.num_classes, agreement_bps, bound_bps, config.equal_weights,
-                     reps)
+                     reps, struck=struck, memory=memory)
         if reputation:
             reps = res["reputations"]
+        struck = res["struck"]
         plain = np.setdiff1d(np.arange(q), audit)
         if not res["failed"]:
             agreed_w = sum(w for w, a in zip(res["weights"], res["agreed"]) if a)
@@ -163,7 +173,7 @@ def config_for(base: SimConfig, mix: str, seed: int) -> SimConfig:
 
 
 def calibrate(seeds, mixes=MIXES, agreement=AGREEMENT_BPS, bounds=AUDIT_BOUND_BPS, base: SimConfig | None = None,
-              progress=None, reputation: bool = True) -> dict:
+              progress=None, reputation: bool = True, memory: bool = True) -> dict:
     base = base or SimConfig()
     grid: dict[str, dict] = {}
     samples: dict[str, dict] = {}
@@ -183,7 +193,7 @@ def calibrate(seeds, mixes=MIXES, agreement=AGREEMENT_BPS, bounds=AUDIT_BOUND_BP
                     world = worlds[seed]
                     world.config = cfg
                     slashed_here = 0
-                    for rnd in play(world, cfg, bps, bound, reputation):
+                    for rnd in play(world, cfg, bps, bound, reputation, memory):
                         cell["failed_rounds"] += rnd["failed"]
                         if rnd["consensus_accuracy"] is not None:
                             cell["accuracy"].append(rnd["consensus_accuracy"])
@@ -219,7 +229,7 @@ def calibrate(seeds, mixes=MIXES, agreement=AGREEMENT_BPS, bounds=AUDIT_BOUND_BP
                        "rounds": base.rounds, "alpha": base.alpha, "audit_per_100": base.audit,
                        "audit_count": base.audit_count, "deviator_slash_bps": DEFAULT_PARAMS.deviator_slash_bps,
                        "audit_slash_bps": DEFAULT_PARAMS.audit_slash_bps,
-                       "reputation": reputation},
+                       "reputation": reputation, "crowd_memory": memory},
             "grid": grid, "samples": samples}
 
 
@@ -239,11 +249,14 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="docs/data/calibration.json")
     p.add_argument("--no-reputation", action="store_true",
                    help="weigh by stake alone (every round like a first one), as before reputation")
+    p.add_argument("--no-memory", action="store_true",
+                   help="the crowd rule without memory (as before struckOut): every round judged alone")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     result = calibrate(_seeds(args.seeds), tuple(args.mixes.split(";")),
                        base=SimConfig(rounds=args.rounds, audit=args.audit),
-                       progress=lambda s: print(s, file=sys.stderr, flush=True), reputation=not args.no_reputation)
+                       progress=lambda s: print(s, file=sys.stderr, flush=True), reputation=not args.no_reputation,
+                       memory=not args.no_memory)
     result["wall_time_s"] = time.perf_counter() - t0
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, separators=(",", ":")))  # compact: ~1 MB of samples

@@ -243,6 +243,18 @@ def test_the_crowd_rule_by_hand():
     assert protocol.crowd_strikes(answers, known, 0).tolist() == [0, 0, 0, 0]
 
 
+def test_the_crowd_rules_memory_by_hand():
+    """An address struck out last time is struck out by one strike (CROWD_REPEAT_STRIKES), at any G; with none it
+    passes, and then (judged) its memory clears; a round that did not judge it leaves the memory as it was."""
+    assert protocol.LIMITS.crowd_repeat_strikes == 1
+    assert protocol.crowd_passes(1, 10) is True and protocol.crowd_passes(1, 10, True) is False
+    assert protocol.crowd_passes(np.array([0, 1, 2, 3]), 10, np.array([True, True, False, False])).tolist() == \
+        [True, False, True, False]  # 3 x 10000 >= 2500 x 10 strikes out anyone
+    assert protocol.crowd_passes(5, 0, True) is True  # no audit: nobody is struck
+    assert protocol.next_struck_out(True, True, True) is False and protocol.next_struck_out(False, True, False) is True
+    assert protocol.next_struck_out(True, False, True) is True and protocol.next_struck_out(False, False, False) is False
+
+
 @needs_oracle("crowd_struck")
 @pytest.mark.parametrize("seed", range(20))
 def test_the_crowd_rule_equals_the_oracle_on_random_rounds(seed):
@@ -255,10 +267,14 @@ def test_the_crowd_rule_equals_the_oracle_on_random_rounds(seed):
     known = rng.integers(0, k, size=g)
     labels = rng.integers(0, k, size=(n, q))
     revealed = {f"0x{i:040x}": bytes(labels[i].astype(np.uint8).tolist()) for i in range(n)}
+    before = rng.random(n) < 0.5  # the crowd rule's memory of each address
+    remembered = {a for a, b in zip(revealed, before) if b}
     for crowd_bps in (0, 1, 2_500, 4_000, 5_000, 10_000):
         strikes = protocol.crowd_strikes(labels[:, idx], known, protocol.crowd_size(crowd_bps, n))
         ours = {a for a, ok in zip(revealed, protocol.crowd_passes(strikes, g)) if not ok}
         assert ours == oracle.crowd_struck(revealed, idx.tolist(), known.tolist(), crowd_bps)
+        ours = {a for a, ok in zip(revealed, protocol.crowd_passes(strikes, g, before)) if not ok}
+        assert ours == oracle.crowd_struck(revealed, idx.tolist(), known.tolist(), crowd_bps, remembered)
 
 
 def test_audit_commitment_is_the_contracts_encoding():

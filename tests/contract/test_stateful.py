@@ -167,6 +167,7 @@ class StateMachine:
         SEEN["sequences"] += 1
         self.accounts = {p.address: Account() for p in self.participants + [self.requester]}
         self.reputation = {}  # address -> the model's reputation (REPUTATION_START if absent)
+        self.struck = set()  # addresses the crowd rule struck out the last time it judged them (its memory)
         self.rounds = {}
         self.total_stake = self.rewards_owed = self.refunds_owed = self.burned = 0
         self.came_in = self.went_out = 0
@@ -392,6 +393,10 @@ class StateMachine:
             assert self.cl.reputationOf(a) == value
             assert REPUTATION_FLOOR <= value <= BPS
         SEEN["reputations updated"] += len(out.reputation)
+        for a, struck in out.struck_out.items():
+            (self.struck.add if struck else self.struck.discard)(a)
+            assert self.cl.struckOut(a) == struck
+        SEEN["crowd memory marks"] += sum(out.struck_out.values())
         # no honest revealer loses stake when the honest are the heavier side, or the audit was revealed
         honest = [a for a in r.revealed if r.behaviour[a] == "honest"]
         weight = (lambda a: r.reps[a]) if r.params.equalWeights else (lambda a: r.stakes[a] * r.reps[a])
@@ -407,7 +412,7 @@ class StateMachine:
         tx = self.cl.finalize(r.rid, addresses, labels, {"from": self.requester})
         out = settle(r.params, r.q, r.k, r.reward, 0, r.stakes, r.revealed,
                      audit=r.audit.oracle() if r.audit_revealed else None, audit_committed=r.audit is not None,
-                     fee=r.fee, reputations=r.reps, current=self.current_reputations(r))
+                     fee=r.fee, reputations=r.reps, current=self.current_reputations(r), struck_out=self.struck)
         self.settled_round(r, tx, out)
         if out.failed:
             assert the_event(tx, "RoundFailed")["slashed"] == out.slashed
