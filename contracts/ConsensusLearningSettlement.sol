@@ -380,13 +380,21 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
     ///     +-------------------+-------------------+-----+--------------------+
     ///       word tallyData + label * 0x400 + j * 0x20 = weight of `label` on query j, << _KEY_SHIFT
     ///
-    ///     leader (32 words)
+    ///     leader (32 words; the "track" way only)
     ///     +-----------+-----------+-----+------------+
     ///     | key[0]    | key[1]    | ... | key[31]    |     key[j] = max over labels of
     ///     +-----------+-----------+-----+------------+              tally[label][j] | (0xff ^ label)
     ///       high 248 bits: the leading weight; low byte: 0xff ^ its label (so the smaller label wins ties)
     ///
-    /// Both are zeroed after each chunk; the chunk's consensus bytes are the leaders' low bytes ^ 0xff.
+    /// Two ways to find each query's leader, with the same result (most weight, then the smallest label);
+    /// the round's shape picks the cheaper:
+    ///   scan   (K <= 3/4 N revealers): adding a label only adds its weight; after the chunk's rows each
+    ///          query's K tallies are read once. K reads per query.
+    ///   track  (otherwise, e.g. K = 256): each label added also updates its query's leader key, so a query
+    ///          costs N comparisons however large K is.
+    /// In both, a pass takes several labels of one calldata word at constant byte positions (the word is
+    /// shifted left after each pass), the bodies copied out: a 1-label loop pays its overhead per label.
+    /// The tally (and the leaders) are zeroed after each chunk.
     function _plurality(uint256[] memory rows, uint256 q, uint256 k) private pure returns (bytes memory result) {
         result = new bytes(q);
         uint256[] memory tally = new uint256[](k << 5);
@@ -394,72 +402,115 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         assembly ("memory-safe") {
             let tallyData := add(tally, 0x20)
             let tallyBytes := shl(10, k)
+            let top := sub(tallyBytes, 0x400) // from label 0's tally of a query to label K-1's
+            let tallyEnd := add(tallyData, 0x400) // end of row 0: where a pass's `base` stops
             let leaderData := add(leader, 0x20)
             let rowsStart := add(rows, 0x20)
             let rowsEnd := add(rowsStart, shl(5, mload(rows)))
             let out := add(result, 0x20)
+            // scan iff 4 K <= 3 N (rows holds two words per revealer). Measured (N = 16, Q = 1024): a label
+            // costs 48 gas to add and 109 to add and track; a scan step 100. So scan costs 48 + 100 K / N a
+            // label, track 109 + the leader writes: equal at K / N ~ 0.7.
+            let scan := iszero(gt(shl(2, k), mul(3, shr(1, mload(rows)))))
             for { let c := 0 } lt(c, q) { c := add(c, 0x20) } {
                 // Labels past Q in the last chunk read as 0 (a valid label) and their results are dropped.
                 let keep := not(0)
                 if lt(sub(q, c), 0x20) { keep := not(shr(shl(3, sub(q, c)), not(0))) }
-                for { let row := rowsStart } lt(row, rowsEnd) { row := add(row, 0x40) } {
-                    let word := and(calldataload(add(mload(row), c)), keep)
-                    let w := mload(add(row, 0x20)) // weight << _KEY_SHIFT: its low byte is free for the label
-                    // Unrolled by 4 (the loop overhead is most of the cost of a 1-label body). For each label:
-                    //   tally[label][j] += weight; key = (sum << _KEY_SHIFT) | (255 - label);
-                    //   leader[j] = max(leader[j], key)  -- more weight wins, then the smaller label.
-                    // The four bodies differ only in their byte index and offset. They stay copied out:
-                    // a Yul function is not inlined by the legacy optimizer (a call per label), and a
-                    // 1-label inner loop pays its overhead per label, so either would raise finalize's gas.
-                    for { let j := 0 } lt(j, 32) { j := add(j, 4) } {
-                        let off := shl(5, j)
-                        {
-                            let label := byte(add(j, 0), word)
-                            let slot := add(add(tallyData, shl(10, label)), add(off, 0x0))
-                            let t := add(mload(slot), w)
-                            mstore(slot, t)
-                            let key := or(t, xor(label, 0xff))
-                            let lslot := add(leaderData, add(off, 0x0))
-                            if gt(key, mload(lslot)) { mstore(lslot, key) }
-                        }
-                        {
-                            let label := byte(add(j, 1), word)
-                            let slot := add(add(tallyData, shl(10, label)), add(off, 0x20))
-                            let t := add(mload(slot), w)
-                            mstore(slot, t)
-                            let key := or(t, xor(label, 0xff))
-                            let lslot := add(leaderData, add(off, 0x20))
-                            if gt(key, mload(lslot)) { mstore(lslot, key) }
-                        }
-                        {
-                            let label := byte(add(j, 2), word)
-                            let slot := add(add(tallyData, shl(10, label)), add(off, 0x40))
-                            let t := add(mload(slot), w)
-                            mstore(slot, t)
-                            let key := or(t, xor(label, 0xff))
-                            let lslot := add(leaderData, add(off, 0x40))
-                            if gt(key, mload(lslot)) { mstore(lslot, key) }
-                        }
-                        {
-                            let label := byte(add(j, 3), word)
-                            let slot := add(add(tallyData, shl(10, label)), add(off, 0x60))
-                            let t := add(mload(slot), w)
-                            mstore(slot, t)
-                            let key := or(t, xor(label, 0xff))
-                            let lslot := add(leaderData, add(off, 0x60))
-                            if gt(key, mload(lslot)) { mstore(lslot, key) }
+                let n := sub(q, c) // queries in this chunk
+                if gt(n, 0x20) { n := 0x20 }
+                switch scan
+                case 1 {
+                    for { let row := rowsStart } lt(row, rowsEnd) { row := add(row, 0x40) } {
+                        let word := and(calldataload(add(mload(row), c)), keep)
+                        let w := mload(add(row, 0x20)) // weight << _KEY_SHIFT
+                        // 4 passes of 8 queries: a pass's labels are bytes 0..7 of `word`, the tally words of
+                        // its queries start at base + 0x20 i; tally[label][j] += weight at + label * 0x400.
+                        for { let base := tallyData } lt(base, tallyEnd) { base := add(base, 0x100) } {
+                            { let s := add(base, shl(10, byte(0, word))) mstore(s, add(mload(s), w)) }
+                            { let s := add(add(base, 0x20), shl(10, byte(1, word))) mstore(s, add(mload(s), w)) }
+                            { let s := add(add(base, 0x40), shl(10, byte(2, word))) mstore(s, add(mload(s), w)) }
+                            { let s := add(add(base, 0x60), shl(10, byte(3, word))) mstore(s, add(mload(s), w)) }
+                            { let s := add(add(base, 0x80), shl(10, byte(4, word))) mstore(s, add(mload(s), w)) }
+                            { let s := add(add(base, 0xa0), shl(10, byte(5, word))) mstore(s, add(mload(s), w)) }
+                            { let s := add(add(base, 0xc0), shl(10, byte(6, word))) mstore(s, add(mload(s), w)) }
+                            { let s := add(add(base, 0xe0), shl(10, byte(7, word))) mstore(s, add(mload(s), w)) }
+                            word := shl(64, word)
                         }
                     }
+                    // Each query's leader: its K tallies (0x400 apart) from label K-1 down to 0, taking each
+                    // tally >= the best so far, so on equal weight the smaller label is the one taken last.
+                    // The label is the row of the tally taken last.
+                    for { let j := 0 } lt(j, n) { j := add(j, 1) } {
+                        let first := add(tallyData, shl(5, j)) // label 0's tally of query j
+                        let best := 0
+                        let at := first
+                        for { let p := add(first, top) } iszero(lt(p, first)) { p := sub(p, 0x400) } {
+                            let t := mload(p)
+                            if iszero(lt(t, best)) {
+                                best := t
+                                at := p
+                            }
+                        }
+                        mstore8(add(out, add(c, j)), shr(10, sub(at, first)))
+                    }
                 }
-                let n := sub(q, c)
-                if gt(n, 0x20) { n := 0x20 }
-                for { let j := 0 } lt(j, n) { j := add(j, 1) } {
-                    mstore8(add(out, add(c, j)), xor(and(mload(add(leaderData, shl(5, j))), 0xff), 0xff))
+                default {
+                    for { let row := rowsStart } lt(row, rowsEnd) { row := add(row, 0x40) } {
+                        let word := and(calldataload(add(mload(row), c)), keep)
+                        let w := mload(add(row, 0x20)) // weight << _KEY_SHIFT: its low byte is free for the label
+                        // 8 passes of 4 queries (bytes 0..3 of `word`; `lead` walks the leader words). For each
+                        // label: tally[label][j] += weight; key = (sum << _KEY_SHIFT) | (255 - label);
+                        // leader[j] = max(leader[j], key) -- more weight wins, then the smaller label.
+                        let lead := leaderData
+                        for { let base := tallyData } lt(base, tallyEnd) { base := add(base, 0x80) } {
+                            {
+                                let label := byte(0, word)
+                                let s := add(base, shl(10, label))
+                                let t := add(mload(s), w)
+                                mstore(s, t)
+                                let key := or(t, xor(label, 0xff))
+                                if gt(key, mload(lead)) { mstore(lead, key) }
+                            }
+                            {
+                                let label := byte(1, word)
+                                let s := add(add(base, 0x20), shl(10, label))
+                                let t := add(mload(s), w)
+                                mstore(s, t)
+                                let key := or(t, xor(label, 0xff))
+                                let l := add(lead, 0x20)
+                                if gt(key, mload(l)) { mstore(l, key) }
+                            }
+                            {
+                                let label := byte(2, word)
+                                let s := add(add(base, 0x40), shl(10, label))
+                                let t := add(mload(s), w)
+                                mstore(s, t)
+                                let key := or(t, xor(label, 0xff))
+                                let l := add(lead, 0x40)
+                                if gt(key, mload(l)) { mstore(l, key) }
+                            }
+                            {
+                                let label := byte(3, word)
+                                let s := add(add(base, 0x60), shl(10, label))
+                                let t := add(mload(s), w)
+                                mstore(s, t)
+                                let key := or(t, xor(label, 0xff))
+                                let l := add(lead, 0x60)
+                                if gt(key, mload(l)) { mstore(l, key) }
+                            }
+                            word := shl(32, word)
+                            lead := add(lead, 0x80)
+                        }
+                    }
+                    // the chunk's consensus bytes are the leaders' low bytes ^ 0xff
+                    for { let j := 0 } lt(j, n) { j := add(j, 1) } {
+                        mstore8(add(out, add(c, j)), xor(and(mload(add(leaderData, shl(5, j))), 0xff), 0xff))
+                    }
+                    calldatacopy(leaderData, calldatasize(), 0x400) // zeros, as below
                 }
-                // Zero tally and leaders for the next chunk: copying from past the end of calldata yields
-                // zeros for 3 gas a word (no memory expansion: the words are allocated).
+                // Zero the tally for the next chunk: copying from past the end of calldata yields zeros for
+                // 3 gas a word (no memory expansion: the words are allocated).
                 calldatacopy(tallyData, calldatasize(), tallyBytes)
-                calldatacopy(leaderData, calldatasize(), 0x400)
             }
         }
     }
