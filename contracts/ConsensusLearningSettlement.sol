@@ -388,8 +388,8 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
     ///
     /// Two ways to find each query's leader, with the same result (most weight, then the smallest label);
     /// the round's shape picks the cheaper:
-    ///   scan   (K <= 3/4 N revealers): adding a label only adds its weight; after the chunk's rows each
-    ///          query's K tallies are read once. K reads per query.
+    ///   scan   (K <= N revealers): adding a label only adds its weight; after the chunk's rows each query's
+    ///          K tallies are read once. K reads per query.
     ///   track  (otherwise, e.g. K = 256): each label added also updates its query's leader key, so a query
     ///          costs N comparisons however large K is.
     /// In both, a pass takes several labels of one calldata word at constant byte positions (the word is
@@ -408,10 +408,11 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
             let rowsStart := add(rows, 0x20)
             let rowsEnd := add(rowsStart, shl(5, mload(rows)))
             let out := add(result, 0x20)
-            // scan iff 4 K <= 3 N (rows holds two words per revealer). Measured (N = 16, Q = 1024): a label
-            // costs 48 gas to add and 109 to add and track; a scan step 100. So scan costs 48 + 100 K / N a
-            // label, track 109 + the leader writes: equal at K / N ~ 0.7.
-            let scan := iszero(gt(shl(2, k), mul(3, shr(1, mload(rows)))))
+            // scan iff K <= N (rows holds two words per revealer). Measured (Anvil, N = 16, Q = 1024, K = 10):
+            // adding a label costs 48 gas, adding and tracking it 109 + the leader writes (~13); a scan
+            // costs ~62 a label read + ~20 a query. So a scan costs ~48 + 62 K / N a label: cheaper up to
+            // K / N ~ 1.2.
+            let scan := iszero(gt(k, shr(1, mload(rows))))
             for { let c := 0 } lt(c, q) { c := add(c, 0x20) } {
                 // Labels past Q in the last chunk read as 0 (a valid label) and their results are dropped.
                 let keep := not(0)
@@ -438,14 +439,35 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
                         }
                     }
                     // Each query's leader: its K tallies (0x400 apart) from label K-1 down to 0, taking each
-                    // tally >= the best so far, so on equal weight the smaller label is the one taken last.
-                    // The label is the row of the tally taken last.
+                    // tally >= the best so far, so on equal weight the smaller label is the one taken last;
+                    // the label is the row of the tally taken last. Two labels a step: for an even K label K-1
+                    // is taken first, then label `p` alone, then pairs down to label 0 (p never passes below
+                    // `first`, so it cannot wrap around).
                     for { let j := 0 } lt(j, n) { j := add(j, 1) } {
                         let first := add(tallyData, shl(5, j)) // label 0's tally of query j
+                        let p := add(first, top)
                         let best := 0
-                        let at := first
-                        for { let p := add(first, top) } iszero(lt(p, first)) { p := sub(p, 0x400) } {
+                        let at := p
+                        if iszero(and(k, 1)) {
+                            best := mload(p)
+                            p := sub(p, 0x400) // K >= 2: still >= first
+                        }
+                        {
                             let t := mload(p)
+                            if iszero(lt(t, best)) {
+                                best := t
+                                at := p
+                            }
+                        }
+                        for { } gt(p, first) { } {
+                            let u := sub(p, 0x400)
+                            let t := mload(u)
+                            if iszero(lt(t, best)) {
+                                best := t
+                                at := u
+                            }
+                            p := sub(u, 0x400)
+                            t := mload(p)
                             if iszero(lt(t, best)) {
                                 best := t
                                 at := p

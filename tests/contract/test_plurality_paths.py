@@ -1,4 +1,4 @@
-"""The on-chain plurality's two ways of finding a query's leader ("scan" when 4 K <= 3 N, else "track";
+"""The on-chain plurality's two ways of finding a query's leader ("scan" when K <= N, else "track";
 ConsensusLearningSettlement._plurality) against the oracle's plurality, on random rounds built to tie: few
 labels in play, equal stakes in pairs, Q not a multiple of 32 (a short last chunk), K up to 256."""
 import random
@@ -8,9 +8,11 @@ import pytest
 from contract_helpers import ETHER, plain, play_round, submission
 from oracle import plurality
 
-# (N, K, Q): the first four are scanned (4K <= 3N), the rest tracked; the pairs around the switch differ
-# only in K. Q = 33 / 65 / 97 end on a chunk of 1 query.
-SHAPES = [(3, 2, 33), (4, 3, 40), (8, 6, 65), (12, 2, 97), (4, 4, 40), (8, 7, 65), (3, 256, 33), (6, 16, 97)]
+# (N, K, Q): the first six are scanned (K <= N; odd and even K, as the scan takes two labels a step), the
+# rest tracked; (4, 4) / (4, 5) and (8, 8) / (8, 9) sit on either side of the switch. Q = 33 / 65 / 97 end on
+# a chunk of 1 query.
+SHAPES = [(3, 2, 33), (4, 3, 40), (4, 4, 40), (8, 7, 65), (8, 8, 65), (12, 2, 97),
+          (4, 5, 40), (8, 9, 65), (3, 256, 33), (6, 16, 97)]
 
 
 def _weights(cl, rid, ballots):
