@@ -1292,6 +1292,21 @@ class Gateway(_Sender):
         with self.deadline(None if self._until is not None else self._phase_end(round_id, "reveal_deadline")):
             return self.transact("reveal", int(round_id), bytes(labels), bytes(salt))
 
+    def submit(self, claim_round: int, reveal_round: int, labels: bytes, salt: bytes, commit_round: int,
+               commitment: bytes) -> dict:
+        """One transaction for back-to-back rounds: claim `claim_round`, reveal `reveal_round`, commit to
+        `commit_round` (0 skips a step; `labels` and `salt` are ignored without a reveal). Any step that fails
+        undoes the others (then send them one by one to learn which). Outages are waited out, and a dropped
+        transaction re-sent, until the earliest deadline of the steps given (a reveal's or a commit's)."""
+        if not (claim_round or reveal_round or commit_round):
+            raise ChainError("submit: give at least one of claim_round, reveal_round, commit_round")
+        ends = [self._phase_end(reveal_round, "reveal_deadline")] if reveal_round else []
+        ends += [self._phase_end(commit_round, "commit_deadline")] if commit_round else []
+        until = None if self._until is not None or not ends else min(ends)
+        with self.deadline(until):
+            return self.transact("submit", int(claim_round), int(reveal_round), bytes(labels), bytes(salt),
+                                 int(commit_round), bytes(commitment))
+
     def reveal_audit(self, round_id: int, audit: Audit) -> dict:
         """Requester: reveal the round's audit (Audit phase); outages are waited out until the audit deadline."""
         with self.deadline(None if self._until is not None else self._phase_end(round_id, "audit_deadline")):

@@ -159,11 +159,34 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
 
     /// @inheritdoc IConsensusLearning
     function commit(uint256 roundId, bytes32 commitment) external {
+        _commitToSeat(roundId, commitment);
+    }
+
+    /// @dev commit(), also the last step of submit(): a free seat in a round in its Commit phase.
+    function _commitToSeat(uint256 roundId, bytes32 commitment) private {
         Round storage r = _rounds[roundId];
         _checkPhase(roundId, r, Phase.Commit);
         uint256 maxN = maxParticipants(r.numQueries);
         if (r.commitCount >= maxN) revert RoundFull(roundId, maxN);
         _commit(roundId, r, commitment);
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function submit(
+        uint256 claimRound,
+        uint256 revealRound,
+        bytes calldata labels,
+        bytes32 salt,
+        uint256 commitRound,
+        bytes32 commitment
+    ) external returns (uint256 reward) {
+        if (claimRound == 0 && revealRound == 0 && commitRound == 0) revert NothingToSubmit();
+        // In this order: the claim frees the stake (and reward) of claimRound for the commit, the reveal
+        // leaves revealRound's stake locked. Each step checks and reverts exactly as its single call does,
+        // and any revert undoes the whole transaction.
+        if (claimRound != 0) reward = _claim(claimRound);
+        if (revealRound != 0) _reveal(revealRound, labels, salt);
+        if (commitRound != 0) _commitToSeat(commitRound, commitment);
     }
 
     /// @inheritdoc IConsensusLearning
@@ -223,6 +246,11 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
 
     /// @inheritdoc IConsensusLearning
     function reveal(uint256 roundId, bytes calldata labels, bytes32 salt) external {
+        _reveal(roundId, labels, salt);
+    }
+
+    /// @dev reveal(), also the middle step of submit().
+    function _reveal(uint256 roundId, bytes calldata labels, bytes32 salt) private {
         Round storage r = _rounds[roundId];
         _checkPhase(roundId, r, Phase.Reveal);
         Submission storage s = _submissions[roundId][msg.sender];
@@ -266,6 +294,11 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
 
     /// @inheritdoc IConsensusLearning
     function claim(uint256 roundId) external returns (uint256 reward) {
+        reward = _claim(roundId);
+    }
+
+    /// @dev claim(), also the first step of submit().
+    function _claim(uint256 roundId) private returns (uint256 reward) {
         Round storage r = _rounds[roundId];
         Submission storage s = _submissions[roundId][msg.sender];
         if (s.status == Status.None) revert NothingToClaim(roundId, msg.sender);

@@ -185,6 +185,8 @@ interface IConsensusLearning {
     error NothingToClaim(uint256 roundId, address participant);
     /// @dev claim() a second time.
     error AlreadyClaimed(uint256 roundId, address participant);
+    /// @dev submit() with no step: claimRound, revealRound and commitRound all 0.
+    error NothingToSubmit();
     /// @dev claimRefund() by someone other than the requester, or when no refund is owed.
     error NoRefund(uint256 roundId, address caller);
     /// @dev consensusLabel() index not below Q.
@@ -401,6 +403,30 @@ interface IConsensusLearning {
     /// @param roundId The round.
     /// @return reward Wei added to the caller's free stake on top of its stake.
     function claim(uint256 roundId) external returns (uint256 reward);
+
+    /// @notice One transaction per participant per round, for rounds run back to back (round r + 1's commit
+    /// phase overlapping round r's reveal phase): claim `claimRound` (r - 1), reveal `revealRound` (r),
+    /// commit to `commitRound` (r + 1), in this order. A round id of 0 skips its step (`labels` and `salt` are
+    /// then ignored); at least one step must be given. Each step checks, reverts and emits exactly as
+    /// claim / reveal / commit do, and any revert undoes all three. Since commit locks the whole free
+    /// stake, a participant in two live rounds holds two lots: the claim returns r - 1's lot (plus its
+    /// reward, minus any penalty) to the free stake, the commit locks it for r + 1, and r's lot stays
+    /// locked until the next submit claims r (docs/protocol.md, "One transaction per round").
+    /// @param claimRound A finalized or failed round to settle, or 0.
+    /// @param revealRound A round in its Reveal phase to reveal, or 0.
+    /// @param labels Q bytes, each < K, for revealRound.
+    /// @param salt The salt of revealRound's commitment.
+    /// @param commitRound A round in its Commit phase to commit to, or 0.
+    /// @param commitment The commitment for commitRound (as for commit).
+    /// @return reward Wei claimRound added to the caller's free stake on top of its stake (0 without a claim).
+    function submit(
+        uint256 claimRound,
+        uint256 revealRound,
+        bytes calldata labels,
+        bytes32 salt,
+        uint256 commitRound,
+        bytes32 commitment
+    ) external returns (uint256 reward);
 
     /// @notice Send the refundable reward of a round (failed, or nobody agreed) back to its requester.
     /// @param roundId The round.

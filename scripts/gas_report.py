@@ -14,7 +14,7 @@ import warnings
 
 from brownie import ConsensusLearning
 
-from scripts._measure import K, Ours, quiet, run_round
+from scripts._measure import K, Ours, quiet, run_pipelined, run_round
 from tools.benchdoc import gas_report
 
 POINTS = [(4, 64), (16, 256), (16, 1024), (32, 1024)]
@@ -32,3 +32,9 @@ def main():
     # Brownie warns about its own internal rpc.* calls (chain.sleep, chain.mine); nothing to act on here.
     warnings.filterwarnings("ignore", message=r"rpc\.\w+ should not be called directly")
     print(gas_report(measure()))
+    print("\nThe merged path (submit: claim r-1 + reveal r + commit r+1 per participant; steady state):")
+    for n, q in POINTS:
+        with quiet():
+            r = run_pipelined(ConsensusLearning, n, q, K)
+        print(f"  N={n:>2} Q={q:>4}: submit {r.submit.mean:,.0f}, finalize {r.finalize.total:,} -> "
+              f"{r.gas_per_label:,.1f} gas/label")

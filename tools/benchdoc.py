@@ -63,6 +63,7 @@ class RoundResult:
     reveal: OpGas = field(default_factory=OpGas)
     finalize: OpGas = field(default_factory=OpGas)  # one entry: the whole finalization, all batches
     claim: OpGas = field(default_factory=OpGas)
+    submit: OpGas = field(default_factory=OpGas)  # the merged path (scripts/_measure.run_pipelined) only
     consensus: bytes = b""
     truth: bytes = b""
     matches: list[int] = field(default_factory=list)  # per participant, in participant order
@@ -72,7 +73,11 @@ class RoundResult:
 
     @property
     def ops(self) -> tuple[tuple[str, OpGas], ...]:
-        return (("commit", self.commit), ("reveal", self.reveal), ("finalize", self.finalize), ("claim", self.claim))
+        """The operations measured (a round on the merged path has submit and finalize, one on the single
+        calls commit, reveal, finalize and claim)."""
+        ops = (("commit", self.commit), ("reveal", self.reveal), ("submit", self.submit), ("finalize", self.finalize),
+               ("claim", self.claim))
+        return tuple((name, op) for name, op in ops if op.per_participant)
 
     @property
     def total_gas(self) -> int:
