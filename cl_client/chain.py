@@ -1272,6 +1272,7 @@ class Gateway(_Sender):
         says so."""
         info = self.round(round_id)
         args = (int(round_id), bytes(commitment))
+        self.free_slot(round_id)
         if info.commit_count >= self.max_participants(info.num_queries):
             seats = self.seats(round_id)
             weight = self.account_info().free * self.reputation()
@@ -1291,6 +1292,20 @@ class Gateway(_Sender):
         """Send the reveal; outages are waited out, and a dropped reveal re-sent, until the reveal deadline."""
         with self.deadline(None if self._until is not None else self._phase_end(round_id, "reveal_deadline")):
             return self.transact("reveal", int(round_id), bytes(labels), bytes(salt))
+
+    def free_slot(self, round_id: int) -> None:
+        """Before a commit: the submission slot it uses (round id mod SUBMISSION_SLOTS) must not hold another
+        unclaimed round. A settled one is claimed now (its stake and reward join the free stake, as any claim);
+        an unsettled one is a one-line ChainError (the commit would revert SubmissionSlotBusy)."""
+        held, busy = self._call("slotOf", self.sender, int(round_id))
+        if not busy:
+            return
+        if self.phase(held).rank < Phase.FINALIZED.rank:
+            raise ChainError(f"round {round_id} uses the same submission slot as your round {held}, which is not "
+                             f"settled yet (slot = round id mod {LIMITS.submission_slots}); finalize or wait for "
+                             f"round {held} first")
+        self._say(f"round {round_id}: claiming round {held} first (it holds the submission slot this commit uses)")
+        self.claim(held)
 
     def submit(self, claim_round: int, reveal_round: int, labels: bytes, salt: bytes, commit_round: int,
                commitment: bytes) -> dict:

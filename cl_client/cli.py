@@ -932,8 +932,13 @@ def _rounds_to_play(args, gw: Gateway, waiter: Waiter, resumed: frozenset[int] =
 def _ensure_stake(args, gw: Gateway, rid: int, waiter: Waiter) -> None:
     """Deposit --stake if the free stake is below round `rid`'s minimum (`_assess_round` checked that it
     then suffices); under --max-stake, request the withdrawal of the free stake above it (claimed rewards
-    join the free stake, and a commit locks all of it), completing matured requests first."""
+    join the free stake, and a commit locks all of it), completing matured requests first. A settled round
+    holding the submission slot `rid` needs is claimed first, so that its stake counts here too."""
     r = gw.round(rid)
+    try:
+        gw.free_slot(rid)
+    except ChainError as exc:  # its slot holds a round not settled yet: this one cannot be entered
+        raise CLIError(str(exc)) from None
     free = gw.account_info().free
     if free < r.params.min_stake and args.stake:
         waiter.message(f"depositing {fmt_eth(args.stake)} of stake")
@@ -1128,15 +1133,16 @@ def cmd_participate(args, out: Output) -> int:
             learner = _train(args, X, y, shard, reader.journal_dir, waiter)
         for rid in _rounds_to_play(args, gw, waiter, frozenset(resumed)) if new_rounds else ():
             if gw.submission(rid).status == Status.NONE:
-                if rid not in queries:
-                    try:
+                try:
+                    if rid not in queries:
                         queries[rid] = _assess_round(args, gw, rid, strategy, X, y)
-                    except CLIError as exc:
-                        if args.round:
-                            raise
-                        waiter.message(f"skipping round {rid}: {exc}")
-                        continue
-                _ensure_stake(args, gw, rid, waiter)
+                    _ensure_stake(args, gw, rid, waiter)
+                except CLIError as exc:
+                    if args.round:
+                        raise
+                    queries.pop(rid, None)
+                    waiter.message(f"skipping round {rid}: {exc}")
+                    continue
             play(rid, learner, queries.pop(rid, None))
     out.put(address=gw.sender, rounds=summaries)
     return 0

@@ -193,6 +193,14 @@ class Participant:
         if sub.status == Status.NONE:
             if phase == Phase.COMMIT:
                 return self._commit(info, j, queries)
+            if phase.rank == Phase.FINALIZED.rank and j.state != State.MISSED:
+                # Settled, and no record: its submission slot may have been reused by a later round after a
+                # claim (ours, or Gateway.commit's, which claims a settled round holding the slot it needs).
+                claimed = gw.claim_of(round_id, self.address)
+                if claimed is not None:
+                    if j.state != State.CLAIMED:
+                        j.record(State.CLAIMED, reward=claimed[0], penalty=claimed[1])
+                    return State.DONE
             if j.state != State.MISSED:
                 j.record(State.MISSED)
                 self._emit(round_id, State.MISSED, f"round {round_id}: commit phase over before "

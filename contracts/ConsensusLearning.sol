@@ -193,20 +193,20 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     function commitReplacing(uint256 roundId, bytes32 commitment, address victim) external {
         Round storage r = _rounds[roundId];
         _checkPhase(roundId, r, Phase.Commit);
-        Submission storage v = _submissions[roundId][victim];
-        uint256 victimStake = v.stake;
+        (Submission storage v, bool held) = _slot(roundId, victim);
+        uint256 victimStake = held ? v.stake : 0;
         // Weights compare as stake x reputation (the victim's at its commit, the caller's now): a fresh
         // address must bring ten times the stake of a fully trusted one to evict it.
-        uint256 victimWeight = victimStake * v.reputation;
+        uint256 victimWeight = victimStake * (held ? v.reputation : 0);
         uint256 weight = uint256(_accounts[msg.sender].free) * _reputationOf(msg.sender);
-        if (r.commitCount < maxParticipants(r.numQueries) || v.status != Status.Committed || victimWeight >= weight) {
+        if (r.commitCount < maxParticipants(r.numQueries) || !held || v.status != Status.Committed || victimWeight >= weight) {
             revert NotEvictable(roundId, victim, victimWeight, weight);
         }
         // Effects: the victim leaves as if it had never committed (it may take another seat the same way).
         Account storage a = _accounts[victim];
         a.locked -= uint128(victimStake);
         a.free += uint128(victimStake); // it was free before its commit: < 2^96
-        delete _submissions[roundId][victim];
+        delete _slots[victim][roundId % SUBMISSION_SLOTS]; // the slot held roundId
         unchecked {
             r.commitCount -= 1; // the victim was counted
         }
@@ -219,8 +219,10 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     /// @dev The commit both entry points share: lock the caller's whole free stake as its weight.
     function _commit(uint256 roundId, Round storage r, bytes32 commitment) private {
         if (commitment == bytes32(0)) revert ZeroCommitment();
-        Submission storage s = _submissions[roundId][msg.sender];
-        if (s.status != Status.None) revert AlreadyCommitted(roundId, msg.sender);
+        (Submission storage s, bool held) = _slot(roundId, msg.sender);
+        if (held) revert AlreadyCommitted(roundId, msg.sender);
+        // The slot may hold an older round: it is reused once that round is claimed (claim it first).
+        if (s.status != Status.None && !s.claimed) revert SubmissionSlotBusy(roundId, s.roundId);
         Account storage a = _accounts[msg.sender];
         uint256 stake = a.free;
         uint256 minStake = r.params.minStake;
@@ -231,11 +233,18 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         // Effects. The whole free stake is the weight and is locked until this round is claimed.
         a.free = 0;
         a.locked += uint128(stake);
-        s.hash = commitment;
-        s.stake = uint96(stake);
-        s.status = Status.Committed;
         uint256 reputation = _reputationOf(msg.sender);
-        s.reputation = uint16(reputation); // <= BPS
+        // Both words written whole: an old round's matches, audit hits and claimed flag are cleared.
+        _slots[msg.sender][roundId % SUBMISSION_SLOTS] = Submission({
+            hash: commitment,
+            stake: uint96(stake),
+            matches: 0,
+            auditHits: 0,
+            status: Status.Committed,
+            claimed: false,
+            reputation: uint16(reputation), // <= BPS
+            roundId: uint64(roundId) // <= _roundCount
+        });
         unchecked {
             r.commitCount += 1; // bounded by maxParticipants
         }
@@ -253,8 +262,8 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     function _reveal(uint256 roundId, bytes calldata labels, bytes32 salt) private {
         Round storage r = _rounds[roundId];
         _checkPhase(roundId, r, Phase.Reveal);
-        Submission storage s = _submissions[roundId][msg.sender];
-        if (s.status == Status.None) revert NotCommitted(roundId, msg.sender);
+        (Submission storage s, bool held) = _slot(roundId, msg.sender);
+        if (!held) revert NotCommitted(roundId, msg.sender);
         if (s.status != Status.Committed) revert AlreadyRevealed(roundId, msg.sender);
         if (labels.length != r.numQueries) revert WrongLabelCount(labels.length, r.numQueries);
         _checkLabels(labels, r.numClasses);
@@ -300,8 +309,8 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     /// @dev claim(), also the first step of submit().
     function _claim(uint256 roundId) private returns (uint256 reward) {
         Round storage r = _rounds[roundId];
-        Submission storage s = _submissions[roundId][msg.sender];
-        if (s.status == Status.None) revert NothingToClaim(roundId, msg.sender);
+        (Submission storage s, bool held) = _slot(roundId, msg.sender);
+        if (!held) revert NothingToClaim(roundId, msg.sender);
         if (s.claimed) revert AlreadyClaimed(roundId, msg.sender);
         // Finalized or Failed: claim() accepts both, so not _checkPhase.
         if (r.outcome == uint8(Outcome.Open)) revert WrongPhase(roundId, Phase.Finalized, _phase(r));
@@ -420,8 +429,9 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     }
 
     /// @inheritdoc IConsensusLearning
-    function getSubmission(uint256 roundId, address participant) external view returns (SubmissionInfo memory) {
-        Submission storage s = _submissions[roundId][participant];
+    function getSubmission(uint256 roundId, address participant) external view returns (SubmissionInfo memory info) {
+        (Submission storage s, bool held) = _slot(roundId, participant);
+        if (!held) return info; // never committed, evicted, or its slot reused after its claim
         return SubmissionInfo({
             hash: s.hash,
             stake: s.stake,
@@ -431,6 +441,14 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
             claimed: s.claimed,
             reputation: s.reputation
         });
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function slotOf(address participant, uint256 roundId) external view returns (uint256 heldRound, bool busy) {
+        Submission storage s = _slots[participant][roundId % SUBMISSION_SLOTS];
+        bool occupied = s.status != Status.None;
+        heldRound = occupied ? s.roundId : 0;
+        busy = occupied && heldRound != roundId && !s.claimed;
     }
 
     /// @inheritdoc IConsensusLearning
@@ -482,8 +500,8 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     /// @inheritdoc IConsensusLearning
     function claimable(uint256 roundId, address participant) external view returns (uint256 reward, uint256 penalty) {
         Round storage r = _rounds[roundId];
-        Submission storage s = _submissions[roundId][participant];
-        if (r.outcome == uint8(Outcome.Open) || s.status == Status.None || s.claimed) return (0, 0);
+        (Submission storage s, bool held) = _slot(roundId, participant);
+        if (r.outcome == uint8(Outcome.Open) || !held || s.claimed) return (0, 0);
         return _settlement(r, s);
     }
 

@@ -146,9 +146,9 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
     /// @dev For each committer that never revealed: a Slashed event (unless `bps` is 0) and a reputation
     /// update towards a score of 0.
     function _settleNonRevealers(uint256 roundId, uint256 bps, address[] memory committers) private {
-        mapping(address => Submission) storage subs = _submissions[roundId];
         for (uint256 i; i < committers.length; ++i) {
-            Submission storage s = subs[committers[i]];
+            // committers were checked by _loadRevealers: each slot holds this round
+            (Submission storage s,) = _slot(roundId, committers[i]);
             if (s.status == IConsensusLearning.Status.Committed) {
                 if (bps != 0) emit IConsensusLearning.Slashed(roundId, committers[i], _penalty(s.stake, bps), IConsensusLearning.Status.Committed);
                 _updateReputation(roundId, committers[i], 0, 0);
@@ -280,8 +280,8 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         bytes memory auditData,
         bytes memory wrong
     ) private view returns (uint256 offset, uint256 weight, uint256 hits) {
-        Submission storage s = _submissions[roundId][participant];
-        IConsensusLearning.Status status = s.status;
+        (Submission storage s, bool held) = _slot(roundId, participant);
+        IConsensusLearning.Status status = held ? s.status : IConsensusLearning.Status.None;
         if (status == IConsensusLearning.Status.Committed) return (0, 0, 0);
         if (status != IConsensusLearning.Status.Revealed) revert IConsensusLearning.NotACommitter(roundId, participant);
         if (keccak256(v) != s.hash) revert IConsensusLearning.RevealedLabelsMismatch(roundId, participant);
@@ -615,7 +615,7 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         bytes memory consensusLabels,
         uint256 mode
     ) private returns (IConsensusLearning.Status status, uint256 penalty, uint256 weight) {
-        Submission storage s = _submissions[roundId][who];
+        (Submission storage s,) = _slot(roundId, who); // a revealer: its slot holds this round
         uint256 matches = _countMatches(x >> 64, consensusLabels);
         uint256 q = consensusLabels.length;
         uint256 hits = (x >> 16) & 0xffff;

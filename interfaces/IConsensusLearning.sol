@@ -185,6 +185,9 @@ interface IConsensusLearning {
     error NothingToClaim(uint256 roundId, address participant);
     /// @dev claim() a second time.
     error AlreadyClaimed(uint256 roundId, address participant);
+    /// @dev commit to `roundId` while the caller's submission slot for it (roundId % SUBMISSION_SLOTS) holds
+    /// round `heldRound`, not yet claimed: claim heldRound first (finalize or abandon it if it is not settled).
+    error SubmissionSlotBusy(uint256 roundId, uint256 heldRound);
     /// @dev submit() with no step: claimRound, revealRound and commitRound all 0.
     error NothingToSubmit();
     /// @dev claimRefund() by someone other than the requester, or when no refund is owed.
@@ -474,8 +477,15 @@ interface IConsensusLearning {
     /// @notice Everything about a round.
     function getRound(uint256 roundId) external view returns (RoundInfo memory);
 
-    /// @notice A participant's record in a round.
+    /// @notice A participant's record in a round; all zero (status None) if it never committed, was evicted,
+    /// or its submission slot was reused by a later round after this one was claimed (the round's events keep
+    /// the history: Committed, Revealed, Scored, Claimed).
     function getSubmission(uint256 roundId, address participant) external view returns (SubmissionInfo memory);
+
+    /// @notice The submission slot a commit to `roundId` would use (roundId % SUBMISSION_SLOTS): the round it
+    /// holds (0 if empty) and whether it is busy, i.e. holds another round not yet claimed, so that the commit
+    /// would revert SubmissionSlotBusy until that round is claimed.
+    function slotOf(address participant, uint256 roundId) external view returns (uint256 heldRound, bool busy);
 
     /// @notice A participant's reputation in basis points (REPUTATION_START if never scored): its tally weight
     /// in a round is its stake (1 under equal weights) times its reputation at commit. Updated at finalize:

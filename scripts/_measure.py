@@ -27,6 +27,7 @@ from brownie.network.transaction import TransactionReceipt
 from eth_utils import keccak
 
 from cl_client.commitment import commitment
+from cl_client.protocol import LIMITS
 from tools.benchdoc import BLOCK_GAS_LIMIT, OpGas, RoundResult
 
 K = 10
@@ -253,20 +254,29 @@ def run_round(drivers: list, n: int, q: int, k: int = K, seed: int = 0, labels=N
     return results
 
 
-def run_pipelined(container, n: int, q: int, k: int = K, seed: int = 0) -> RoundResult:
-    """The merged path in its steady state: rounds R1, R2, R3 run back to back (each opened when the one
-    before enters its Reveal phase) and every participant holds two lots. The measured round is R2: each
-    participant's one transaction for it, submit(claim R1, reveal R2, commit R3), plus R2's finalize.
-    (R1's commit and R1's reveal + R2's commit, the pipeline's start, are not counted.) Deploys afresh."""
+# The measured round's commit reuses a submission slot: with SUBMISSION_SLOTS = 16, round 18 takes round 2's.
+PIPELINE_ROUNDS = LIMITS.submission_slots + 2
+
+
+def run_pipelined(container, n: int, q: int, k: int = K, seed: int = 0, rounds: int = PIPELINE_ROUNDS) -> RoundResult:
+    """The merged path in its steady state: `rounds` rounds run back to back (each opened when the one before
+    enters its Reveal phase, after the one before that is finalized) and every participant holds two lots.
+    Step t (t >= 1): finalize round t - 2, open round t, and every participant sends submit(claim t - 2,
+    reveal t - 1, commit t). Measured: the last step's submits and the finalize of the round they reveal,
+    i.e. one participant-round. With the default PIPELINE_ROUNDS its commit reuses an old submission slot, as
+    a steady participant's does. Deploys afresh."""
+    if rounds < 3:
+        raise ValueError(f"a steady state needs at least 3 rounds, got {rounds}")
     owner = accounts[0]
     people = participants(n)
     truth, rows = make_labels(n, q, k, seed)
     res = RoundResult("ours (submit)", n, q, k, truth=truth)
     c = container.deploy({"from": owner})
+    order = sorted(range(n), key=lambda i: int(people[i].address, 16))
 
     def open_round():
         send(c.openRound, QUERIES_HASH, "file://bench", q, k, PHASE_SECONDS, PHASE_SECONDS, {"from": owner, "value": REWARD})
-        return c.roundCount()
+        return int(c.roundCount())
 
     def salt(rid, i):
         return bench_salt(seed * 1000 + rid, i)
@@ -274,39 +284,39 @@ def run_pipelined(container, n: int, q: int, k: int = K, seed: int = 0) -> Round
     def h(rid, i):
         return commitment(chain.id, c.address, rid, people[i].address, rows[i], salt(rid, i))
 
-    def after(*deadlines):
-        chain.sleep(max(deadlines) - chain.time() + 1)
-        chain.mine()
-
     def deadline(rid, field):
         return int(c.getRound(rid)[_field_index(c, "getRound", field)])
-
-    order = sorted(range(n), key=lambda i: int(people[i].address, 16))
 
     def finalize(rid):
         return send(c.finalize, rid, [people[i].address for i in order], [rows[i] for i in order],
                     {"from": owner, "gas_limit": BLOCK_GAS_LIMIT})
 
-    r1 = open_round()
+    rids = [open_round()]
     for i, p in enumerate(people):  # two lots: commit locks all that is free, so the second comes after
         send(c.deposit, {"from": p, "value": stake_of(i)})
-        send(c.commit, r1, h(r1, i), {"from": p})
+        send(c.commit, rids[0], h(rids[0], i), {"from": p})
         send(c.deposit, {"from": p, "value": stake_of(i)})
-    after(deadline(r1, "commitDeadline"))
-    r2 = open_round()
-    for i, p in enumerate(people):
-        send(c.submit, 0, r1, rows[i], salt(r1, i), r2, h(r2, i), {"from": p})
-    after(deadline(r1, "revealDeadline"), deadline(r2, "commitDeadline"))
-    finalize(r1)
-    r3 = open_round()
-    for i, p in enumerate(people):
-        record(res.submit, [send(c.submit, r1, r2, rows[i], salt(r2, i), r3, h(r3, i), {"from": p})])
-    after(deadline(r2, "revealDeadline"))
-    record(res.finalize, [finalize(r2)])
-    res.consensus = bytes(c.consensus(r2))
+    for t in range(1, rounds):
+        due = [deadline(rids[t - 1], "commitDeadline")] + ([deadline(rids[t - 2], "revealDeadline")] if t >= 2 else [])
+        chain.sleep(max(due) - chain.time() + 1)
+        chain.mine()
+        claim_round = rids[t - 2] if t >= 2 else 0
+        if claim_round:
+            finalize(claim_round)
+        rids.append(open_round())
+        for i, p in enumerate(people):
+            tx = send(c.submit, claim_round, rids[t - 1], rows[i], salt(rids[t - 1], i), rids[t], h(rids[t], i),
+                      {"from": p})
+            if t == rounds - 1:
+                record(res.submit, [tx])
+    measured = rids[-2]
+    chain.sleep(deadline(measured, "revealDeadline") - chain.time() + 1)
+    chain.mine()
+    record(res.finalize, [finalize(measured)])
+    res.consensus = bytes(c.consensus(measured))
     matches_at, status_at = (_field_index(c, "getSubmission", f) for f in ("matches", "status"))
     for p in people:
-        info = c.getSubmission(r2, p)
+        info = c.getSubmission(measured, p)
         res.matches.append(int(info[matches_at]))
         res.statuses.append(int(info[status_at]))
     res.contract_address = c.address

@@ -10,7 +10,9 @@ of one round on Ganache and on Anvil. Regenerates docs/benchmarks.md and docs/im
 2. Ours at its bound N x Q = MAX_LABELS (N=52, Q=1024 and N=13, Q=4096): does finalize fit a 30M block?
 3. Today's fee rules: ours over the same grid and at the bound on a fresh Anvil with --hardfork prague
    (EIP-7623's calldata floor, which Ganache lacks), and at every grid point and the bound, for K in CAP_K, a
-   worst-case round (scripts/_measure.worst_case_round) checked against EIP-7825's 2^24-gas cap.
+   worst-case round (scripts/_measure.worst_case_round) checked against EIP-7825's 2^24-gas cap; and at
+   every grid point the merged path in its steady state (scripts/_measure.run_pipelined: one submit per
+   participant per round).
 4. Wall time of one full round of ours at N=16, Q=256 (openRound .. last claim, WALL_REPEATS times) on a
    fresh throw-away Ganache and a fresh throw-away Anvil (tools/brownie_net.temp_network).
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 
 from brownie import ConsensusLearning, NaiveConsensusLearning, network
 
-from scripts._measure import K, Naive, Ours, quiet, run_round, worst_case_round
+from scripts._measure import K, Naive, Ours, quiet, run_pipelined, run_round, worst_case_round
 from tools import brownie_net
 from tools.benchdoc import BLOCK_GAS_LIMIT, GAS_CAP, PLOT_NAME, benchmarks_page, naive_estimates, plot
 
@@ -92,12 +94,13 @@ def measure_bound() -> list:
     return out
 
 
-def measure_today() -> tuple[dict, dict]:
+def measure_today() -> tuple[dict, dict, dict]:
     """({(n, q): RoundResult} of ours over the grid and the bound, {(n, q, k): {tx: most gas}} of the
-    worst-case rounds) on a fresh Anvil under prague rules. Leaves Brownie disconnected."""
+    worst-case rounds, {(n, q): RoundResult} of the merged path (submit) over the grid) on a fresh Anvil
+    under prague rules. Leaves Brownie disconnected."""
     if network.is_connected():
         network.disconnect()
-    prague, cap = {}, {}
+    prague, cap, merged = {}, {}, {}
     with brownie_net.temp_network("anvil", brownie_net.PRAGUE) as net_id:
         with quiet():
             network.connect(net_id)
@@ -112,10 +115,14 @@ def measure_today() -> tuple[dict, dict]:
                 worst = max(cap[(n, q, 256)].values())
                 log(f"  N={n:>2} Q={q:>4}: {prague[(n, q)].gas_per_label:8,.1f} gas/label; worst case K=256: "
                     f"largest transaction {worst:,} gas ({100 * worst / GAS_CAP:.1f}% of the cap)")
+                if (n, q) not in BOUND_SHAPES:
+                    with quiet():
+                        merged[(n, q)] = run_pipelined(ConsensusLearning, n, q, K)
+                    log(f"           merged path (submit): {merged[(n, q)].gas_per_label:8,.1f} gas/label")
         finally:
             with quiet():
                 network.disconnect()
-    return prague, cap
+    return prague, cap, merged
 
 
 def measure_wall_time() -> dict:
@@ -192,12 +199,12 @@ def main(budget_minutes=DEFAULT_BUDGET_MINUTES):
     log("Ours at the bound N x Q = MAX_LABELS:")
     bound = measure_bound()
     log("Today's fee rules (Anvil, prague): the grid, and worst-case rounds against EIP-7825's cap:")
-    prague, cap = measure_today()
+    prague, cap, merged = measure_today()
     log(f"Wall time of one round (ours, N={WALL_POINT[0]}, Q={WALL_POINT[1]}):")
     wall = measure_wall_time()
     plot(grid, PLOT, naive_estimates(grid)[0])
     text = benchmarks_page({**facts, "load_end": os.getloadavg()}, grid, bound, wall, time.time() - started,
-                           prague, cap)
+                           prague, cap, merged)
     MARKDOWN.parent.mkdir(parents=True, exist_ok=True)
     MARKDOWN.write_text(text)
     log("\n" + text)

@@ -48,6 +48,7 @@ CONSTANTS = {
     "AGREEMENT_SIGMAS": 2,
     "CROWD_STRIKE_BPS": 2_500,
     "CROWD_REPEAT_STRIKES": 1,
+    "SUBMISSION_SLOTS": 16,
 }
 GAS_CAP = 2**24  # EIP-7825: the most gas one transaction may use
 

@@ -472,6 +472,47 @@ def _prague_section(grid: dict, prague: dict) -> list[str]:
     ]
 
 
+MERGED_TARGET = 330  # issue 14: gas per label at TARGET_POINT on the merged path, prague rules
+MERGED_CUT_POINT = (16, 256)  # ... and at least MERGED_CUT below the figure before its work, here
+MERGED_CUT = 0.30
+BEFORE_MERGED = 1_093.4  # gas/label at MERGED_CUT_POINT before issue 14 (docs/benchmarks.md of 2026-12-02, Ganache)
+
+
+def _merged_section(prague: dict, merged: dict) -> list[str]:
+    """The merged path (submit; scripts/_measure.run_pipelined) under prague, beside the single calls."""
+    rows = []
+    for (n, q), r in sorted(merged.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        single = prague.get((n, q))
+        rows.append([str(n), str(q), fmt_gas(r.submit.mean), fmt_gas(r.finalize.total), f"{r.gas_per_label:,.1f}",
+                     f"{single.gas_per_label:,.1f}" if single else "-",
+                     f"{100 * (r.gas_per_label / single.gas_per_label - 1):+.1f}%" if single else "-"])
+    out = [
+        "## The merged path: one transaction per participant per round (Anvil, prague)",
+        "",
+        "Rounds run back to back (each opened when the one before enters its Reveal phase) and every participant",
+        "sends one `submit` per round: claim r-1, reveal r, commit r+1 (docs/protocol.md, \"One transaction per",
+        "round\"). Measured in the steady state: the pipeline runs SUBMISSION_SLOTS + 2 rounds, so the measured",
+        "submit's commit overwrites a recycled submission slot, as a steady participant's does; gas per label =",
+        "(N submits + the round's finalize) / (N x Q). Same labels and stakes as above; prague rules.",
+        "",
+        markdown_table(["N", "Q", "submit", "finalize", "gas/label, merged", "gas/label, single calls", "change"], rows),
+        "",
+    ]
+    target, cut = merged.get(TARGET_POINT), merged.get(MERGED_CUT_POINT)
+    if target is not None:
+        verdict = "met" if target.gas_per_label <= MERGED_TARGET else "**missed**"
+        out += [f"Target: <= {MERGED_TARGET} gas per label at N={TARGET_POINT[0]}, Q={TARGET_POINT[1]}, K={target.k} "
+                f"under prague. Measured: **{target.gas_per_label:,.1f}** -- the target is {verdict}.", "",
+                "Where it goes at that point:", "", breakdown(target), ""]
+    if cut is not None:
+        change = 1 - cut.gas_per_label / BEFORE_MERGED
+        verdict = "met" if change >= MERGED_CUT else "**missed**"
+        out += [f"Target: at least {100 * MERGED_CUT:.0f} % below {BEFORE_MERGED:,.1f} (the figure before the merged "
+                f"path, recycled slots and the cheaper plurality) at N={MERGED_CUT_POINT[0]}, Q={MERGED_CUT_POINT[1]}. "
+                f"Measured: **{cut.gas_per_label:,.1f}**, {100 * change:.1f} % below -- the target is {verdict}.", ""]
+    return out
+
+
 def _cap_section(cap: dict) -> list[str]:
     """The EIP-7825 check: {(n, q, k): {transaction: most gas}} of worst-case rounds, under prague."""
     ops = sorted({op for used in cap.values() for op in used})
@@ -501,12 +542,14 @@ def _cap_section(cap: dict) -> list[str]:
 
 
 def benchmarks_page(facts: dict, grid: dict, bound: list, wall: dict, bench_seconds: float,
-                    prague: dict | None = None, cap: dict | None = None) -> str:
+                    prague: dict | None = None, cap: dict | None = None, merged: dict | None = None) -> str:
     """The whole of docs/benchmarks.md for one benchmark run (`prague`: {(n, q): RoundResult} of ours under
-    prague rules; `cap`: the worst-case rounds' gas per transaction, see _cap_section)."""
+    prague rules; `cap`: the worst-case rounds' gas per transaction, see _cap_section; `merged`: {(n, q):
+    RoundResult} of the merged path under prague)."""
     k = grid[TARGET_POINT]["ours"].k
     return "\n".join(_intro(k) + _summary_section(grid) + _per_operation_section(grid) + _finalize_section(grid, bound)
-                     + (_prague_section(grid, prague) if prague else []) + (_cap_section(cap) if cap else [])
+                     + (_prague_section(grid, prague) if prague else [])
+                     + (_merged_section(prague or {}, merged) if merged else []) + (_cap_section(cap) if cap else [])
                      + _wall_section(wall) + _breakdown_section(grid) + _machine_section(facts, bench_seconds))
 
 

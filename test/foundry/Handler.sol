@@ -371,6 +371,14 @@ contract Handler is WithVm {
         address a = actors[actorSeed];
         R storage r = rounds[id];
         if (cl.getSubmission(id, a).status != IConsensusLearning.Status.None) return;
+        // Recycled slots: a commit to `id` needs slot id % SUBMISSION_SLOTS free of other unclaimed rounds.
+        // A settled one is claimed first (as cl-client's Gateway.commit does); an unsettled one skips.
+        (uint256 held, bool busy) = cl.slotOf(a, id);
+        if (busy) {
+            _claim(held, a);
+            (, busy) = cl.slotOf(a, id);
+            if (busy) return;
+        }
         uint256 minStake = cl.getRound(id).params.minStake;
         if (cl.getAccount(a).free < minStake) _deposit(a, _bound(mode >> 8, minStake, 3 ether));
         bytes memory labels;

@@ -46,3 +46,49 @@ def test_gateway_submit_without_a_step_is_refused_in_words(accounts):
     (gw,) = accounts.take(1)
     with pytest.raises(ChainError, match="at least one of"):
         gw.submit(0, 0, b"", bytes(32), 0, bytes(32))
+
+
+def test_a_commit_whose_slot_holds_a_settled_unclaimed_round_claims_it_first(
+        accounts, open_round, advance_to, fitted_learners, journal_dir, queries, requester):
+    """Recycled submission slots: round A + SUBMISSION_SLOTS uses A's slot. Gateway.commit claims A first (its
+    stake and reward join the free stake, then the commit locks them), and the participant stepping A later
+    finds it claimed in the events (its getSubmission is empty by then) instead of calling it missed."""
+    from cl_client.participant import State
+    from cl_client.protocol import LIMITS
+    from support import make_participants
+
+    gws = accounts.take(3)
+    ps = make_participants(gws, ["honest"] * 3, fitted_learners(3), journal_dir)
+    a = open_round(queries)
+    info = gws[0].round(a)
+    assert [p.step(a) for p in ps] == ["committed"] * 3
+    advance_to(info.commit_deadline + 1)
+    assert [p.step(a) for p in ps] == ["revealed"] * 3
+    advance_to(info.reveal_deadline + 1)
+    assert ps[0].step(a) == "finalized"
+    gw = gws[1]
+    reward = gw.claimable(a)[0]
+    rid = a
+    while rid < a + LIMITS.submission_slots:
+        rid = open_round(queries)
+    assert tuple(gw.contract.functions.slotOf(gw.sender, rid).call()) == (a, True)
+    gw.commit(rid, commitment(gw.chain_id, gw.address, rid, gw.sender, bytes(len(queries)), bytes(32)))
+    assert gw.claim_of(a, gw.sender) == (reward, 0)
+    assert gw.submission(rid).status == Status.COMMITTED
+    assert gw.submission(a).status == Status.NONE  # the slot now holds rid
+    assert ps[1].step(a) == State.DONE
+    assert ps[1].journal(a).state == State.CLAIMED
+
+
+def test_a_commit_whose_slot_holds_an_unsettled_round_is_refused_in_words(accounts, open_round, queries):
+    from cl_client.protocol import LIMITS
+
+    (gw,) = accounts.take(1)
+    a = open_round(queries)
+    gw.commit(a, commitment(gw.chain_id, gw.address, a, gw.sender, bytes(len(queries)), bytes(32)))
+    gw.deposit(ETH)
+    rid = a
+    while rid < a + LIMITS.submission_slots:
+        rid = open_round(queries)
+    with pytest.raises(ChainError, match=f"same submission slot as your round {a}, which is not settled"):
+        gw.commit(rid, commitment(gw.chain_id, gw.address, rid, gw.sender, bytes(len(queries)), bytes(32)))
