@@ -195,6 +195,16 @@ class Naive(Ours):
                 raise RuntimeError(f"naive finalizeBatch not done after {len(txs)} batches")
 
 
+def _read_outcome(res: RoundResult, c, rid: int, people: list) -> None:
+    """Record round `rid`'s consensus and each participant's matches and status (before any claim)."""
+    res.consensus = bytes(c.consensus(rid))
+    matches_at, status_at = (_field_index(c, "getSubmission", f) for f in ("matches", "status"))
+    for p in people:
+        info = c.getSubmission(rid, p)
+        res.matches.append(int(info[matches_at]))
+        res.statuses.append(int(info[status_at]))
+
+
 def run_round(drivers: list, n: int, q: int, k: int = K, seed: int = 0, labels=None) -> dict[str, RoundResult]:
     """Deploy each driver's contract afresh and drive one complete round on it with n participants and q
     queries; returns {driver.name: RoundResult}. `labels` = (truth, rows) replaces make_labels(n, q, k, seed).
@@ -241,12 +251,7 @@ def run_round(drivers: list, n: int, q: int, k: int = K, seed: int = 0, labels=N
         record(results[d.name].finalize, txs)
     for d in drivers:
         c, rid, res = d.contract, rids[d.name], results[d.name]
-        res.consensus = bytes(c.consensus(rid))
-        matches_at, status_at = (_field_index(c, "getSubmission", f) for f in ("matches", "status"))
-        for p in people:
-            info = c.getSubmission(rid, p)
-            res.matches.append(int(info[matches_at]))
-            res.statuses.append(int(info[status_at]))
+        _read_outcome(res, c, rid, people)
         for p in people:
             record(res.claim, [timed(d, send, c.claim, rid, {"from": p})])
         res.seconds = clock[d.name]
@@ -313,12 +318,7 @@ def run_pipelined(container, n: int, q: int, k: int = K, seed: int = 0, rounds: 
     chain.sleep(deadline(measured, "revealDeadline") - chain.time() + 1)
     chain.mine()
     record(res.finalize, [finalize(measured)])
-    res.consensus = bytes(c.consensus(measured))
-    matches_at, status_at = (_field_index(c, "getSubmission", f) for f in ("matches", "status"))
-    for p in people:
-        info = c.getSubmission(measured, p)
-        res.matches.append(int(info[matches_at]))
-        res.statuses.append(int(info[status_at]))
+    _read_outcome(res, c, measured, people)
     res.contract_address = c.address
     return res
 
