@@ -1300,7 +1300,7 @@ class Gateway(_Sender):
         held, busy = self._call("slotOf", self.sender, int(round_id))
         if not busy:
             return
-        if self.phase(held).rank < Phase.FINALIZED.rank:
+        if self.phase(held) not in (Phase.FINALIZED, Phase.FAILED):
             raise ChainError(f"round {round_id} uses the same submission slot as your round {held}, which is not "
                              f"settled yet (slot = round id mod {LIMITS.submission_slots}); finalize or wait for "
                              f"round {held} first")

@@ -193,7 +193,7 @@ class Participant:
         if sub.status == Status.NONE:
             if phase == Phase.COMMIT:
                 return self._commit(info, j, queries)
-            if phase.rank == Phase.FINALIZED.rank and j.state != State.MISSED:
+            if phase in (Phase.FINALIZED, Phase.FAILED) and j.state != State.MISSED:
                 # Settled, and no record: its submission slot may have been reused by a later round after a
                 # claim (ours, or Gateway.commit's, which claims a settled round holding the slot it needs).
                 claimed = gw.claim_of(round_id, self.address)

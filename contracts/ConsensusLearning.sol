@@ -197,7 +197,7 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         uint256 victimStake = held ? v.stake : 0;
         // Weights compare as stake x reputation (the victim's at its commit, the caller's now): a fresh
         // address must bring ten times the stake of a fully trusted one to evict it.
-        uint256 victimWeight = victimStake * (held ? v.reputation : 0);
+        uint256 victimWeight = victimStake * v.reputation; // 0 unless held
         uint256 weight = uint256(_accounts[msg.sender].free) * _reputationOf(msg.sender);
         if (r.commitCount < maxParticipants(r.numQueries) || !held || v.status != Status.Committed || victimWeight >= weight) {
             revert NotEvictable(roundId, victim, victimWeight, weight);
@@ -222,7 +222,7 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         (Submission storage s, bool held) = _slot(roundId, msg.sender);
         if (held) revert AlreadyCommitted(roundId, msg.sender);
         // The slot may hold an older round: it is reused once that round is claimed (claim it first).
-        if (s.status != Status.None && !s.claimed) revert SubmissionSlotBusy(roundId, s.roundId);
+        if (_slotBusy(s, roundId)) revert SubmissionSlotBusy(roundId, s.roundId);
         Account storage a = _accounts[msg.sender];
         uint256 stake = a.free;
         uint256 minStake = r.params.minStake;
@@ -445,10 +445,9 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
 
     /// @inheritdoc IConsensusLearning
     function slotOf(address participant, uint256 roundId) external view returns (uint256 heldRound, bool busy) {
-        Submission storage s = _slots[participant][roundId % SUBMISSION_SLOTS];
-        bool occupied = s.status != Status.None;
-        heldRound = occupied ? s.roundId : 0;
-        busy = occupied && heldRound != roundId && !s.claimed;
+        (Submission storage s,) = _slot(roundId, participant);
+        heldRound = s.status != Status.None ? s.roundId : 0;
+        busy = _slotBusy(s, roundId);
     }
 
     /// @inheritdoc IConsensusLearning

@@ -185,6 +185,11 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
         held = s.roundId == roundId && s.status != IConsensusLearning.Status.None;
     }
 
+    /// @dev Whether slot `s` keeps a commit to `roundId` out: it holds another round, not yet claimed.
+    function _slotBusy(Submission storage s, uint256 roundId) internal view returns (bool) {
+        return s.status != IConsensusLearning.Status.None && s.roundId != roundId && !s.claimed;
+    }
+
     /// @dev The owner is the deployer (for the settlement half: the ConsensusLearning that creates it).
     constructor() Ownable(msg.sender) {}
 
