@@ -54,6 +54,7 @@ from web3.logs import DISCARD
 from web3.exceptions import (ContractCustomError, ContractLogicError, TimeExhausted, TransactionNotFound,
                              Web3RPCError)
 
+from .commitment import pack_labels, unpack_labels
 from .protocol import LIMITS, Audit, Bounds, Params, Phase, Status  # noqa: F401 - re-exported (cl_client.chain.Phase ...)
 
 GWEI = 10**9
@@ -1174,8 +1175,18 @@ class Gateway(_Sender):
         return sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"]))
 
     def revealed(self, round_id: int) -> dict[str, bytes]:
-        """participant -> revealed labels, from the round's Revealed events."""
+        """participant -> revealed labels (one byte per query), from the round's Revealed events."""
+        info = self.round(round_id)
+        return {a: unpack_labels(wire, info.num_classes, info.num_queries)
+                for a, wire in self._revealed_wire(round_id).items()}
+
+    def _revealed_wire(self, round_id: int) -> dict[str, bytes]:
+        """participant -> revealed labels as sent (packed when K <= 16): what finalize resends."""
         return {e["args"]["participant"]: bytes(e["args"]["labels"]) for e in self.events("Revealed", round_id)}
+
+    def _wire(self, round_id: int, labels: bytes) -> bytes:
+        """`labels` (one byte per query) as reveal sends them in round `round_id` (cl_client.commitment)."""
+        return pack_labels(labels, self.round(round_id).num_classes)
 
     def seats(self, round_id: int) -> dict[str, int]:
         """committer -> admission weight (stake x reputation at commit, what commitReplacing compares),
@@ -1289,9 +1300,11 @@ class Gateway(_Sender):
             return self.transact(method, *args)
 
     def reveal(self, round_id: int, labels: bytes, salt: bytes) -> dict:
-        """Send the reveal; outages are waited out, and a dropped reveal re-sent, until the reveal deadline."""
+        """Send the reveal of `labels` (one byte per query; sent packed when K <= 16); outages are waited out,
+        and a dropped reveal re-sent, until the reveal deadline."""
+        wire = self._wire(round_id, labels)
         with self.deadline(None if self._until is not None else self._phase_end(round_id, "reveal_deadline")):
-            return self.transact("reveal", int(round_id), bytes(labels), bytes(salt))
+            return self.transact("reveal", int(round_id), wire, bytes(salt))
 
     def free_slot(self, round_id: int) -> None:
         """Before a commit: the submission slot it uses (round id mod SUBMISSION_SLOTS) must not hold another
@@ -1310,7 +1323,8 @@ class Gateway(_Sender):
     def submit(self, claim_round: int, reveal_round: int, labels: bytes, salt: bytes, commit_round: int,
                commitment: bytes) -> dict:
         """One transaction for back-to-back rounds: claim `claim_round`, reveal `reveal_round`, commit to
-        `commit_round` (0 skips a step; `labels` and `salt` are ignored without a reveal). Any step that fails
+        `commit_round` (0 skips a step; `labels`, one byte per query, and `salt` are ignored without a reveal).
+        Any step that fails
         undoes the others (then send them one by one to learn which). Outages are waited out, and a dropped
         transaction re-sent, until the earliest deadline of the steps given (a reveal's or a commit's)."""
         if not (claim_round or reveal_round or commit_round):
@@ -1318,8 +1332,9 @@ class Gateway(_Sender):
         ends = [self._phase_end(reveal_round, "reveal_deadline")] if reveal_round else []
         ends += [self._phase_end(commit_round, "commit_deadline")] if commit_round else []
         until = None if self._until is not None or not ends else min(ends)
+        wire = self._wire(reveal_round, labels) if reveal_round else b""
         with self.deadline(until):
-            return self.transact("submit", int(claim_round), int(reveal_round), bytes(labels), bytes(salt),
+            return self.transact("submit", int(claim_round), int(reveal_round), wire, bytes(salt),
                                  int(commit_round), bytes(commitment))
 
     def reveal_audit(self, round_id: int, audit: Audit) -> dict:
@@ -1331,7 +1346,7 @@ class Gateway(_Sender):
     def finalize(self, round_id: int) -> dict:
         """Finalize with every committer (Committed events) sorted by address, each with its revealed labels
         (Revealed events) or empty bytes for a non-revealer. The finalizer fee goes to the sender's free stake."""
-        revealed = {a.lower(): labels for a, labels in self.revealed(round_id).items()}
+        revealed = {a.lower(): wire for a, wire in self._revealed_wire(round_id).items()}
         order = self.committers(round_id)
         return self.transact("finalize", int(round_id), order, [revealed.get(a.lower(), b"") for a in order])
 

@@ -245,11 +245,11 @@ class Participant:
         if j.labels is None:
             labels = self._choose_labels(info, queries)
             salt = new_salt()
-            c = commitment(gw.chain_id, gw.address, round_id, self.address, labels, salt)
+            c = commitment(gw.chain_id, gw.address, round_id, self.address, labels, salt, info.num_classes)
             # Durable BEFORE the transaction is sent: a crash from here on never loses the salt.
             j.record(State.PREPARED, labels=labels, salt=salt, commitment=c, strategy=self.strategy.name)
         else:  # a previous attempt chose them (and may have sent them): reuse, never re-draw
-            c = commitment(gw.chain_id, gw.address, round_id, self.address, j.labels, j.salt)
+            c = commitment(gw.chain_id, gw.address, round_id, self.address, j.labels, j.salt, info.num_classes)
             if c != j.commitment:
                 raise ParticipantError(f"journal {j.path}: labels and salt do not match its commitment")
         failure: ChainError | None = None

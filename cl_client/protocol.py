@@ -107,6 +107,7 @@ class Limits:
     crowd_strike_bps: int = 2_500  # the crowd rule excludes a revealer struck on this share of the audit queries
     crowd_repeat_strikes: int = 1  # ... or on this many, if the rule struck it out the last time it judged it
     submission_slots: int = 16  # a commit to round r reuses slot r % 16, once the round it held is claimed
+    packed_max_classes: int = 16  # rounds of K <= 16 send labels 4 bits each (cl_client.commitment)
     min_classes: int = 2  # K (openRound's InvalidClassCount bounds)
     max_classes: int = 256
 
@@ -123,7 +124,7 @@ class Limits:
         "reputation_start": "REPUTATION_START", "reputation_floor": "REPUTATION_FLOOR",
         "reputation_rate": "REPUTATION_RATE", "agreement_sigmas": "AGREEMENT_SIGMAS",
         "crowd_strike_bps": "CROWD_STRIKE_BPS", "crowd_repeat_strikes": "CROWD_REPEAT_STRIKES",
-        "submission_slots": "SUBMISSION_SLOTS",
+        "submission_slots": "SUBMISSION_SLOTS", "packed_max_classes": "PACKED_MAX_CLASSES",
     }
 
 

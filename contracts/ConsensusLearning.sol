@@ -265,8 +265,7 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         (Submission storage s, bool held) = _slot(roundId, msg.sender);
         if (!held) revert NotCommitted(roundId, msg.sender);
         if (s.status != Status.Committed) revert AlreadyRevealed(roundId, msg.sender);
-        if (labels.length != r.numQueries) revert WrongLabelCount(labels.length, r.numQueries);
-        _checkLabels(labels, r.numClasses);
+        _checkRevealedLabels(labels, r.numQueries, r.numClasses);
         bytes32 labelsHash = keccak256(labels);
         if (_commitment(roundId, msg.sender, labelsHash, salt) != s.hash) {
             revert CommitmentMismatch(roundId, msg.sender);

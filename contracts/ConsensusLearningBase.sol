@@ -35,6 +35,9 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
     /// @notice Submission slots per participant: round r uses slot r % SUBMISSION_SLOTS, reused once the round
     /// it holds is claimed. So a participant can be in up to this many unclaimed rounds whose ids differ mod 16.
     uint256 public constant SUBMISSION_SLOTS = 16;
+    /// @notice Largest K whose labels travel packed, 4 bits each (two per byte, the first label in the high
+    /// nibble; an odd Q's last low nibble is zero padding). Rounds with more classes send one byte per label.
+    uint256 public constant PACKED_MAX_CLASSES = 16;
     /// @notice Share of the reward burned when the requester does not reveal a committed audit.
     uint256 public constant AUDIT_FORFEIT_BPS = 2_000;
     /// @notice How long after its last deadline a round may be abandoned (finalize stays possible until then).
@@ -239,6 +242,47 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
         return keccak256(
             abi.encode(block.chainid, address(this), requester, queriesHash, indicesHash, labelsHash, salt)
         );
+    }
+
+    /// @dev The length of a reveal's labels for Q queries of K classes: ceil(Q / 2) bytes when K <=
+    /// PACKED_MAX_CLASSES (4 bits a label), else Q bytes.
+    function _labelBytes(uint256 q, uint256 k) internal pure returns (uint256) {
+        return k <= PACKED_MAX_CLASSES ? (q + 1) >> 1 : q;
+    }
+
+    /// @dev Revert unless `labels` are a valid reveal of Q labels of K classes: _labelBytes(Q, K) bytes
+    /// (WrongLabelCount), every label < K (LabelOutOfRange, with the label's query index) and, packed with an
+    /// odd Q, a zero padding nibble (LabelPaddingNotZero).
+    function _checkRevealedLabels(bytes calldata labels, uint256 q, uint256 k) internal pure {
+        uint256 size = _labelBytes(q, k);
+        if (labels.length != size) revert IConsensusLearning.WrongLabelCount(labels.length, size);
+        if (k > PACKED_MAX_CLASSES) return _checkLabels(labels, k);
+        if (q & 1 != 0 && uint8(labels[size - 1]) & 0x0f != 0) {
+            revert IConsensusLearning.LabelPaddingNotZero(uint8(labels[size - 1]) & 0x0f);
+        }
+        if (k == PACKED_MAX_CLASSES) return; // every nibble is a label
+        uint256 bad;
+        assembly ("memory-safe") {
+            let nib := 0x0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f
+            let hi := 0x8080808080808080808080808080808080808080808080808080808080808080
+            // 128 - k in every byte: a nibble n (moved into a byte of its own) is >= k iff n + 128 - k >= 128,
+            // and n + 128 - k <= 15 + 126 never carries out of its byte.
+            let c := mul(0x0101010101010101010101010101010101010101010101010101010101010101, sub(128, k))
+            let end := add(labels.offset, labels.length)
+            for { let p := labels.offset } lt(p, end) { p := add(p, 0x20) } {
+                let w := calldataload(p)
+                let rest := sub(end, p)
+                if lt(rest, 0x20) { w := and(w, not(shr(shl(3, rest), not(0)))) } // zero = valid labels
+                // the low nibbles (odd queries) and the high nibbles (even queries), each in its own byte
+                bad := or(bad, and(or(add(and(w, nib), c), add(and(shr(4, w), nib), c)), hi))
+            }
+        }
+        if (bad != 0) {
+            for (uint256 i; i < q; ++i) {
+                uint256 label = (uint8(labels[i >> 1]) >> (i & 1 == 0 ? 4 : 0)) & 0x0f;
+                if (label >= k) revert IConsensusLearning.LabelOutOfRange(i, label, k);
+            }
+        }
     }
 
     /// @dev Revert with LabelOutOfRange unless every byte of `labels` is < k (2 <= k <= 256).

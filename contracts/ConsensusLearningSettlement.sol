@@ -188,7 +188,7 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
     /// (so no duplicates), each revealer with labels hashing to what it revealed; score each revealer on the
     /// audit, if revealed: it passes iff hits * BPS >= auditBoundBps * G and the crowd rule does not strike it
     /// out (always, without a revealed audit). Returns
-    ///   rows     interleaved (calldata offset of the labels, tally weight << _KEY_SHIFT) of the revealers
+    ///   rows     interleaved (memory address of the labels, one byte each, tally weight << _KEY_SHIFT) of the revealers
     ///            that passed the audit (all revealers without one): the plurality's input; the tally weight
     ///            is (stake, or 1) x reputation at commit, the reputation moved by this round's audit if revealed;
     ///   revs     one word per revealer: committer index | audit hits << 16 | passed << 32 | G << 40 (0
@@ -269,9 +269,10 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         }
     }
 
-    /// @dev For a revealer: the calldata offset of its labels `v`, checked to hash to what it revealed, its
-    /// tally weight (>= 1) and, if the audit `auditData` is revealed (else empty), its audit hits, counting its
-    /// wrong audit answers into `wrong`. For a non-revealer (0, 0, 0). Anyone else reverts NotACommitter.
+    /// @dev For a revealer: the memory address of its Q labels, one byte each (`v`, checked to hash to what it
+    /// revealed, unpacked by _unpack), its tally weight (>= 1) and, if the audit `auditData` is revealed (else
+    /// empty), its audit hits, counting its wrong audit answers into `wrong`. For a non-revealer (0, 0, 0).
+    /// Anyone else reverts NotACommitter.
     function _revealerRow(
         uint256 roundId,
         Round storage r,
@@ -285,9 +286,7 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         if (status == IConsensusLearning.Status.Committed) return (0, 0, 0);
         if (status != IConsensusLearning.Status.Revealed) revert IConsensusLearning.NotACommitter(roundId, participant);
         if (keccak256(v) != s.hash) revert IConsensusLearning.RevealedLabelsMismatch(roundId, participant);
-        assembly ("memory-safe") {
-            offset := v.offset
-        }
+        offset = _unpack(v, r.numQueries, r.numClasses);
         // stake >= minStake >= 1 and reputation >= REPUTATION_FLOOR: weight >= 1, and < 2^96 * 2^14
         uint256 rep = s.reputation;
         if (auditData.length != 0) {
@@ -300,7 +299,38 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         weight = (r.params.equalWeights ? 1 : uint256(s.stake)) * rep;
     }
 
-    /// @dev Audit queries answered right by the Q calldata labels at `offset`; each wrong answer is counted
+    /// @dev The Q labels `v` (as revealed: checked at reveal, and by hash) in memory, one byte each, for the
+    /// loops of finalize; returns the address of the first. Bytes are copied; packed labels (K <= 16) are
+    /// spread 32 at a time: 16 bytes of nibbles become a word of 32 bytes, each nibble in the low half of its
+    /// own byte, in order. Bytes past Q in the last word are zero.
+    function _unpack(bytes calldata v, uint256 q, uint256 k) private pure returns (uint256 at) {
+        bytes memory out = new bytes(q); // rounded up to whole words: every word below is inside it
+        assembly ("memory-safe") {
+            at := add(out, 0x20)
+            switch gt(k, PACKED_MAX_CLASSES)
+            case 1 { calldatacopy(at, v.offset, q) } // already one byte a label (the padding stays zero)
+            default {
+                let src := v.offset
+                for { let i := 0 } lt(i, q) { i := add(i, 0x20) } {
+                    // Labels i..i+31: the 128 high bits of the word at byte i / 2 (words past the end of
+                    // calldata read as 0; labels past Q are cleared below). Label i + 31 - m is nibble m,
+                    // bits 4m..4m+3 of x, and must move to bits 8m..8m+3: a shift of 4m, done as shifts of 64,
+                    // 32, 16, 8 and 4 on the bits of m, each step keeping only the groups that belong there.
+                    let x := shr(128, calldataload(add(src, shr(1, i))))
+                    x := and(or(x, shl(64, x)), 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)
+                    x := and(or(x, shl(32, x)), 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff)
+                    x := and(or(x, shl(16, x)), 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff)
+                    x := and(or(x, shl(8, x)), 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff)
+                    x := and(or(x, shl(4, x)), 0x0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f)
+                    let rest := sub(q, i)
+                    if lt(rest, 0x20) { x := and(x, not(shr(shl(3, rest), not(0)))) } // keep labels < Q only
+                    mstore(add(at, i), x)
+                }
+            }
+        }
+    }
+
+    /// @dev Audit queries answered right by the Q labels at memory address `offset`; each wrong answer is counted
     /// into `wrong` (G x 256 bytes, at j << 8 | label; at most 64 revealers, so a byte never overflows).
     /// `auditData` is the revealed audit: 2G bytes of indices (big-endian uint16, each < Q, checked at
     /// revealAudit), then G labels.
@@ -318,7 +348,7 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
                 // (The words may reach past the array; only their top bytes are used.)
                 let index := shr(240, mload(add(indices, shl(1, i))))
                 let want := byte(0, mload(add(known, i)))
-                let got := byte(0, calldataload(add(offset, index))) // the revealer's label at that query
+                let got := byte(0, mload(add(offset, index))) // the revealer's label at that query
                 switch eq(want, got)
                 case 1 { hits := add(hits, 1) }
                 default {
@@ -330,7 +360,7 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         }
     }
 
-    /// @dev The crowd rule's strikes of the revealer whose Q calldata labels are at `offset`: audit queries it
+    /// @dev The crowd rule's strikes of the revealer whose Q labels are at memory address `offset`: audit queries it
     /// answered wrong together with at least `crowd` revealers in all, itself included (`wrong` as counted by
     /// _auditHits; a right answer's cell is 0 < crowd).
     function _crowdStrikes(uint256 offset, bytes memory auditData, uint256 g, bytes memory wrong, uint256 crowd)
@@ -343,7 +373,7 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
             let table := add(wrong, 0x20)
             for { let i := 0 } lt(i, g) { i := add(i, 1) } {
                 let index := shr(240, mload(add(indices, shl(1, i)))) // audit query i's position, as above
-                let got := byte(0, calldataload(add(offset, index)))
+                let got := byte(0, mload(add(offset, index)))
                 // a strike iff wrong[i << 8 | got] >= crowd
                 strikes := add(strikes, iszero(lt(byte(0, mload(add(table, or(shl(8, i), got)))), crowd)))
             }
@@ -368,9 +398,10 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         }
     }
 
-    /// @dev Weighted plurality per query over label vectors already checked to be Q bytes < K (at reveal,
-    /// and by hash in _loadRevealers). Ties go to the smallest label. Linear in N x Q.
-    /// Queries are taken 32 at a time, so each revealer's labels are read one calldata word per chunk.
+    /// @dev Weighted plurality per query over label vectors already checked to be Q labels < K (at reveal,
+    /// and by hash in _loadRevealers), unpacked to a byte each in memory, zero past Q (_unpack). Ties go to
+    /// the smallest label. Linear in N x Q. Queries are taken 32 at a time, so each revealer's labels are read
+    /// one memory word per chunk.
     ///
     /// Memory, per chunk of 32 queries (j = query index within the chunk, 0..31):
     ///
@@ -414,15 +445,13 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
             // K / N ~ 1.2.
             let scan := iszero(gt(k, shr(1, mload(rows))))
             for { let c := 0 } lt(c, q) { c := add(c, 0x20) } {
-                // Labels past Q in the last chunk read as 0 (a valid label) and their results are dropped.
-                let keep := not(0)
-                if lt(sub(q, c), 0x20) { keep := not(shr(shl(3, sub(q, c)), not(0))) }
+                // Labels past Q in the last chunk are 0 (a valid label; _unpack) and their results are dropped.
                 let n := sub(q, c) // queries in this chunk
                 if gt(n, 0x20) { n := 0x20 }
                 switch scan
                 case 1 {
                     for { let row := rowsStart } lt(row, rowsEnd) { row := add(row, 0x40) } {
-                        let word := and(calldataload(add(mload(row), c)), keep)
+                        let word := mload(add(mload(row), c))
                         let w := mload(add(row, 0x20)) // weight << _KEY_SHIFT
                         // 4 passes of 8 queries: a pass's labels are bytes 0..7 of `word`, the tally words of
                         // its queries start at base + 0x20 i; tally[label][j] += weight at + label * 0x400.
@@ -478,7 +507,7 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
                 }
                 default {
                     for { let row := rowsStart } lt(row, rowsEnd) { row := add(row, 0x40) } {
-                        let word := and(calldataload(add(mload(row), c)), keep)
+                        let word := mload(add(mload(row), c))
                         let w := mload(add(row, 0x20)) // weight << _KEY_SHIFT: its low byte is free for the label
                         // 8 passes of 4 queries (bytes 0..3 of `word`; `lead` walks the leader words). For each
                         // label: tally[label][j] += weight; key = (sum << _KEY_SHIFT) | (255 - label);
@@ -657,7 +686,7 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         return d * _BPS >= bps * (q - mode) && d * d * q >= AGREEMENT_SIGMAS * AGREEMENT_SIGMAS * mode * (q - mode);
     }
 
-    /// @dev Number of equal bytes between the Q calldata bytes at `offset` and `b` (Q bytes), 32 at a time.
+    /// @dev Number of equal bytes between the Q bytes at memory address `offset` and `b` (Q bytes), 32 at a time.
     function _countMatches(uint256 offset, bytes memory b) private pure returns (uint256 count) {
         assembly ("memory-safe") {
             let len := mload(b)
@@ -665,7 +694,7 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
             let ones := 0x0101010101010101010101010101010101010101010101010101010101010101
             let bData := add(b, 0x20)
             for { let p := 0 } lt(p, len) { p := add(p, 0x20) } {
-                let x := xor(calldataload(add(offset, p)), mload(add(bData, p)))
+                let x := xor(mload(add(offset, p)), mload(add(bData, p)))
                 let rest := sub(len, p)
                 if lt(rest, 0x20) {
                     // Past the end: force those bytes to differ (0xff) so they never count.

@@ -165,8 +165,11 @@ interface IConsensusLearning {
     error NotCommitted(uint256 roundId, address participant);
     /// @dev reveal() a second time.
     error AlreadyRevealed(uint256 roundId, address participant);
-    /// @dev The label vector does not have exactly Q entries.
+    /// @dev The labels do not have the expected length: Q bytes, or ceil(Q / 2) when packed (K <= 16); for an
+    /// audit, G bytes of labels and 2G of indices.
     error WrongLabelCount(uint256 given, uint256 expected);
+    /// @dev Packed labels of an odd Q: the last byte's low nibble, the padding, must be zero.
+    error LabelPaddingNotZero(uint256 padding);
     /// @dev A label is not below K.
     error LabelOutOfRange(uint256 index, uint256 label, uint256 numClasses);
     /// @dev The labels and salt do not hash to the participant's commitment.
@@ -356,7 +359,7 @@ interface IConsensusLearning {
     /// @notice Commit to a label vector with all of the caller's free stake as weight.
     /// @param roundId The round, in its Commit phase.
     /// @param commitment keccak256(abi.encode(block.chainid, address(this), roundId, msg.sender,
-    /// keccak256(labels), salt)); see `commitmentOf`. Never reuse a salt: draw a fresh secret 32 bytes for
+    /// keccak256(labels), salt)), `labels` as reveal sends them (packed when K <= 16); see `commitmentOf`. Never reuse a salt: draw a fresh secret 32 bytes for
     /// every commitment (a reused salt lets anyone who saw an earlier reveal test guesses of the labels).
     function commit(uint256 roundId, bytes32 commitment) external;
 
@@ -370,9 +373,11 @@ interface IConsensusLearning {
     /// @param victim The committer to replace.
     function commitReplacing(uint256 roundId, bytes32 commitment, address victim) external;
 
-    /// @notice Reveal the committed labels (one byte per query, each < K) and salt.
+    /// @notice Reveal the committed labels (each < K) and salt.
     /// @param roundId The round, in its Reveal phase.
-    /// @param labels Exactly Q bytes.
+    /// @param labels For K <= PACKED_MAX_CLASSES (16), 4 bits a label: ceil(Q / 2) bytes, query 2i in the high
+    /// nibble of byte i and query 2i + 1 in its low nibble, the last low nibble zero if Q is odd; otherwise
+    /// Q bytes, one a label.
     /// @param salt The secret used in the commitment.
     function reveal(uint256 roundId, bytes calldata labels, bytes32 salt) external;
 
@@ -392,7 +397,8 @@ interface IConsensusLearning {
     /// the finalizer fee.
     /// @param roundId The round, in its Finalizable phase.
     /// @param committers Every committer of the round, sorted ascending (from the Committed events).
-    /// @param labels Their revealed labels, in the same order; empty for those that did not reveal.
+    /// @param labels Their revealed labels, in the same order, as revealed (packed when K <= 16: the bytes of
+    /// their Revealed events); empty for those that did not reveal.
     function finalize(uint256 roundId, address[] calldata committers, bytes[] calldata labels) external;
 
     /// @notice Escape for a round nobody could or would finalize: ABANDON_DELAY after its last deadline,
@@ -417,7 +423,7 @@ interface IConsensusLearning {
     /// locked until the next submit claims r (docs/protocol.md, "One transaction per round").
     /// @param claimRound A finalized or failed round to settle, or 0.
     /// @param revealRound A round in its Reveal phase to reveal, or 0.
-    /// @param labels Q bytes, each < K, for revealRound.
+    /// @param labels revealRound's labels, encoded as for reveal.
     /// @param salt The salt of revealRound's commitment.
     /// @param commitRound A round in its Commit phase to commit to, or 0.
     /// @param commitment The commitment for commitRound (as for commit).
@@ -515,7 +521,7 @@ interface IConsensusLearning {
     /// @notice What `claim` would pay and slash now (zero before the round is settled or after claiming).
     function claimable(uint256 roundId, address participant) external view returns (uint256 reward, uint256 penalty);
 
-    /// @notice The commitment the contract expects for these labels and salt.
+    /// @notice The commitment the contract expects for these labels (encoded as for reveal) and salt.
     function commitmentOf(uint256 roundId, address participant, bytes calldata labels, bytes32 salt)
         external
         view

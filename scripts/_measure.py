@@ -26,7 +26,7 @@ from brownie.exceptions import TransactionError
 from brownie.network.transaction import TransactionReceipt
 from eth_utils import keccak
 
-from cl_client.commitment import commitment
+from cl_client.commitment import commitment, pack_labels
 from cl_client.protocol import LIMITS
 from tools.benchdoc import BLOCK_GAS_LIMIT, OpGas, RoundResult
 
@@ -165,6 +165,7 @@ class Ours:
     """Drives ConsensusLearning: one reveal and one finalize transaction."""
 
     name = "ours"
+    packs = True  # labels travel 4 bits each when K <= 16 (cl_client.commitment)
 
     def __init__(self, container):
         self.container = container
@@ -172,6 +173,14 @@ class Ours:
 
     def deploy(self, owner) -> None:
         self.contract = deploy(self.container, owner)
+
+    def wire(self, labels: bytes, k: int) -> bytes:
+        """`labels` (one byte per query) as this contract's reveal takes them."""
+        return pack_labels(labels, k) if self.packs else bytes(labels)
+
+    def commitment(self, rid: int, who: str, labels: bytes, salt: bytes, k: int) -> bytes:
+        # the naive contract hashes one byte a label: the encoding cl_client uses for K > 16
+        return commitment(chain.id, self.contract.address, rid, who, labels, salt, k if self.packs else 256)
 
     def reveal(self, rid: int, who, labels: bytes, salt: bytes) -> list:
         return [send(self.contract.reveal, rid, labels, salt, {"from": who})]
@@ -186,6 +195,7 @@ class Naive(Ours):
     """Drives NaiveConsensusLearning: batched reveal and finalize, each batch up to a 30M block."""
 
     name = "naive"
+    packs = False  # one byte a label, always
 
     def reveal(self, rid: int, who, labels: bytes, salt: bytes) -> list:
         txs = []
@@ -251,18 +261,19 @@ def run_round(drivers: list, n: int, q: int, k: int = K, seed: int = 0, labels=N
     for d in drivers:
         c, rid = d.contract, rids[d.name]
         for i, p in enumerate(people):
-            h = commitment(chain.id, c.address, rid, p.address, rows[i], salts[i])
+            h = d.commitment(rid, p.address, rows[i], salts[i], k)
             record(results[d.name].commit, [timed(d, send, c.commit, rid, h, {"from": p})])
     chain.sleep(PHASE_SECONDS + 1)
     chain.mine()
     for d in drivers:
         for i, p in enumerate(people):
-            record(results[d.name].reveal, timed(d, d.reveal, rids[d.name], p, rows[i], salts[i]))
+            record(results[d.name].reveal, timed(d, d.reveal, rids[d.name], p, d.wire(rows[i], k), salts[i]))
     chain.sleep(PHASE_SECONDS + 1)
     chain.mine()
     order = sorted(range(n), key=lambda i: int(people[i].address, 16))
     for d in drivers:
-        txs = timed(d, d.finalize, rids[d.name], [people[i].address for i in order], [rows[i] for i in order], owner)
+        txs = timed(d, d.finalize, rids[d.name], [people[i].address for i in order],
+                    [d.wire(rows[i], k) for i in order], owner)
         record(results[d.name].finalize, txs)
     for d in drivers:
         c, rid, res = d.contract, rids[d.name], results[d.name]
@@ -290,6 +301,7 @@ def run_pipelined(container, n: int, q: int, k: int = K, seed: int = 0, rounds: 
     owner = accounts[0]
     people = participants(n)
     truth, rows = make_labels(n, q, k, seed)
+    wire = [pack_labels(r, k) for r in rows]
     res = RoundResult("ours (submit)", n, q, k, truth=truth)
     c = deploy(container, owner)
     order = sorted(range(n), key=lambda i: int(people[i].address, 16))
@@ -302,13 +314,13 @@ def run_pipelined(container, n: int, q: int, k: int = K, seed: int = 0, rounds: 
         return bench_salt(seed * 1000 + rid, i)
 
     def h(rid, i):
-        return commitment(chain.id, c.address, rid, people[i].address, rows[i], salt(rid, i))
+        return commitment(chain.id, c.address, rid, people[i].address, rows[i], salt(rid, i), k)
 
     def deadline(rid, field):
         return int(c.getRound(rid)[_field_index(c, "getRound", field)])
 
     def finalize(rid):
-        return send(c.finalize, rid, [people[i].address for i in order], [rows[i] for i in order],
+        return send(c.finalize, rid, [people[i].address for i in order], [wire[i] for i in order],
                     {"from": owner, "gas_limit": BLOCK_GAS_LIMIT})
 
     rids = [open_round()]
@@ -325,7 +337,7 @@ def run_pipelined(container, n: int, q: int, k: int = K, seed: int = 0, rounds: 
             finalize(claim_round)
         rids.append(open_round())
         for i, p in enumerate(people):
-            tx = send(c.submit, claim_round, rids[t - 1], rows[i], salt(rids[t - 1], i), rids[t], h(rids[t], i),
+            tx = send(c.submit, claim_round, rids[t - 1], wire[i], salt(rids[t - 1], i), rids[t], h(rids[t], i),
                       {"from": p})
             if t == rounds - 1:
                 record(res.submit, [tx])
@@ -371,6 +383,7 @@ def worst_case_round(container, n: int, q: int, k: int) -> dict[str, int]:
     people = participants(n)
     c = deploy(container, owner)
     rows = adversarial(n, q, k)
+    wire = [pack_labels(r, k) for r in rows]
     audit = worst_case_audit(rows, q, int(c.MAX_AUDIT_QUERIES()))
     params = replace(DEFAULT_PARAMS, audit_bound_bps=0)
     spec = (QUERIES_HASH, q, k, PHASE_SECONDS, PHASE_SECONDS, PHASE_SECONDS, len(audit.indices),
@@ -385,18 +398,18 @@ def worst_case_round(container, n: int, q: int, k: int) -> dict[str, int]:
     salts = [bench_salt(1, i) for i in range(n)]
     for i, p in enumerate(people):
         note("deposit", send(c.deposit, {"from": p, "value": stake_of(i)}))
-        note("commit", send(c.commit, rid, commitment(chain.id, c.address, rid, p.address, rows[i], salts[i]),
+        note("commit", send(c.commit, rid, commitment(chain.id, c.address, rid, p.address, rows[i], salts[i], k),
                             {"from": p}))
     chain.sleep(PHASE_SECONDS + 1)
     chain.mine()
     for i, p in enumerate(people):
-        note("reveal", send(c.reveal, rid, rows[i], salts[i], {"from": p}))
+        note("reveal", send(c.reveal, rid, wire[i], salts[i], {"from": p}))
     chain.sleep(PHASE_SECONDS + 1)
     chain.mine()
     note("revealAudit", send(c.revealAudit, rid, audit.indices_bytes(), audit.labels_bytes(), audit.salt,
                              {"from": owner}))
     order = sorted(range(n), key=lambda i: int(people[i].address, 16))
-    note("finalize", send(c.finalize, rid, [people[i].address for i in order], [rows[i] for i in order],
+    note("finalize", send(c.finalize, rid, [people[i].address for i in order], [wire[i] for i in order],
                           {"from": owner, "gas_limit": BLOCK_GAS_LIMIT}))
     for p in (people[0], people[-1]):
         note("claim", send(c.claim, rid, {"from": p}))

@@ -22,6 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from eth_abi import encode as abi_encode
+from eth_utils import keccak
+
 BPS = 10_000
 
 # The contract's public constants, restated (pinned against the deployed contract in
@@ -49,6 +52,7 @@ CONSTANTS = {
     "CROWD_STRIKE_BPS": 2_500,
     "CROWD_REPEAT_STRIKES": 1,
     "SUBMISSION_SLOTS": 16,
+    "PACKED_MAX_CLASSES": 16,
 }
 GAS_CAP = 2**24  # EIP-7825: the most gas one transaction may use
 
@@ -156,6 +160,28 @@ def ceil_penalty(stake: int, bps: int) -> int:
 def penalty(stake: int, bps: int) -> int:
     """ceil(stake * bps / BPS): penalties round up."""
     return ceil_penalty(stake, bps)
+
+
+def pack_labels(labels: bytes, k: int) -> bytes:
+    """Labels as reveal sends them: for K <= PACKED_MAX_CLASSES two per byte (query 2i in the high nibble,
+    2i + 1 in the low one, a zero nibble after an odd Q's last), else unchanged. A label that does not fit in
+    a nibble raises ValueError (the contract could never receive it)."""
+    labels = bytes(labels)
+    if k > CONSTANTS["PACKED_MAX_CLASSES"]:
+        return labels
+    out = bytearray()
+    for i in range(0, len(labels), 2):
+        hi, lo = labels[i], labels[i + 1] if i + 1 < len(labels) else 0
+        if hi > 15 or lo > 15:
+            raise ValueError(f"label {max(hi, lo)} does not fit in 4 bits")
+        out.append(hi * 16 + lo)
+    return bytes(out)
+
+
+def commitment(chain_id: int, contract: str, rid: int, who: str, labels: bytes, salt: bytes, k: int) -> bytes:
+    """keccak256(abi.encode(chainid, contract, roundId, participant, keccak256(packed labels), salt))."""
+    return keccak(abi_encode(["uint256", "address", "uint256", "address", "bytes32", "bytes32"],
+                             [chain_id, str(contract), rid, str(who), keccak(pack_labels(labels, k)), bytes(salt)]))
 
 
 def plurality(rows: list[bytes], weights: list[int], q: int, k: int) -> bytes:

@@ -137,6 +137,16 @@ contract Handler is WithVm {
         }
     }
 
+    /// @dev Labels (one byte each) as reveal takes them: two per byte, the first in the high nibble, for
+    /// K <= 16 (an odd Q's last low nibble 0), else unchanged.
+    function _wire(bytes memory b, uint256 k) internal pure returns (bytes memory w) {
+        if (k > 16) return b;
+        w = new bytes((b.length + 1) / 2);
+        for (uint256 i; i < b.length; ++i) {
+            w[i / 2] = bytes1(uint8(w[i / 2]) | (uint8(b[i]) << (i % 2 == 0 ? 4 : 0)));
+        }
+    }
+
     /// @dev A live round picked by seed, or 0 if there is none.
     function _pick(uint256 seed) internal view returns (uint256) {
         uint256 n = roundIds.length;
@@ -404,6 +414,7 @@ contract Handler is WithVm {
                 }
             }
         }
+        labels = _wire(labels, r.k); // as reveal sends them (and the commitment hashes them)
         bytes32 salt = keccak256(abi.encode("salt", id, a, mode));
         bytes32 c = cl.commitmentOf(id, a, labels, salt);
         vm.prank(a);

@@ -17,7 +17,7 @@ Q = 4096  # maxParticipants(4096) = MAX_LABELS // 4096 = 13 seats
 
 
 def _commit(gw, rid):
-    return gw.commit(rid, commitment(gw.w3.eth.chain_id, gw.address, rid, gw.sender, bytes(Q), new_salt()))
+    return gw.commit(rid, commitment(gw.w3.eth.chain_id, gw.address, rid, gw.sender, bytes(Q), new_salt(), 2))
 
 
 @pytest.fixture(scope="module")

@@ -250,7 +250,8 @@ def test_journal_holds_labels_and_salt_before_the_commit_is_sent(
     gw.commit = spy
     assert p.step(rid) == "committed"
     assert seen["state"] == "prepared" and len(seen["labels"]) == len(queries)
-    assert seen["sent"] == commitment(gw.chain_id, gw.address, rid, gw.sender, seen["labels"], seen["salt"])
+    assert seen["sent"] == commitment(gw.chain_id, gw.address, rid, gw.sender, seen["labels"], seen["salt"],
+                                     gw.round(rid).num_classes)
     assert gw.submission(rid).hash == seen["sent"]
 
 

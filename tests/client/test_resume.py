@@ -168,7 +168,7 @@ def test_a_journal_left_by_another_chain_is_refused_and_kept(chain, account, ope
     rid, _ = open_round()
     stale = encode_labels(np.zeros(20, dtype=np.int64), num_classes=10)
     salt = new_salt()
-    c = commitment(1337, chain["address"], rid, account.sender, stale, salt)
+    c = commitment(1337, chain["address"], rid, account.sender, stale, salt, 10)
     path = Journal.path_for(tmp_path / "j", 1337, chain["address"], rid, account.sender)
     _legacy_journal(path, {"version": 1, "chain_id": 1337, "contract": chain["address"].lower(),
                            "round_id": rid, "address": account.sender.lower(), "state": "prepared",
@@ -208,7 +208,7 @@ def test_a_legacy_journal_whose_commitment_is_on_chain_is_verified_and_upgraded(
     account.deposit(ETH)
     labels = encode_labels(np.arange(20) % 10, num_classes=10)
     salt = new_salt()
-    c = commitment(1337, chain["address"], rid, account.sender, labels, salt)
+    c = commitment(1337, chain["address"], rid, account.sender, labels, salt, 10)
     account.commit(rid, c)
     path = Journal.path_for(tmp_path / "j", 1337, chain["address"], rid, account.sender)
     _legacy_journal(path, {"version": 1, "chain_id": 1337, "contract": chain["address"].lower(),

@@ -15,7 +15,7 @@ def test_gateway_submit_claims_reveals_and_commits_back_to_back_rounds(accounts,
 
     def commit_to(gw, rid):
         salt = new_salt()
-        return salt, commitment(gw.chain_id, gw.address, rid, gw.sender, labels, salt)
+        return salt, commitment(gw.chain_id, gw.address, rid, gw.sender, labels, salt, 10)
 
     a = open_round(queries, commit=36, reveal=36)
     salts_a = {}
@@ -72,7 +72,7 @@ def test_a_commit_whose_slot_holds_a_settled_unclaimed_round_claims_it_first(
     while rid < a + LIMITS.submission_slots:
         rid = open_round(queries)
     assert tuple(gw.contract.functions.slotOf(gw.sender, rid).call()) == (a, True)
-    gw.commit(rid, commitment(gw.chain_id, gw.address, rid, gw.sender, bytes(len(queries)), bytes(32)))
+    gw.commit(rid, commitment(gw.chain_id, gw.address, rid, gw.sender, bytes(len(queries)), bytes(32), 10))
     assert gw.claim_of(a, gw.sender) == (reward, 0)
     assert gw.submission(rid).status == Status.COMMITTED
     assert gw.submission(a).status == Status.NONE  # the slot now holds rid
@@ -85,10 +85,10 @@ def test_a_commit_whose_slot_holds_an_unsettled_round_is_refused_in_words(accoun
 
     (gw,) = accounts.take(1)
     a = open_round(queries)
-    gw.commit(a, commitment(gw.chain_id, gw.address, a, gw.sender, bytes(len(queries)), bytes(32)))
+    gw.commit(a, commitment(gw.chain_id, gw.address, a, gw.sender, bytes(len(queries)), bytes(32), 10))
     gw.deposit(ETH)
     rid = a
     while rid < a + LIMITS.submission_slots:
         rid = open_round(queries)
     with pytest.raises(ChainError, match=f"same submission slot as your round {a}, which is not settled"):
-        gw.commit(rid, commitment(gw.chain_id, gw.address, rid, gw.sender, bytes(len(queries)), bytes(32)))
+        gw.commit(rid, commitment(gw.chain_id, gw.address, rid, gw.sender, bytes(len(queries)), bytes(32), 10))

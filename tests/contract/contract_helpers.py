@@ -25,10 +25,10 @@ from brownie.exceptions import decode_typed_error
 from eth_abi import encode
 from eth_utils import keccak
 
-from cl_client.commitment import commitment, new_salt
+from cl_client.commitment import new_salt
 from oracle import (  # noqa: F401 - re-exported to the tests
     BPS, CONSTANTS, DEFAULT_BOUNDS, DEFAULTS, GAS_CAP, Bounds, Outcome, Params, Phase, Status, agrees, audit_hits,
-    audit_passes, ceil_penalty, check_params, min_matches, mode_count, plurality, settle,
+    audit_passes, ceil_penalty, check_params, commitment, min_matches, mode_count, pack_labels, plurality, settle,
 )
 
 # --------------------------------------------------------------------------- contract constants
@@ -198,15 +198,23 @@ def gas_cost(tx) -> int:
 
 @dataclass
 class Ballot:
-    """One participant's vote in one round."""
+    """One participant's vote in one round: `labels` one byte per query, `wire` as reveal sends them (packed
+    for K <= 16; `num_classes` is the round's K)."""
 
     account: object
     labels: bytes
     salt: bytes = field(default_factory=new_salt)
+    num_classes: int | None = None
 
     @property
     def address(self) -> str:
         return self.account.address
+
+    @property
+    def wire(self) -> bytes:
+        if self.num_classes is None:
+            raise AssertionError("Ballot.wire needs the round's num_classes")
+        return pack_labels(self.labels, self.num_classes)
 
 
 def open_round(cl, requester, q: int, k: int, reward: int = 0, commit_s: int = COMMIT_S,
@@ -280,19 +288,34 @@ def reveal_audit(cl, rid: int, audit: Audit, sender):
     return cl.revealAudit(rid, *audit.reveal_args(), {"from": sender})
 
 
+def num_classes(cl, rid: int) -> int:
+    """Round `rid`'s K (0 for a round that does not exist)."""
+    return int(round_info(cl, rid)["numClasses"])
+
+
+def wire(cl, rid: int, labels: bytes) -> bytes:
+    """`labels` (one byte per query) as reveal sends them in round `rid` (packed for K <= 16)."""
+    return pack_labels(labels, num_classes(cl, rid))
+
+
 def commitment_for(cl, rid: int, who: str, labels: bytes, salt: bytes) -> bytes:
-    return commitment(chain.id, cl.address, rid, who, labels, salt)
+    """The commitment to `labels` (one byte per query) in round `rid`, by the oracle's encoding."""
+    return commitment(chain.id, cl.address, rid, who, labels, salt, num_classes(cl, rid))
+
+
+def ballot_for(cl, rid: int, acct, labels, salt: bytes | None = None) -> Ballot:
+    return Ballot(acct, bytes(labels), salt if salt is not None else new_salt(), num_classes(cl, rid))
 
 
 def commit(cl, rid: int, acct, labels, salt: bytes | None = None) -> Ballot:
     """Commit `labels` for `acct` (its whole free stake) and return the ballot to reveal later."""
-    ballot = Ballot(acct, bytes(labels), salt if salt is not None else new_salt())
+    ballot = ballot_for(cl, rid, acct, labels, salt)
     cl.commit(rid, commitment_for(cl, rid, acct.address, ballot.labels, ballot.salt), {"from": acct})
     return ballot
 
 
 def reveal(cl, rid: int, ballots) -> list:
-    return [cl.reveal(rid, b.labels, b.salt, {"from": b.account}) for b in ballots]
+    return [cl.reveal(rid, b.wire, b.salt, {"from": b.account}) for b in ballots]
 
 
 def to_reveal_phase(cl, rid: int) -> None:
@@ -330,7 +353,7 @@ def committers_of(cl, rid: int) -> list[str]:
 def finalize_args(cl, rid: int, revealed) -> tuple[list, list]:
     """finalize()'s arrays: EVERY committer of the round (from its Committed events), sorted ascending,
     with the labels of the `revealed` ballots and empty bytes for everyone else."""
-    labels = {b.address: b.labels for b in revealed}
+    labels = {b.address: b.wire for b in revealed}
     order = sorted(committers_of(cl, rid), key=lambda a: int(a, 16))
     return order, [labels.get(a, b"") for a in order]
 
@@ -404,14 +427,14 @@ def quick(method, *args, sender, value: int = 0):
 
 
 def quick_commit(cl, rid: int, acct, labels, salt: bytes | None = None) -> Ballot:
-    ballot = Ballot(acct, bytes(labels), salt if salt is not None else new_salt())
+    ballot = ballot_for(cl, rid, acct, labels, salt)
     quick(cl.commit, rid, commitment_for(cl, rid, acct.address, ballot.labels, ballot.salt), sender=acct)
     return ballot
 
 
 def quick_reveal(cl, rid: int, ballots) -> None:
     for b in ballots:
-        quick(cl.reveal, rid, b.labels, b.salt, sender=b.account)
+        quick(cl.reveal, rid, b.wire, b.salt, sender=b.account)
 
 
 def books(cl) -> dict:

@@ -79,7 +79,7 @@ def test_wei_sized_round_keeps_the_books_balanced_at_every_step(cl, tiny_default
     revealed = ballots[:5]  # the 11-wei voter never reveals
     to_reveal_phase(cl, rid)
     for b in revealed:
-        ledger.send(cl.reveal, rid, b.labels, b.salt, sender=b.account)
+        ledger.send(cl.reveal, rid, b.wire, b.salt, sender=b.account)
     to_finalizable(cl, rid)
     tx = ledger.send(cl.finalize, rid, *finalize_args(cl, rid, revealed), sender=requester)
     model = settle(TINY, 3, 2, 7, 0, {b.address: s for b, s in zip(ballots, stakes)},
@@ -107,7 +107,7 @@ def test_one_wei_deviator_loses_its_whole_stake(cl, tiny_defaults, requester, al
     ballots = [commit(cl, rid, v, lab) for v, lab in votes]
     to_reveal_phase(cl, rid)
     for b in ballots:
-        cl.reveal(rid, b.labels, b.salt, {"from": b.account})
+        cl.reveal(rid, b.wire, b.salt, {"from": b.account})
     to_finalizable(cl, rid)
     cl.finalize(rid, *finalize_args(cl, rid, ballots), {"from": requester})
     assert the_event(cl.claim(rid, {"from": outsider}), "Claimed")["penalty"] == 1

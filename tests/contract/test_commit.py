@@ -14,7 +14,9 @@ from contract_helpers import (
     commit,
     commitment_for,
     err,
+    num_classes,
     open_round,
+    pack_labels,
     plain,
     reveal,
     round_info,
@@ -22,6 +24,7 @@ from contract_helpers import (
     the_event,
     to_reveal_phase,
     transact_at,
+    wire,
 )
 from cl_client.commitment import commitment, new_salt
 
@@ -124,9 +127,10 @@ def test_new_deposit_can_be_committed_to_a_second_round(cl, requester, round_id,
 
 
 def test_commitment_of_equals_the_python_client_commitment(cl, round_id, alice):
-    salt = new_salt()
-    assert plain(cl.commitmentOf(round_id, alice, TRUTH, salt)) == commitment(chain.id, cl.address, round_id, alice.address,
-                                                                       TRUTH, salt)
+    salt, k = new_salt(), num_classes(cl, round_id)
+    assert k <= 16  # the labels travel packed: the client packs them as the contract unpacks them
+    assert plain(cl.commitmentOf(round_id, alice, wire(cl, round_id, TRUTH), salt)) == commitment(
+        chain.id, cl.address, round_id, alice.address, TRUTH, salt, k)
 
 
 @pytest.fixture(scope="module")
@@ -142,18 +146,18 @@ CHANGED_SALT = bytes([SALT[0] ^ 1]) + SALT[1:]
 @pytest.mark.parametrize("field", ["chain id", "contract", "round", "participant", "labels", "salt"])
 def test_changing_any_bound_field_changes_the_commitment(cl, other_deployment, round_id, alice, bob, field):
     base = dict(chain_id=chain.id, contract=cl.address, round_id=round_id, participant=alice.address,
-                labels=TRUTH, salt=SALT)
+                labels=TRUTH, salt=SALT, num_classes=num_classes(cl, round_id))
     changed = dict(base)
     changed.update({"chain id": {"chain_id": chain.id + 1}, "contract": {"contract": other_deployment.address},
                     "round": {"round_id": round_id + 1}, "participant": {"participant": bob.address},
                     "labels": {"labels": CHANGED_LABELS}, "salt": {"salt": CHANGED_SALT}}[field])
     original = commitment(**base)
-    assert plain(cl.commitmentOf(round_id, alice, TRUTH, SALT)) == original
+    assert plain(cl.commitmentOf(round_id, alice, wire(cl, round_id, TRUTH), SALT)) == original
     assert commitment(**changed) != original
     if field != "chain id":  # the chain id is not ours to change on-chain; the others are checked there too
         target = other_deployment if field == "contract" else cl
-        on_chain = target.commitmentOf(changed["round_id"], changed["participant"], changed["labels"],
-                                       changed["salt"])
+        on_chain = target.commitmentOf(changed["round_id"], changed["participant"],
+                                       pack_labels(changed["labels"], changed["num_classes"]), changed["salt"])
         assert plain(on_chain) == commitment(**changed)
 
 
@@ -164,7 +168,7 @@ def test_commitment_replayed_by_another_address_cannot_be_revealed(cl, round_id,
     to_reveal_phase(cl, round_id)
     reveal(cl, round_id, [ballot])  # alice's labels and salt are now public
     with brownie.reverts(err("CommitmentMismatch", round_id, bob)):
-        cl.reveal(round_id, ballot.labels, ballot.salt, {"from": bob})
+        cl.reveal(round_id, ballot.wire, ballot.salt, {"from": bob})
 
 
 def test_commitment_replayed_in_another_round_cannot_be_revealed(cl, requester, round_id, alice):
@@ -174,7 +178,7 @@ def test_commitment_replayed_in_another_round_cannot_be_revealed(cl, requester, 
     cl.commit(other, submission(cl, round_id, alice)["hash"], {"from": alice})
     to_reveal_phase(cl, other)
     with brownie.reverts(err("CommitmentMismatch", other, alice)):
-        cl.reveal(other, ballot.labels, ballot.salt, {"from": alice})
+        cl.reveal(other, ballot.wire, ballot.salt, {"from": alice})
 
 
 def test_commitment_replayed_on_another_deployment_cannot_be_revealed(cl, other_deployment, requester, round_id,
@@ -186,4 +190,4 @@ def test_commitment_replayed_on_another_deployment_cannot_be_revealed(cl, other_
     other_deployment.commit(other_rid, submission(cl, round_id, alice)["hash"], {"from": alice})
     to_reveal_phase(other_deployment, other_rid)
     with brownie.reverts(err("CommitmentMismatch", other_rid, alice)):
-        other_deployment.reveal(other_rid, ballot.labels, ballot.salt, {"from": alice})
+        other_deployment.reveal(other_rid, ballot.wire, ballot.salt, {"from": alice})

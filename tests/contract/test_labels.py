@@ -48,11 +48,11 @@ def test_reveal_with_label_not_below_k_reverts(cl, label_rounds, outsider, case)
     k, _, bad, first = OUT_OF_RANGE[case]
     rid, b = label_rounds[case]
     with brownie.reverts(err("LabelOutOfRange", first, bad[first], k)):
-        cl.reveal(rid, b.labels, b.salt, {"from": outsider})
+        cl.reveal(rid, b.wire, b.salt, {"from": outsider})
 
 
 @pytest.mark.parametrize("k", BOUNDARY_K)
 def test_reveal_of_labels_up_to_k_minus_one_succeeds(cl, label_rounds, outsider, k):
     rid, b = label_rounds[f"K{k}"]
-    cl.reveal(rid, b.labels, b.salt, {"from": outsider})
+    cl.reveal(rid, b.wire, b.salt, {"from": outsider})
     assert submission(cl, rid, outsider)["status"] == Status.REVEALED

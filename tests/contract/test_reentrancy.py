@@ -15,6 +15,7 @@ from contract_helpers import (
     commitment_for,
     err,
     open_round,
+    pack_labels,
     plain,
     reveal,
     submission,
@@ -44,14 +45,14 @@ def claimer_round(cl, requester, claimer, alice, bob):
     ballots = []
     for a in (alice, bob):
         cl.deposit({"from": a, "value": ETHER})
-        ballots.append(Ballot(a, labels))
+        ballots.append(Ballot(a, labels, num_classes=2))
         cl.commit(rid, commitment_for(cl, rid, a.address, labels, ballots[-1].salt), {"from": a})
     to_reveal_phase(cl, rid)
-    claimer.reveal(rid, labels, salt, {"from": alice})
+    claimer.reveal(rid, pack_labels(labels, 2), salt, {"from": alice})
     reveal(cl, rid, ballots)
     to_finalizable(cl, rid)
     order = sorted([claimer.address, alice.address, bob.address], key=lambda x: int(x, 16))
-    cl.finalize(rid, order, [labels] * 3, {"from": requester})
+    cl.finalize(rid, order, [pack_labels(labels, 2)] * 3, {"from": requester})
     return rid
 
 

@@ -61,5 +61,5 @@ def test_finalize_through_the_main_contract_reaches_the_settlement_half_and_its_
     # a custom error raised in the settlement half comes back through the delegatecall unchanged
     selector = keccak(b"RevealersNotSorted(uint256)")[:4].hex()
     order = sorted(ballots, key=lambda b: int(b.account.address, 16), reverse=True)
-    data = cl.finalize.encode_input(rid, [b.account.address for b in order], [b.labels for b in order])
+    data = cl.finalize.encode_input(rid, [b.account.address for b in order], [b.wire for b in order])
     assert selector in reverts_with(cl.address, data).lower()

@@ -353,7 +353,7 @@ class StateMachine:
             SEEN["commit without stake refused"] += 1
             return
         labels = bytes((x + 1) % r.k for x in r.truth) if behaviour == "deviating" else r.truth
-        ballot = Ballot(p, labels, new_salt())
+        ballot = Ballot(p, labels, new_salt(), r.k)
         self.cl.commit(r.rid, commitment_for(self.cl, r.rid, p.address, labels, ballot.salt), {"from": p})
         r.ballots[p.address], r.stakes[p.address], r.behaviour[p.address] = ballot, a.free, behaviour
         r.reps[p.address] = self.reputation.get(p.address, REPUTATION_START)
@@ -370,9 +370,9 @@ class StateMachine:
     def reveal(self, r, b, wrong_salt_first):
         if wrong_salt_first:
             with brownie.reverts(err("CommitmentMismatch", r.rid, b.account)):
-                self.cl.reveal(r.rid, b.labels, bytes(32), {"from": b.account})
+                self.cl.reveal(r.rid, b.wire, bytes(32), {"from": b.account})
             SEEN["wrong salt refused"] += 1
-        self.cl.reveal(r.rid, b.labels, b.salt, {"from": b.account})
+        self.cl.reveal(r.rid, b.wire, b.salt, {"from": b.account})
         r.revealed[b.address] = b.labels
         SEEN["reveal"] += 1
 

@@ -19,6 +19,7 @@ from contract_helpers import (
     finalize,
     new_salt,
     open_round,
+    pack_labels,
     reveal,
     round_info,
     submission,
@@ -57,7 +58,7 @@ def test_submit_claims_reveals_and_commits_in_one_transaction(cl, pipeline, vote
     lot_a = submission(cl, a, alice)["stake"]
     salt = new_salt()
     h = commitment_for(cl, c, alice.address, LABELS, salt)
-    tx = cl.submit(a, b, ballot.labels, ballot.salt, c, h, {"from": alice})
+    tx = cl.submit(a, b, ballot.wire, ballot.salt, c, h, {"from": alice})
     assert tx.return_value == expected_reward > 0
     assert the_event(tx, "Claimed") == {"roundId": a, "participant": alice.address, "reward": expected_reward,
                                         "penalty": 0}
@@ -81,10 +82,10 @@ def test_submit_costs_less_than_the_three_calls_it_replaces(cl, pipeline, voters
     a, b, c, b_ballots = pipeline
     merged, single, first = voters[0], voters[1], voters[2]
     salt = new_salt()
-    cl.submit(a, b, LABELS, b_ballots[2].salt, c, commitment_for(cl, c, first.address, LABELS, salt), {"from": first})
-    tx = cl.submit(a, b, LABELS, b_ballots[0].salt, c, commitment_for(cl, c, merged.address, LABELS, salt),
+    cl.submit(a, b, b_ballots[2].wire, b_ballots[2].salt, c, commitment_for(cl, c, first.address, LABELS, salt), {"from": first})
+    tx = cl.submit(a, b, b_ballots[0].wire, b_ballots[0].salt, c, commitment_for(cl, c, merged.address, LABELS, salt),
                    {"from": merged})
-    parts = [cl.claim(a, {"from": single}), cl.reveal(b, LABELS, b_ballots[1].salt, {"from": single}),
+    parts = [cl.claim(a, {"from": single}), cl.reveal(b, b_ballots[1].wire, b_ballots[1].salt, {"from": single}),
              cl.commit(c, commitment_for(cl, c, single.address, LABELS, salt), {"from": single})]
     separate = sum(t.gas_used for t in parts)
     # two 21,000-gas transaction bases at least, and the warm account and round slots
@@ -97,7 +98,7 @@ def test_submit_runs_any_subset_of_its_steps(cl, pipeline, voters, steps):
     alice, ballot = voters[0], b_ballots[0]
     use = set(steps.split("+"))
     salt = new_salt()
-    args = (a if "claim" in use else 0, b if "reveal" in use else 0, ballot.labels if "reveal" in use else b"",
+    args = (a if "claim" in use else 0, b if "reveal" in use else 0, ballot.wire if "reveal" in use else b"",
             ballot.salt if "reveal" in use else bytes(32), c if "commit" in use else 0,
             commitment_for(cl, c, alice.address, LABELS, salt) if "commit" in use else bytes(32))
     if "commit" in use and "claim" not in use:
@@ -123,11 +124,11 @@ def test_a_failing_step_undoes_the_whole_submit(cl, pipeline, voters, broken):
     alice, ballot = voters[0], b_ballots[0]
     before = (account(cl, alice), submission(cl, a, alice), submission(cl, b, alice), submission(cl, c, alice))
     salt = new_salt()
-    claim_round, labels, commitment = a, ballot.labels, commitment_for(cl, c, alice.address, LABELS, salt)
+    claim_round, labels, commitment = a, ballot.wire, commitment_for(cl, c, alice.address, LABELS, salt)
     if broken == "claim":
         claim_round, error = b, err("WrongPhase", b, Phase.FINALIZED, Phase.REVEAL)  # B is not settled
     elif broken == "reveal":
-        labels, error = bytes([3]) + ballot.labels[1:], err("CommitmentMismatch", b, alice.address)
+        labels, error = pack_labels(bytes([3]) + ballot.labels[1:], K), err("CommitmentMismatch", b, alice.address)
     else:
         commitment, error = bytes(32), err("ZeroCommitment")
     with brownie.reverts(error):
@@ -140,4 +141,4 @@ def test_submit_reveals_only_the_callers_own_commitment(cl, pipeline, voters):
     """Bob cannot reveal Alice's labels through submit: the commitment binds the sender."""
     a, b, c, b_ballots = pipeline
     with brownie.reverts(err("CommitmentMismatch", b, voters[1].address)):
-        cl.submit(0, b, b_ballots[0].labels, b_ballots[0].salt, 0, bytes(32), {"from": voters[1]})
+        cl.submit(0, b, b_ballots[0].wire, b_ballots[0].salt, 0, bytes(32), {"from": voters[1]})
