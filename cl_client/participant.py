@@ -615,7 +615,7 @@ class JumpClock:
     def now(self) -> int:
         return self.gateway.latest_timestamp()
 
-    def advance(self, target: int, state: State, timeout: float | None = None) -> None:
+    def advance(self, target: int, state: State, timeout: float | None = None, round_id: int | None = None) -> None:
         """Mine a block whose timestamp is >= `target` (a block mined in the same second may lag by one)."""
         now = self.now()
         if now < target:
@@ -640,6 +640,7 @@ class WaitClock:
         self.gateway, self.on_wait, self.recheck_blocks = gateway, on_wait, recheck_blocks
         self._shown: tuple[State, int, int] | None = None  # (state, target, start) of the wait on display
         self._reached: tuple[int, float] | None = None  # (block time a wait returned at, monotonic time then)
+        self.round_id: int | None = None  # the round of the wait in progress (drive_rounds tells)
 
     def now(self) -> int:
         """The latest block's timestamp; within 1 s of the last look (a wait's or this one's), that one's."""
@@ -649,7 +650,10 @@ class WaitClock:
         self._reached = (now, time.monotonic())
         return now
 
-    def advance(self, target: int, state: State, timeout: float | None = None) -> None:
+    def advance(self, target: int, state: State, timeout: float | None = None, round_id: int | None = None) -> None:
+        """Wait for block time `target` (see the class doc); `round_id` (the round waited on) is kept in
+        `self.round_id` for `on_wait` to name."""
+        self.round_id = round_id
         now = self.now()
         stop = target
         if self.recheck_blocks and state in (State.COMMITTED, State.REVEALED):
@@ -770,4 +774,4 @@ def drive_rounds(participants, round_ids, clock, *, done=TERMINAL_STATES, until:
             time.sleep(0.05)  # a wake time already reached: the next block is due
             continue
         p, rid = waiting[wakes.index(min(wakes))]
-        clock.advance(target, history[rid][p.address][-1], timeout=remaining)  # ChainError if time stands still
+        clock.advance(target, history[rid][p.address][-1], timeout=remaining, round_id=rid)  # ChainError if time stands still
