@@ -17,7 +17,8 @@ One job per module (docs/architecture.md has the tour):
     journal      durable per-round journal (labels and salt fsync'd before the commit is sent); State
     identity     what a journal is bound to: genesis hash, contract code, the round's requester and queries
     modelcache   fitted models cached per shard, model and seed, so a restart does not retrain
-    participant  the resumable participant lifecycle (step), and drive(): the one round scheduler
+    participant  the resumable participant lifecycle (step; step_rounds: the merged path, one submit), and
+                 drive_rounds(): the scheduler (drive() for one round)
     cli          the `cl-client` command
     sim/         the simulation behind `make demo` (extra `cl-client[sim]`: matplotlib)
 

@@ -1125,27 +1125,123 @@ def cmd_participate(args, out: Output) -> int:
             summaries.append(summary)
             out.line(_summary_line(rid, summary))
 
-        for rid in resumed:  # reveal from the journal before any training
-            waiter.message(f"round {rid}: resuming from journal {reader.journal(rid).path}")
-            play(rid, None)
-        learner = None
-        if new_rounds and strategy.uses_model:  # before waiting for rounds: no phase time is spent on it
-            learner = _train(args, X, y, shard, reader.journal_dir, waiter)
-        for rid in _rounds_to_play(args, gw, waiter, frozenset(resumed)) if new_rounds else ():
-            if gw.submission(rid).status == Status.NONE:
-                try:
-                    if rid not in queries:
-                        queries[rid] = _assess_round(args, gw, rid, strategy, X, y)
-                    _ensure_stake(args, gw, rid, waiter)
-                except CLIError as exc:
-                    if args.round:
-                        raise
-                    queries.pop(rid, None)
-                    waiter.message(f"skipping round {rid}: {exc}")
-                    continue
-            play(rid, learner, queries.pop(rid, None))
+        def admit(rid: int) -> bool:
+            """The policy checks and the stake of a round not joined yet; False (a one-line skip) if it is
+            outside them (an error with --round)."""
+            if gw.submission(rid).status != Status.NONE:
+                return True
+            try:
+                if rid not in queries:
+                    queries[rid] = _assess_round(args, gw, rid, strategy, X, y)
+                _ensure_stake(args, gw, rid, waiter)
+            except CLIError as exc:
+                if args.round:
+                    raise
+                queries.pop(rid, None)
+                waiter.message(f"skipping round {rid}: {exc}")
+                return False
+            return True
+
+        if args.single_calls:
+            for rid in resumed:  # reveal from the journal before any training
+                waiter.message(f"round {rid}: resuming from journal {reader.journal(rid).path}")
+                play(rid, None)
+            learner = None
+            if new_rounds and strategy.uses_model:  # before waiting for rounds: no phase time is spent on it
+                learner = _train(args, X, y, shard, reader.journal_dir, waiter)
+            for rid in _rounds_to_play(args, gw, waiter, frozenset(resumed)) if new_rounds else ():
+                if admit(rid):
+                    play(rid, learner, queries.pop(rid, None))
+        else:
+            _participate_merged(args, gw, waiter, reader, resumed, new_rounds, strategy, X, y, shard, queries, admit,
+                                summaries, out)
     out.put(address=gw.sender, rounds=summaries)
     return 0
+
+
+class _RoundFeed:
+    """The rounds `participate` asks for (`_rounds_to_play`'s), handed out as they are opened: `poll(block)`
+    returns those opened since the last call; with `block` it waits (sleeping) until at least one is, or
+    returns [] when no more are wanted."""
+
+    def __init__(self, args, gw: Gateway, waiter: Waiter, resumed: frozenset[int]):
+        self.gw, self.waiter = gw, waiter
+        if args.round:
+            self.wanted = [r for r in (_round_id(gw, r) for r in args.round) if r not in resumed]
+            self.limit, self.next = len(self.wanted), None
+        else:
+            count = gw.round_count()
+            self.next = count if count and gw.phase(count) == Phase.COMMIT else count + 1
+            self.limit = None if args.follow else max(0, args.rounds_from_now - len(resumed))
+        self.resumed, self.given = resumed, 0
+
+    def poll(self, block: bool) -> list[int]:
+        if self.next is None:  # --round: all of them at once
+            out, self.wanted = self.wanted, []
+            self.given += len(out)
+            return out
+        out: list[int] = []
+        while self.limit is None or self.given < self.limit:
+            if self.next in self.resumed:
+                self.next += 1
+                continue
+            if self.gw.round_count() < self.next:
+                if out or not block:
+                    break
+                self.waiter.message(f"waiting for round {self.next} to be opened")
+                while self.gw.round_count() < self.next:
+                    time.sleep(self.gw.idle_interval)
+            out.append(self.next)
+            self.given += 1
+            self.next += 1
+        return out
+
+
+def _participate_merged(args, gw: Gateway, waiter: Waiter, reader, resumed: list[int], new_rounds: bool, strategy,
+                        X, y, shard: Path, queries: dict, admit, summaries: list, out: Output) -> None:
+    """`participate` on the merged path: every live round of this address driven together
+    (`participant.drive_rounds`), so that the claim, reveal and commit ready at once go in one submit, and a
+    round opened while another is in its reveal phase (pipelined rounds) is joined meanwhile. Resumed rounds
+    first reveal from the journal, before any training; new rounds are found between passes (`_RoundFeed`)."""
+    from .journal import State
+    from .participant import REVEAL_DONE, Participant, WaitClock, drive_rounds
+
+    def on_wait(state: str, start: int, target: int, now: int) -> None:
+        rid = clock.round_id
+        waiter.wait(f"round {rid}: {WAIT_LABELS.get(state, state)}", start, target, now)
+
+    def on_done(p, rid: int, state) -> None:
+        summary = p.summary(rid)
+        summary.pop("labels", None)
+        summaries.append(summary)
+        out.line(_summary_line(rid, summary))
+
+    def participant(learner):
+        return Participant(gw, learner, strategy=strategy, journal_dir=args.journal_dir,
+                           finalize=not args.no_finalize, rng=args.seed,
+                           progress=lambda event: waiter.message(str(event)))
+
+    clock = WaitClock(gw, on_wait)
+    for rid in resumed:
+        waiter.message(f"round {rid}: resuming from journal {reader.journal(rid).path}")
+    if resumed and new_rounds and strategy.uses_model:  # reveal what is due before training
+        past_reveal = REVEAL_DONE | {State.FINALIZED, State.WAITING_FINALIZE, State.CLAIMED, State.DONE}
+        drive_rounds([participant(None)], resumed, clock, done=past_reveal, timeout=args.timeout)
+    learner = None
+    if new_rounds and strategy.uses_model:  # before waiting for rounds: no phase time is spent on it
+        learner = _train(args, X, y, shard, reader.journal_dir, waiter)
+    feed = _RoundFeed(args, gw, waiter, frozenset(resumed)) if new_rounds else None
+
+    def discover(block: bool) -> list[int]:
+        while feed is not None:
+            offered = feed.poll(block)
+            joined = [rid for rid in offered if admit(rid)]
+            if joined or not offered or not block:  # blocking: wait on past skipped rounds
+                return joined
+        return []
+
+    drive_rounds([participant(learner)], resumed, clock, queries=queries, timeout=args.timeout, on_done=on_done,
+                 discover=discover, discover_seconds=max(1, int(gw.idle_interval)))
 
 
 def _summary_line(rid: int, summary: dict) -> str:
@@ -1283,7 +1379,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="deposit this much first if the free stake is below the round's minimum")
     p.add_argument("--seed", type=int, default=None, help="random_state of the model")
     p.add_argument("--no-finalize", action="store_true", help="do not finalize the round yourself")
-    p.add_argument("--timeout", type=float, default=None, help="give up a round after this many wall seconds")
+    p.add_argument("--single-calls", action="store_true",
+                   help="one round at a time, one transaction per commit, reveal and claim (default: the live "
+                        "rounds together, with what is due at once in one submit transaction)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="give up after this many wall seconds (with --single-calls: per round)")
     pol = p.add_argument_group("policy (a round outside it is skipped under --follow / --rounds-from-now, an "
                                "error with --round)")
     pol.add_argument("--max-slash-bps", type=_bps, metavar="BPS",

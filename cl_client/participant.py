@@ -15,9 +15,18 @@ audit, REVEALED / NOT_REVEALED last through the Audit phase too (the requester r
 participant has nothing to do and finalizes once the round is finalizable). `claim` credits the stake and the
 reward to the free stake (no ETH is sent), so the next commit of the same address weighs more.
 
-`drive(participants, round_id, clock)` is the one round scheduler: it steps every participant and, when
-nobody can act now, moves block time with `clock` -- a `JumpClock` on a dev chain (simulations, tests) or
-a `WaitClock` that waits for real blocks (the `cl-client participate` process, via `run_round`).
+`step_rounds(round_ids)` steps several live rounds at once (pipelined rounds: r in reveal while r + 1 is
+in commit): the claim, reveal and commit ready now, in different rounds, go in ONE `Gateway.submit` (the
+merged path); a lone action keeps its single call, and a submit that reverts is sent again as single calls.
+Each action has one prepare part (`_next` / `_plan_commit` / `_plan_reveal`: decide, and journal a commit's
+labels and salt PREPARED before anything is sent) and one finish part (`_finish_*`: journal the result from
+the receipt), shared by both paths; a crash between any two merged steps resumes through the same
+reconciliation of journal and chain as a crash between single calls.
+
+`drive_rounds(participants, round_ids, clock)` is the scheduler: each pass it steps every participant over
+all its pending rounds and, when nobody can act now, moves block time with `clock` -- a `JumpClock` on a dev
+chain (simulations, tests) or a `WaitClock` that waits for real blocks (`cl-client participate`).
+`drive(participants, round_id, clock)` drives one round with single calls (`run_round` uses it).
 """
 from __future__ import annotations
 
@@ -29,7 +38,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .chain import ChainError, ContractError, Gateway, RoundInfo
+from .chain import ChainError, ContractError, Gateway, RoundInfo, _one_line
 from .commitment import commitment, encode_labels, new_salt
 from .data import fetch_queries
 from .identity import binding
@@ -37,8 +46,8 @@ from .journal import COMMIT_DONE, REVEAL_DONE, TERMINAL_STATES, Journal, State
 from .protocol import Phase, Status
 from .strategies import Honest, Strategy, make_strategy
 
-__all__ = ["COMMIT_DONE", "REVEAL_DONE", "TERMINAL_STATES", "JumpClock", "Participant", "ParticipantError",
-           "ProgressEvent", "State", "WaitClock", "drive"]
+__all__ = ["COMMIT_DONE", "REVEAL_DONE", "SUBMIT", "TERMINAL_STATES", "JumpClock", "Participant", "ParticipantError",
+           "ProgressEvent", "State", "WaitClock", "drive", "drive_rounds"]
 
 DEFAULT_JOURNAL_DIR = Path(os.environ.get("CL_JOURNAL_DIR", "~/.cl-client/journal")).expanduser()
 
@@ -64,6 +73,29 @@ class ProgressEvent:
 
     def __str__(self) -> str:
         return self.message
+
+
+SUBMIT = "submit"
+"""The journal's op name (gas, fees, tx) of a merged transaction (`Gateway.submit`)."""
+KINDS = ("claim", "reveal", "commit")
+"""The actions `submit` merges, in its order: the claim first, so its stake is in the free stake the commit locks."""
+
+
+@dataclass(eq=False)
+class _Action:
+    """A transaction step this participant can take now in one round, prepared by `Participant._next` (a
+    commit's labels and salt are already journaled PREPARED): `kind` is "claim", "reveal" or "commit"."""
+
+    kind: str
+    info: RoundInfo
+    journal: Journal
+    labels: bytes = b""
+    salt: bytes = bytes(32)
+    commitment: bytes = bytes(32)
+
+    @property
+    def round_id(self) -> int:
+        return self.info.round_id
 
 
 class Participant:
@@ -125,6 +157,101 @@ class Participant:
         self._last_state[int(round_id)] = state
         return state
 
+    def step_rounds(self, round_ids, queries=None, *, merge: bool = True, claim_alone: bool = True) -> dict[int, State]:
+        """`step` over several live rounds of this participant at once; returns {round id: state}.
+
+        Every round's next action is prepared as `step` would (the same rules; a commit's labels and salt
+        journaled PREPARED before anything is sent); of those, at most one claim, one reveal and one commit
+        (each the oldest round's) go in ONE `Gateway.submit` when two or more are ready (`merge`), in submit's
+        order claim, reveal, commit. A lone action, any further one, and every action with `merge=False`
+        are sent as their single calls. A commit into a full round or into a slot held by another unclaimed
+        round than the one claimed with it is sent alone (Gateway.commit takes the seat / claims the slot).
+        If the submit reverts or its fate is unknown and the chain shows nothing of it, the actions are sent
+        one by one, with each single call's handling of its errors. With `claim_alone=False` a claim that
+        cannot ride with a reveal or commit is not sent: its round returns FINALIZED (claimable).
+
+        `queries`: as for `step`, or a mapping {round id: queries}."""
+        rids = sorted({int(r) for r in round_ids})
+        planned: list[_Action] = []
+        states: dict[int, State] = {}
+        for rid in rids:
+            q = queries.get(rid) if isinstance(queries, dict) else queries
+            nxt = self._next(rid, q)
+            if nxt == State.FINALIZED:  # just finalized: its claim is ready in this same step
+                nxt = self._next(rid, q)
+            if isinstance(nxt, _Action):
+                planned.append(nxt)
+            else:
+                states[rid] = nxt
+        merged: list[_Action] = []
+        if merge:
+            first = {k: next((a for a in planned if a.kind == k), None) for k in KINDS}
+            if first["commit"] is not None and not self._fits_submit(first["commit"], first["claim"]):
+                first["commit"] = None
+            merged = [a for a in first.values() if a is not None]
+            if len(merged) < 2:
+                merged = []
+        if merged:
+            states.update(self._send_merged(merged))
+        for a in sorted((a for a in planned if a not in merged), key=lambda a: KINDS.index(a.kind)):
+            if a.kind == "claim" and not claim_alone:
+                states[a.round_id] = State.FINALIZED
+            else:
+                states[a.round_id] = self._send(a)
+        for rid, state in states.items():
+            self._last_state[rid] = state
+        return {rid: states[rid] for rid in rids}
+
+    def _fits_submit(self, commit: "_Action", claim: "_Action | None") -> bool:
+        """Whether `submit` can take this commit: the round has a free seat and its submission slot is free
+        (or held by the round claimed in the same transaction, which the claim empties first)."""
+        gw, info = self.gateway, commit.info
+        if info.commit_count >= gw.max_participants(info.num_queries):
+            return False
+        held, busy = gw._call("slotOf", self.address, int(commit.round_id))
+        return not busy or (claim is not None and int(held) == claim.round_id)
+
+    def _send_merged(self, actions: list["_Action"]) -> dict[int, State]:
+        """One `Gateway.submit` for these actions (different kinds, different rounds); each round's journal
+        then records its step with the shared transaction's gas, fees and hash under op "submit"."""
+        gw = self.gateway
+        by = {a.kind: a for a in actions}
+        claim, reveal, commit = by.get("claim"), by.get("reveal"), by.get("commit")
+        try:
+            receipt = gw.submit(claim.round_id if claim else 0, reveal.round_id if reveal else 0,
+                                reveal.labels if reveal else b"", reveal.salt if reveal else bytes(32),
+                                commit.round_id if commit else 0, commit.commitment if commit else bytes(32))
+        except ChainError as exc:  # ContractError included: a step was refused, and nothing of the tx landed
+            receipt = None
+            if not isinstance(exc, ContractError) and self._submit_landed(claim, reveal, commit):
+                return {a.round_id: self._finish(a, None) for a in actions}
+            if self.progress is not None:
+                rounds = ", ".join(f"{a.kind} {a.round_id}" for a in actions)
+                self.progress(ProgressEvent(actions[0].round_id, self.address, self._last_state.get(
+                    actions[0].round_id, State.NEW), f"submit ({rounds}) failed: {_one_line(exc)}; "
+                    "sending them one by one"))
+            return {a.round_id: self._send(a) for a in actions}  # in submit's order: claim, reveal, commit
+        return {a.round_id: self._finish(a, receipt) for a in actions}
+
+    def _submit_landed(self, claim, reveal, commit) -> bool:
+        """After a submit whose fate is unknown: did it land? (It is all or nothing; one step tells.)"""
+        gw = self.gateway
+        if commit is not None:
+            sub = gw.submission(commit.round_id, self.address)
+            return sub.status != Status.NONE and sub.hash == commit.commitment
+        if reveal is not None:
+            return gw.submission(reveal.round_id, self.address).status == Status.REVEALED
+        return gw.submission(claim.round_id, self.address).claimed
+
+    def _finish(self, a: "_Action", receipt: dict | None) -> State:
+        """Journal one step of a submit that landed (`receipt` None: landed, receipt unknown)."""
+        if a.kind == "claim" and receipt is None:  # the amounts are in the Claimed events
+            claimed = self.gateway.claim_of(a.round_id, self.address) or (None, None)
+            a.journal.record(State.CLAIMED, reward=claimed[0], penalty=claimed[1])
+            return State.CLAIMED
+        return {"claim": self._finish_claim, "reveal": self._finish_reveal,
+                "commit": self._finish_commit}[a.kind](a, receipt, SUBMIT)
+
     def run_round(self, round_id: int, queries=None, timeout: float | None = None,
                   on_wait: Callable[[State, int, int, int], None] | None = None) -> dict:
         """Step until the round is over for this participant, waiting on block time between actions.
@@ -180,6 +307,13 @@ class Participant:
         return info
 
     def _step(self, round_id: int, queries) -> State:
+        nxt = self._next(round_id, queries)
+        return self._send(nxt) if isinstance(nxt, _Action) else nxt
+
+    def _next(self, round_id: int, queries) -> "State | _Action":
+        """The state machine without the send: reconcile the journal with the chain, then return the state,
+        or the commit / reveal / claim to send now as a prepared `_Action` (a commit's labels and salt are
+        journaled PREPARED by then). A finalize is sent here (it is never merged)."""
         gw = self.gateway
         info = self._round(round_id)
         j = self.journal(round_id, info)
@@ -192,7 +326,7 @@ class Participant:
             return State.DONE
         if sub.status == Status.NONE:
             if phase == Phase.COMMIT:
-                return self._commit(info, j, queries)
+                return self._plan_commit(info, j, queries)
             if phase in (Phase.FINALIZED, Phase.FAILED) and j.state != State.MISSED:
                 # Settled, and no record: its submission slot may have been reused by a later round after a
                 # claim (ours, or Gateway.commit's, which claims a settled round holding the slot it needs).
@@ -216,7 +350,7 @@ class Participant:
             if phase == Phase.COMMIT:
                 return State.COMMITTED
             if phase == Phase.REVEAL:
-                return self._reveal(info, j)
+                return self._plan_reveal(info, j)
             if j.state == State.COMMITTED:  # reveal window closed without a reveal
                 j.record(State.NOT_REVEALED, reveal_error=j.get("reveal_error") or "reveal window closed")
         if phase == Phase.REVEAL:
@@ -225,7 +359,7 @@ class Participant:
             return State.REVEALED if sub.status == Status.REVEALED else State.NOT_REVEALED
         if phase == Phase.FINALIZABLE:
             return self._finalize(info, j)
-        return self._claim(info, j)  # FINALIZED or FAILED
+        return _Action("claim", info, j)  # FINALIZED or FAILED
 
     def _check_commitment(self, info: RoundInfo, j: Journal, sub) -> None:
         """The chain's commitment must be the journal's while a reveal is still possible."""
@@ -240,7 +374,8 @@ class Participant:
                 f"round {info.round_id}: the on-chain commitment 0x{sub.hash.hex()} of {self.address} is not "
                 f"the one in journal {j.path} (0x{j.commitment.hex()}); is the key used by another client?")
 
-    def _commit(self, info: RoundInfo, j: Journal, queries) -> State:
+    def _plan_commit(self, info: RoundInfo, j: Journal, queries) -> "_Action":
+        """Prepare the commit: choose labels and salt and journal them PREPARED before anything is sent."""
         gw, round_id = self.gateway, info.round_id
         if j.labels is None:
             labels = self._choose_labels(info, queries)
@@ -252,9 +387,13 @@ class Participant:
             c = commitment(gw.chain_id, gw.address, round_id, self.address, j.labels, j.salt, info.num_classes)
             if c != j.commitment:
                 raise ParticipantError(f"journal {j.path}: labels and salt do not match its commitment")
+        return _Action("commit", info, j, commitment=c)
+
+    def _send_commit(self, a: "_Action") -> State:
+        gw, round_id, j = self.gateway, a.round_id, a.journal
         failure: ChainError | None = None
         try:
-            receipt = gw.commit(round_id, c)
+            receipt = gw.commit(round_id, a.commitment)
         except ContractError as exc:
             if exc.name not in ("AlreadyCommitted", "WrongPhase"):
                 raise
@@ -270,11 +409,13 @@ class Participant:
                 self._emit(round_id, State.MISSED, f"round {round_id}: commit phase ended before the commit landed")
                 return State.MISSED
             self._check_commitment(self._round(round_id), j, sub)
-            j.record(State.COMMITTED)
-        else:
-            self._record_tx(j, State.COMMITTED, "commit", receipt)
-        self._emit(round_id, State.COMMITTED, f"round {round_id}: {self.address} committed "
-                                          f"{info.num_queries} labels ({self.strategy.name})", receipt)
+        return self._finish_commit(a, receipt, "commit")
+
+    def _finish_commit(self, a: "_Action", receipt: dict | None, op: str) -> State:
+        """Journal the commit that landed (`receipt` None: it is on chain, its receipt unknown)."""
+        self._record_tx(a.journal, State.COMMITTED, op, receipt)
+        self._emit(a.round_id, State.COMMITTED, f"round {a.round_id}: {self.address} committed "
+                                            f"{a.info.num_queries} labels ({self.strategy.name}){_via(op)}", receipt)
         return State.COMMITTED
 
     def _choose_labels(self, info: RoundInfo, queries) -> bytes:
@@ -315,7 +456,8 @@ class Participant:
         delay = min(max(float(self.strategy.reveal_delay), 0.0), 1.0)
         return start + int(delay * window)
 
-    def _reveal(self, info: RoundInfo, j: Journal) -> State:
+    def _plan_reveal(self, info: RoundInfo, j: Journal) -> "State | _Action":
+        """The reveal to send now, or the state if there is none (withheld, refused before, not yet time)."""
         gw, round_id = self.gateway, info.round_id
         if j.state == State.NOT_REVEALED:
             return State.NOT_REVEALED
@@ -332,8 +474,12 @@ class Participant:
             others = {a: v for a, v in gw.revealed(round_id).items() if a.lower() != self.address.lower()}
         labels = encode_labels(np.asarray(self.strategy.reveal_labels(committed, others)).reshape(-1),
                                num_classes=info.num_classes)
+        return _Action("reveal", info, j, labels=labels, salt=j.salt)
+
+    def _send_reveal(self, a: "_Action") -> State:
+        gw, round_id, j = self.gateway, a.round_id, a.journal
         try:
-            receipt = gw.reveal(round_id, labels, j.salt)
+            receipt = gw.reveal(round_id, a.labels, a.salt)
         except ContractError as exc:
             if exc.name == "AlreadyRevealed":
                 receipt = None
@@ -347,11 +493,11 @@ class Participant:
             if gw.submission(round_id, self.address).status != Status.REVEALED:
                 raise
             receipt = None
-        if receipt is None:
-            j.record(State.REVEALED)
-        else:
-            self._record_tx(j, State.REVEALED, "reveal", receipt)
-        self._emit(round_id, State.REVEALED, f"round {round_id}: {self.address} revealed", receipt)
+        return self._finish_reveal(a, receipt, "reveal")
+
+    def _finish_reveal(self, a: "_Action", receipt: dict | None, op: str) -> State:
+        self._record_tx(a.journal, State.REVEALED, op, receipt)
+        self._emit(a.round_id, State.REVEALED, f"round {a.round_id}: {self.address} revealed{_via(op)}", receipt)
         return State.REVEALED
 
     def _finalize(self, info: RoundInfo, j: Journal) -> State:
@@ -370,8 +516,8 @@ class Participant:
                                           f"({outcome.name.lower()})", receipt)
         return State.FINALIZED
 
-    def _claim(self, info: RoundInfo, j: Journal) -> State:
-        gw, round_id = self.gateway, info.round_id
+    def _send_claim(self, a: "_Action") -> State:
+        gw, round_id, j = self.gateway, a.round_id, a.journal
         try:
             receipt = gw.claim(round_id)
         except ContractError as exc:
@@ -384,11 +530,18 @@ class Participant:
                 raise
             j.record(State.CLAIMED)
             return State.DONE
-        reward, penalty = gw.claimed_amounts(receipt)
-        j.record(State.CLAIMED, reward=reward, penalty=penalty, **self._tx_fields(j, "claim", receipt))
-        self._emit(round_id, State.CLAIMED, f"round {round_id}: {self.address} claimed: reward {reward} wei, "
-                                        f"penalty {penalty} wei", receipt)
+        return self._finish_claim(a, receipt, "claim")
+
+    def _finish_claim(self, a: "_Action", receipt: dict, op: str) -> State:
+        reward, penalty = self.gateway.claimed_amounts(receipt)
+        a.journal.record(State.CLAIMED, reward=reward, penalty=penalty, **self._tx_fields(a.journal, op, receipt))
+        self._emit(a.round_id, State.CLAIMED, f"round {a.round_id}: {self.address} claimed: reward {reward} wei, "
+                                          f"penalty {penalty} wei{_via(op)}", receipt)
         return State.CLAIMED
+
+    def _send(self, a: "_Action") -> State:
+        """Send one action as its single call (claim, reveal or commit), with that call's error handling."""
+        return {"claim": self._send_claim, "reveal": self._send_reveal, "commit": self._send_commit}[a.kind](a)
 
     # ------------------------------------------------------------------ helpers
 
@@ -413,16 +566,23 @@ class Participant:
 
     @staticmethod
     def _tx_fields(j: Journal, op: str, receipt: dict) -> dict:
+        """The journal's gas / fees / tx maps with this receipt's under `op`. Op "submit" (a merged
+        transaction, shared with the steps of other rounds) adds up: the gas and fees of every submit this
+        round took a step in, and the list of their hashes."""
         gas = int(receipt["gasUsed"])
         price = int(receipt.get("effectiveGasPrice", 0) or 0)
-        return {
-            "gas": dict(j.get("gas", {}), **{op: gas}),
-            "fees": dict(j.get("fees", {}), **{op: gas * price}),
-            "tx": dict(j.get("tx", {}), **{op: _tx_hash(receipt)}),
-        }
+        tx_hash: Any = _tx_hash(receipt)
+        gas_map, fee_map, tx_map = dict(j.get("gas", {})), dict(j.get("fees", {})), dict(j.get("tx", {}))
+        if op == SUBMIT:
+            if tx_hash in tx_map.get(op, []):  # the same receipt again (a rerun of the finish): count it once
+                return {"gas": gas_map, "fees": fee_map, "tx": tx_map}
+            gas, fee, tx_hash = gas_map.get(op, 0) + gas, fee_map.get(op, 0) + gas * price, [*tx_map.get(op, []), tx_hash]
+        else:
+            fee = gas * price
+        return {"gas": dict(gas_map, **{op: gas}), "fees": dict(fee_map, **{op: fee}), "tx": dict(tx_map, **{op: tx_hash})}
 
-    def _record_tx(self, j: Journal, state: State, op: str, receipt: dict) -> None:
-        j.record(state, **self._tx_fields(j, op, receipt))
+    def _record_tx(self, j: Journal, state: State, op: str, receipt: dict | None) -> None:
+        j.record(state, **({} if receipt is None else self._tx_fields(j, op, receipt)))
 
     def _emit(self, round_id: int, state: State, message: str, receipt: dict | None = None) -> None:
         if self.progress is None:
@@ -431,6 +591,10 @@ class Participant:
         if receipt is not None:
             tx_hash, gas = _tx_hash(receipt), int(receipt["gasUsed"])
         self.progress(ProgressEvent(round_id, self.address, state, message, tx_hash, gas))
+
+
+def _via(op: str) -> str:
+    return " (in one submit transaction)" if op == SUBMIT else ""
 
 
 def _tx_hash(receipt: dict) -> str:
@@ -451,7 +615,7 @@ class JumpClock:
     def now(self) -> int:
         return self.gateway.latest_timestamp()
 
-    def advance(self, target: int, state: State, timeout: float | None = None) -> None:
+    def advance(self, target: int, state: State, timeout: float | None = None, round_id: int | None = None) -> None:
         """Mine a block whose timestamp is >= `target` (a block mined in the same second may lag by one)."""
         now = self.now()
         if now < target:
@@ -476,6 +640,7 @@ class WaitClock:
         self.gateway, self.on_wait, self.recheck_blocks = gateway, on_wait, recheck_blocks
         self._shown: tuple[State, int, int] | None = None  # (state, target, start) of the wait on display
         self._reached: tuple[int, float] | None = None  # (block time a wait returned at, monotonic time then)
+        self.round_id: int | None = None  # the round of the wait in progress (drive_rounds tells)
 
     def now(self) -> int:
         """The latest block's timestamp; within 1 s of the last look (a wait's or this one's), that one's."""
@@ -485,7 +650,10 @@ class WaitClock:
         self._reached = (now, time.monotonic())
         return now
 
-    def advance(self, target: int, state: State, timeout: float | None = None) -> None:
+    def advance(self, target: int, state: State, timeout: float | None = None, round_id: int | None = None) -> None:
+        """Wait for block time `target` (see the class doc); `round_id` (the round waited on) is kept in
+        `self.round_id` for `on_wait` to name."""
+        self.round_id = round_id
         now = self.now()
         stop = target
         if self.recheck_blocks and state in (State.COMMITTED, State.REVEALED):
@@ -503,43 +671,100 @@ class WaitClock:
 def drive(participants, round_id: int, clock, *, done=TERMINAL_STATES, until: int | None = None, queries=None,
           timeout: float | None = None, on_done: Callable[[Participant, State], None] | None = None,
           max_passes: int | None = None) -> dict[str, list[State]]:
-    """Step every participant until each returns a state in `done`; move block time when nobody can act.
+    """Step every participant through one round with single calls until each returns a state in `done`;
+    move block time when nobody can act.
 
     Participants step in list order, one pass at a time (a copier placed last sees the others' reveals).
     After a pass, if someone can act at once it passes again; otherwise `clock.advance` moves block time to
     the earliest `wake_at` of those still pending, but never past `until` (the end of the phase being
     driven, if given). `on_done(participant, state)` is called when one reaches `done`. Returns each
     participant's states, in order, by address. Raises ChainError after `timeout` wall seconds, or after
-    `max_passes` passes, naming who is stuck in which state.
+    `max_passes` passes, naming who is stuck in which state. (`drive_rounds` with one round id and
+    merge=False.)
     """
     round_id = int(round_id)
-    history: dict[str, list[State]] = {p.address: [] for p in participants}
-    pending = list(participants)
+    history = drive_rounds(participants, [round_id], clock, done=done, until=until, queries=queries, timeout=timeout,
+                           on_done=None if on_done is None else (lambda p, rid, state: on_done(p, state)),
+                           max_passes=max_passes, merge=False, _one_step=True)
+    return history[round_id]
+
+
+def drive_rounds(participants, round_ids, clock, *, done=TERMINAL_STATES, until: int | None = None, queries=None,
+                 timeout: float | None = None, on_done: Callable[[Participant, int, State], None] | None = None,
+                 max_passes: int | None = None, merge: bool = True, claim_alone: bool = True,
+                 discover: Callable[[bool], list[int]] | None = None,
+                 discover_seconds: int = 2, _one_step: bool = False) -> dict[int, dict[str, list[State]]]:
+    """The scheduler: step every participant over all its pending rounds each pass (`Participant.step_rounds`:
+    with `merge`, the claim, reveal and commit ready at once go in one `submit`) until each round is in a state
+    in `done` for each participant; move block time when nobody can act.
+
+    `done`: a set of states, or {round id: set of states} (e.g. a settled round to claim, and the next round
+    only to commit). `queries`: for every round, or {round id: queries}. `claim_alone` as in `step_rounds`
+    (False: FINALIZED must be in that round's `done`). `on_done(participant, round_id, state)` is called when a
+    round reaches `done` for a participant. `discover(block)`, if given, is called before every pass and
+    returns new round ids to drive for every participant (`block`: nothing is pending, so it may wait for
+    one; an empty answer then ends the drive); while it is given, block time moves at most `discover_seconds`
+    at a time. Otherwise as `drive`. Returns {round id: {address: [states]}}.
+    """
+    rounds = [int(r) for r in dict.fromkeys(round_ids)]
+    history: dict[int, dict[str, list[State]]] = {}
+    pending: dict[str, list[int]] = {p.address: [] for p in participants}
     started, passes = time.monotonic(), 0
 
-    def stuck(why: str) -> ChainError:
-        where = ", ".join(f"{p.address} {history[p.address][-1]}" for p in pending)
-        return ChainError(f"round {round_id}: still {where} {why}")
+    def add(rids) -> None:
+        for rid in rids:
+            if int(rid) in history:
+                continue
+            history[int(rid)] = {p.address: [] for p in participants}
+            for p in participants:
+                pending[p.address].append(int(rid))
 
+    def done_of(rid: int):
+        return done.get(rid, TERMINAL_STATES) if isinstance(done, dict) else done
+
+    def stuck(why: str) -> ChainError:
+        live = sorted({rid for rids in pending.values() for rid in rids})
+        where = ", ".join(f"{p.address} {history[rid][p.address][-1]}" + (f" in round {rid}" if len(live) > 1 else "")
+                          for p in participants for rid in pending[p.address])
+        return ChainError(f"round{'s' if len(live) > 1 else ''} {', '.join(map(str, live))}: still {where} {why}")
+
+    add(rounds)
     while True:
-        for p in list(pending):
-            state = p.step(round_id, queries)
-            history[p.address].append(state)
-            if state in done:
-                pending.remove(p)
-                if on_done is not None:
-                    on_done(p, state)
-        passes += 1
-        if not pending:
+        if discover is not None:
+            add(discover(not any(pending.values())))
+        if not any(pending.values()):
             return history
+        for p in participants:
+            rids = pending[p.address]
+            if not rids:
+                continue
+            q = {rid: (queries.get(rid) if isinstance(queries, dict) else queries) for rid in rids}
+            if _one_step:  # `drive`: one action per round per pass, as it always was
+                states = {rid: p.step(rid, q[rid]) for rid in rids}
+            else:
+                states = p.step_rounds(rids, q, merge=merge, claim_alone=claim_alone)
+            for rid, state in states.items():
+                history[rid][p.address].append(state)
+                if state in done_of(rid):
+                    rids.remove(rid)
+                    if on_done is not None:
+                        on_done(p, rid, state)
+        passes += 1
+        if not any(pending.values()):
+            if discover is None:
+                return history
+            continue
         if max_passes is not None and passes >= max_passes:
             raise stuck(f"after {passes} passes")
-        wakes = [p.wake_at(round_id, history[p.address][-1]) for p in pending]
+        waiting = [(p, rid) for p in participants for rid in pending[p.address]]
+        wakes = [p.wake_at(rid, history[rid][p.address][-1]) for p, rid in waiting]
         if None in wakes:
             continue  # someone can act at once
         target = min(wakes)
         if until is not None:
             target = min(target, int(until))
+        if discover is not None:
+            target = min(target, clock.now() + max(1, int(discover_seconds)))
         remaining = None if timeout is None else timeout - (time.monotonic() - started)
         if remaining is not None and remaining <= 0:  # the same words as a wait that runs out (Gateway)
             raise stuck(f"after {timeout:.0f} s: chain time {clock.now()} did not reach {target}")
@@ -548,5 +773,5 @@ def drive(participants, round_id: int, clock, *, done=TERMINAL_STATES, until: in
                 raise stuck(f"at the end of the driven phase ({until})")
             time.sleep(0.05)  # a wake time already reached: the next block is due
             continue
-        first = pending[wakes.index(min(wakes))]
-        clock.advance(target, history[first.address][-1], timeout=remaining)  # ChainError if time stands still
+        p, rid = waiting[wakes.index(min(wakes))]
+        clock.advance(target, history[rid][p.address][-1], timeout=remaining, round_id=rid)  # ChainError if time stands still

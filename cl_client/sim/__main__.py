@@ -60,6 +60,9 @@ def build_parser(prog: str = "python -m cl_client.sim") -> argparse.ArgumentPars
                    help="off-chain: agreement distributions of honest vs Byzantine over seeds x alphas")
     p.add_argument("--seeds", default="0,1,2", help="--measure-threshold seeds (default %(default)s)")
     p.add_argument("--alphas", default="0.1,0.3,0.5,1.0", help="--measure-threshold alphas (default %(default)s)")
+    p.add_argument("--single-calls", action="store_true",
+                   help="participants send claim, reveal and commit one by one (default: the claim of a round "
+                        "rides with the next round's commit in one submit transaction)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--quiet", action="store_true", help="no progress bars or tables")
     return p
@@ -115,7 +118,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m cl_client.sim
             rep.print_threshold(result, console)
         else:
             sweep = parse_sweep(args.sweep) if args.sweep else None
-            report = simulate(config, out_dir, sweep=sweep, console=console, show_progress=not args.quiet)
+            report = simulate(config, out_dir, sweep=sweep, console=console, show_progress=not args.quiet,
+                              single_calls=args.single_calls)
             paths = rep.write_report(report, out_dir, plots=not args.no_plots)
             rep.print_summary(report, console)
     except (SimulationError, rep.PlotsUnavailable) as exc:

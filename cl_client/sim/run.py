@@ -6,8 +6,13 @@ One run starts its own local chain (cl_client.node.LocalNode), deploys the contr
 a non-IID Dirichlet shard and a model (cl_client.sim.world), deposits their stake and plays R rounds. Each
 round the requester writes the query batch file, opens the round with its file:// URI and a reward, and
 every participant -- a cl_client Participant sending real transactions -- commits, reveals, finalizes and
-claims, driven by cl_client.participant.drive on the dev chain's jumping clock. The chain's results are
-scored by cl_client.sim.metrics.
+claims, driven by cl_client.participant.drive_rounds on the dev chain's jumping clock. The chain's results
+are scored by cl_client.sim.metrics.
+
+The merged path is the default: a participant claims round r in the same `submit` transaction that commits
+to round r + 1 (the rounds are sequential, so there is no reveal to add), then reveals alone; the last round
+is claimed alone. A round is scored before it is claimed, from the contract's `claimable` view (what the
+claim credits). `single_calls=True` (`--single-calls`) sends claim, reveal and commit one by one, as before.
 """
 from __future__ import annotations
 
@@ -32,10 +37,13 @@ class ChainRun:
     every participant's stake (in participant order), and `play_round(r)` plays round r.
     """
 
-    def __init__(self, config: SimConfig, world: World, node, out_dir: Path, progress=None, tasks=None):
+    def __init__(self, config: SimConfig, world: World, node, out_dir: Path, progress=None, tasks=None,
+                 single_calls: bool = False):
         from eth_account import Account
 
         self.config, self.world, self.node, self.out_dir = config, world, node, out_dir
+        self.single_calls = bool(single_calls)
+        self.unclaimed: int | None = None  # merged path: the round whose claim rides with the next commit
         self.progress, self.tasks = progress, tasks
         self.roles = assign_roles(config)
         if len(node.keys) < config.participants + 1:
@@ -104,15 +112,34 @@ class ChainRun:
 
     # ------------------------------------------------------------------ driving
 
-    def _drive(self, round_id: int, done: frozenset, until: int, task=None) -> dict:
-        """cl_client.participant.drive over every participant on the dev chain's jumping clock, up to the
-        end of the phase being driven; returns the last state of each, by participant index."""
-        from ..participant import JumpClock, drive
+    def _drive(self, round_id: int, done: frozenset, until: int, task=None, claim_alone: bool = True) -> dict:
+        """cl_client.participant.drive_rounds over every participant on the dev chain's jumping clock, up to
+        the end of the phase being driven; returns the last state of each in `round_id`, by participant index.
+        On the merged path the previous round, if still unclaimed, is driven along to its claim (which then
+        rides with this round's commit in one submit)."""
+        from ..participant import TERMINAL_STATES, JumpClock, drive_rounds
 
-        on_done = None if task is None else (lambda p, state: self.progress.advance(task))
-        history = drive(self.participants, round_id, JumpClock(self.node, self.requester), done=done, until=until,
-                        timeout=600.0, on_done=on_done)
-        return {i: history[p.address][-1] for i, p in enumerate(self.participants)}
+        rounds, dones = [round_id], {round_id: done}
+        if self.unclaimed is not None and not self.single_calls:
+            rounds.insert(0, self.unclaimed)
+            dones[self.unclaimed] = TERMINAL_STATES
+        on_done = None if task is None else (
+            lambda p, rid, state: self.progress.advance(task) if rid == round_id else None)
+        history = drive_rounds(self.participants, rounds, JumpClock(self.node, self.requester), done=dones, until=until,
+                               timeout=600.0, on_done=on_done, merge=not self.single_calls, claim_alone=claim_alone)
+        if len(rounds) > 1:
+            self.unclaimed = None
+        return {i: history[round_id][p.address][-1] for i, p in enumerate(self.participants)}
+
+    def claim_last(self) -> dict:
+        """Merged path: after the last round, claim it (alone: there is no next commit to ride with); returns
+        each participant's last state in it, by index."""
+        from ..participant import TERMINAL_STATES, JumpClock, drive_rounds
+
+        rid, self.unclaimed = self.unclaimed, None
+        history = drive_rounds(self.participants, [rid], JumpClock(self.node, self.requester), done=TERMINAL_STATES,
+                               timeout=600.0)
+        return {i: history[rid][p.address][-1] for i, p in enumerate(self.participants)}
 
     def _advance_past(self, deadline: int) -> None:
         now = self.requester.latest_timestamp()
@@ -120,11 +147,24 @@ class ChainRun:
             self.node.increase_time(deadline - now + 1)
 
     def _top_up(self) -> None:
-        """Sybils keep exactly the round's minimum stake: each tops its free stake up after a slash."""
+        """Sybils keep exactly the round's minimum stake: each tops its free stake up after a slash (on the merged
+        path, the free stake its pending claim will leave, which the same submit's commit then locks)."""
         for i in sorted(self.min_stake_roles):
-            free = self.requester.account_info(self.addresses[i]).free
+            free = self.requester.account_info(self.addresses[i]).free + self._pending_claim(i)
             if free < self.params.min_stake:
                 self.gateways[i].deposit(int(self.params.min_stake - free))
+
+    def _pending_claim(self, i: int) -> int:
+        """What participant i's claim of the unclaimed previous round will credit to its free stake (0 if none)."""
+        from ..protocol import Status
+
+        if self.unclaimed is None:
+            return 0
+        sub = self.requester.submission(self.unclaimed, self.addresses[i])
+        if sub.status == Status.NONE or sub.claimed:
+            return 0
+        reward, penalty = self.requester.claimable(self.unclaimed, self.addresses[i])
+        return int(sub.stake) - int(penalty) + int(reward)
 
     def audit_for(self, r: int):
         """The requester's hidden audit of round r: G batch positions it knows the labels of (it holds the
@@ -143,8 +183,8 @@ class ChainRun:
     def play_round(self, r: int) -> dict:
         """Open round r (0-based) on chain, drive every participant through it, and score what the chain says."""
         from ..data import write_queries
-        from ..participant import COMMIT_DONE, REVEAL_DONE, TERMINAL_STATES
-        from ..protocol import Phase
+        from ..participant import COMMIT_DONE, REVEAL_DONE, TERMINAL_STATES, State
+        from ..protocol import Phase, Status
 
         cfg, world = self.config, self.world
         batch = world.batches[r]
@@ -164,7 +204,14 @@ class ChainRun:
         self._advance_past(info.reveal_deadline)
         if audit is not None:  # the Audit phase: the requester reveals what it hid, through the production client
             self.requester.reveal_audit(round_id, audit)
-        final_states = self._drive(round_id, TERMINAL_STATES, 2**63, tasks.get("final"))
+        if self.single_calls:
+            final_states = self._drive(round_id, TERMINAL_STATES, 2**63, tasks.get("final"))
+        else:  # settle, and leave the claim to the next round's submit
+            final_states = self._drive(round_id, TERMINAL_STATES | {State.FINALIZED}, 2**63, tasks.get("final"),
+                                       claim_alone=False)
+            self.unclaimed = round_id
+            if r == cfg.rounds - 1:
+                final_states = self.claim_last()
         seconds = time.perf_counter() - t0
 
         info = self.requester.round(round_id)
@@ -177,12 +224,17 @@ class ChainRun:
         for i, addr in enumerate(self.addresses):
             claim = claims.get(addr)
             acct = self.requester.account_info(addr)
+            sub = self.requester.submission(round_id, addr)
+            credit = 0
+            if claim is None and sub.status != Status.NONE and not sub.claimed:  # merged path: claimed later
+                reward, penalty = self.requester.claimable(round_id, addr)
+                claim, credit = {"reward": reward, "penalty": penalty}, int(reward) - int(penalty)
             observed.append({
-                "address": addr, "submission": self.requester.submission(round_id, addr),
+                "address": addr, "submission": sub,
                 "labels": np.frombuffer(revealed[addr], dtype=np.uint8).astype(np.int64) if addr in revealed else None,
                 "penalty_wei": int(claim["penalty"]) if claim else None,
                 "reward_wei": int(claim["reward"]) if claim else None,
-                "stake_after_wei": int(acct.free + acct.locked),
+                "stake_after_wei": int(acct.free + acct.locked) + credit,
                 "states": [commit_states[i], reveal_states[i], final_states[i]],
             })
         consensus = np.frombuffer(self.requester.consensus(round_id), dtype=np.uint8).astype(np.int64)
@@ -199,15 +251,33 @@ class ChainRun:
         return out
 
     def _gas(self, round_id: int) -> dict:
-        """Gas used per operation in this round, from the receipts of the round's events."""
-        out = {}
+        """Gas used per operation in this round, from the receipts of the round's events. A merged transaction
+        (`submit`: on the merged path, the claim of the previous round and this round's commit) counts once,
+        as op "submit", in the round it commits to."""
+        out, submits = {}, {}
         for op, event in (("open_round", "RoundOpened"), ("commit", "Committed"), ("reveal", "Revealed"),
                           ("reveal_audit", "AuditRevealed"), ("finalize", "RoundFinalized"), ("claim", "Claimed")):
-            used = [self.requester.receipt(e["transactionHash"])["gasUsed"] for e in self.requester.events(event, round_id)]
+            used = []
+            for e in self.requester.events(event, round_id):
+                tx_hash = bytes(e["transactionHash"])
+                if self._is_submit(tx_hash):
+                    if op == "commit":
+                        submits[tx_hash] = self.requester.receipt(e["transactionHash"])["gasUsed"]
+                    continue
+                used.append(self.requester.receipt(e["transactionHash"])["gasUsed"])
+            if op == "reveal" and submits:  # the table's order: open_round, commit, submit, reveal, ...
+                used_s = list(submits.values())
+                out["submit"] = {"count": len(used_s), "mean": float(np.mean(used_s)), "max": int(max(used_s)),
+                                 "total": int(sum(used_s))}
             if used:
                 out[op] = {"count": len(used), "mean": float(np.mean(used)), "max": int(max(used)),
                            "total": int(sum(used))}
         return out
+
+    def _is_submit(self, tx_hash: bytes) -> bool:
+        """Whether the transaction called `submit` (its 4-byte selector)."""
+        selector = bytes(self.w3.eth.get_transaction(tx_hash)["input"])[:4]
+        return self.requester.contract.get_function_by_selector(selector).fn_name == "submit"
 
     def groups(self) -> dict:
         """Participants and stake (free + locked) per strategy, now."""
@@ -226,18 +296,21 @@ class ChainRun:
 # ---------------------------------------------------------------------------------------------- runs
 
 
-def run_rounds(config: SimConfig, world: World, node, out_dir: Path, progress=None, label: str = "") -> dict:
-    """Deploy on `node` and play config.rounds rounds; returns the chain part of the report."""
+def run_rounds(config: SimConfig, world: World, node, out_dir: Path, progress=None, label: str = "",
+               single_calls: bool = False) -> dict:
+    """Deploy on `node` and play config.rounds rounds (the merged path unless `single_calls`); returns the
+    chain part of the report."""
     tasks = None
     if progress is not None:
         total = config.participants * config.rounds
         tasks = {key: progress.add_task(f"{name}{label}", total=total)
                  for key, name in (("commit", "commit"), ("reveal", "reveal"), ("final", "finalize + claim"))}
-    run = ChainRun(config, world, node, out_dir, progress, tasks).deploy().fund()
+    run = ChainRun(config, world, node, out_dir, progress, tasks, single_calls=single_calls).deploy().fund()
     initial = run.groups()
     rounds = [run.play_round(r) for r in range(config.rounds)]
     return {
-        "chain": {"backend": config.backend, "chain_id": run.requester.chain_id, "contract": run.address,
+        "chain": {"backend": config.backend, "transactions": "single calls" if single_calls else "merged (submit)",
+                  "chain_id": run.requester.chain_id, "contract": run.address,
                   "deploy_block": run.deploy_block, "params": asdict(run.params)},
         "participants": [{"index": r.index, "address": run.addresses[r.index], "strategy": r.strategy,
                           "model": r.model, "byzantine": r.byzantine} for r in run.roles],
@@ -293,8 +366,9 @@ def default_out_dir(root: str | Path = "reports") -> Path:
 
 
 def simulate(config: SimConfig, out_dir: Path, *, sweep: tuple[str, list[float]] | None = None,
-             console=None, show_progress: bool = True) -> dict:
-    """Run the configured simulation (or sweep) end to end and return the report dictionary."""
+             console=None, show_progress: bool = True, single_calls: bool = False) -> dict:
+    """Run the configured simulation (or sweep) end to end and return the report dictionary (participants
+    on the merged path, or with `single_calls` one transaction per claim, reveal and commit)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..node import LocalNode
@@ -330,7 +404,7 @@ def simulate(config: SimConfig, out_dir: Path, *, sweep: tuple[str, list[float]]
                     sub = out_dir / name if name else out_dir
                     label = "" if value is None else f" ({sweep[0]}={value:g})"
                     label += " no audit" if role == "baseline" else ""
-                    chain = run_rounds(cfg, world, node, sub, progress, label)
+                    chain = run_rounds(cfg, world, node, sub, progress, label, single_calls=single_calls)
                     if value is None and role == "main":
                         report.update(chain)
                         report["dataset"] = dataset_summary(world)

@@ -302,3 +302,48 @@ def test_the_model_is_cached_per_shard_model_and_seed(chain, account, open_round
     cached = list((tmp_path / "j").glob("models/*"))
     assert len(cached) == 1 and stat.S_IMODE(os.stat(cached[0]).st_mode) == 0o600
     assert "loaded logistic_regression" in err
+
+
+# ------------------------------------------------------------------ 4: --follow drives pipelined rounds together
+
+
+@pytest.mark.parametrize("mode", ["merged", "single-calls"])
+def test_follow_takes_a_round_opened_while_the_last_one_reveals(
+        chain, account, open_round, shard, new_round_wait, capsys, monkeypatch, tmp_path, mode):
+    """Round B is opened as round A enters its reveal phase, and B's commit phase ends before A's reveal
+    deadline (pipelined rounds). The merged path (the default) drives both: it reveals A and commits B in one
+    submit, and settles both. --single-calls plays one round at a time, so it finds B too late to join."""
+    a, _ = open_round(commit=36, reveal=60)
+    opened = {}
+    jump = Gateway.wait_for_timestamp
+
+    def wait_and_open(self, target, on_tick=None, timeout=None):
+        now = jump(self, target, on_tick, timeout)
+        if "B" not in opened and now > self.round(a).commit_deadline:  # the requester opens B as A reveals
+            opened["B"] = open_round(commit=36, reveal=36)[0]
+        return now
+
+    monkeypatch.setattr(Gateway, "wait_for_timestamp", wait_and_open)
+    sent, transact = [], Gateway.transact
+
+    def log(self, fn_name, *args, **kwargs):
+        if self.sender == account.sender:
+            sent.append((fn_name, args))
+        return transact(self, fn_name, *args, **kwargs)
+
+    monkeypatch.setattr(Gateway, "transact", log)
+    extra = ["--single-calls"] if mode == "single-calls" else []
+    code, out, err = run(capsys, *participate(shard, tmp_path / "j", "--follow"), *extra)
+    assert code == 130, err  # Ctrl-C while it waits for a third round
+    b = opened["B"]
+    assert all(len(line) < 400 for line in err.splitlines())
+    if mode == "single-calls":
+        assert account.submission(b).status == Status.NONE
+        assert any(f"skipping round {b}: round {b} is past its commit phase" in line for line in err.splitlines()), err
+        return
+    assert account.submission(a).claimed and account.submission(b).claimed, err
+    submits = [args for fn, args in sent if fn == "submit"]
+    assert [(s[0], s[1], s[4]) for s in submits] == [(0, a, b)], sent  # reveal A + commit B in one transaction
+    assert [fn for fn, _ in sent].count("commit") == 1 and "reveal" in [fn for fn, _ in sent]  # A's commit, B's reveal
+    assert f"round {a}: {account.sender} revealed (in one submit transaction)" in err
+    assert f"round {b}: " in out and f"round {a}: " in out
