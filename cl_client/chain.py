@@ -1306,11 +1306,17 @@ class Gateway(_Sender):
         with self.deadline(None if self._until is not None else self._phase_end(round_id, "reveal_deadline")):
             return self.transact("reveal", int(round_id), wire, bytes(salt))
 
+    def slot_of(self, round_id: int) -> tuple[int, bool]:
+        """(round held, busy) of the sender's submission slot that a commit to `round_id` uses (`slotOf`):
+        busy iff it holds another round not claimed yet."""
+        held, busy = self._call("slotOf", self.sender, int(round_id))
+        return int(held), bool(busy)
+
     def free_slot(self, round_id: int) -> None:
         """Before a commit: the submission slot it uses (round id mod SUBMISSION_SLOTS) must not hold another
         unclaimed round. A settled one is claimed now (its stake and reward join the free stake, as any claim);
         an unsettled one is a one-line ChainError (the commit would revert SubmissionSlotBusy)."""
-        held, busy = self._call("slotOf", self.sender, int(round_id))
+        held, busy = self.slot_of(round_id)
         if not busy:
             return
         if self.phase(held) not in (Phase.FINALIZED, Phase.FAILED):

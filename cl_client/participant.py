@@ -208,7 +208,7 @@ class Participant:
         gw, info = self.gateway, commit.info
         if info.commit_count >= gw.max_participants(info.num_queries):
             return False
-        held, busy = gw._call("slotOf", self.address, int(commit.round_id))
+        held, busy = gw.slot_of(commit.round_id)
         return not busy or (claim is not None and int(held) == claim.round_id)
 
     def _send_merged(self, actions: list["_Action"]) -> dict[int, State]:
@@ -483,7 +483,8 @@ class Participant:
         except ContractError as exc:
             if exc.name == "AlreadyRevealed":
                 receipt = None
-            elif exc.name in ("CommitmentMismatch", "WrongLabelCount", "LabelOutOfRange", "WrongPhase"):
+            elif exc.name in ("CommitmentMismatch", "WrongLabelCount", "LabelOutOfRange", "LabelPaddingNotZero",
+                              "WrongPhase"):
                 j.record(State.NOT_REVEALED, reveal_error=str(exc))
                 self._emit(round_id, State.NOT_REVEALED, f"round {round_id}: reveal refused: {exc}")
                 return State.NOT_REVEALED

@@ -204,6 +204,7 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         if (committers.length != r.commitCount) revert IConsensusLearning.RevealerCountMismatch(committers.length, r.commitCount);
         bytes memory auditData = r.auditRevealed ? SSTORE2.read(r.auditPointer) : new bytes(0);
         uint256 g = auditData.length / 3; // 0 without a revealed audit
+        if (r.numClasses <= PACKED_MAX_CLASSES) _toPositions(auditData, g, r.numQueries);
         // wrong[j << 8 | label]: how many revealers answered audit query j with `label`, a wrong one
         bytes memory wrong = new bytes(g << 8);
         rows = new uint256[](2 * r.revealCount);
@@ -300,33 +301,97 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
     }
 
     /// @dev The Q labels `v` (as revealed: checked at reveal, and by hash) in memory, one byte each, for the
-    /// loops of finalize; returns the address of the first. Bytes are copied; packed labels (K <= 16) are
-    /// spread 32 at a time: 16 bytes of nibbles become a word of 32 bytes, each nibble in the low half of its
-    /// own byte, in order. Bytes past Q in the last word are zero.
+    /// loops of finalize; returns the address of the first. Bytes (K > 16) are copied in query order. Packed
+    /// labels (K <= 16) are split, one calldata word (64 labels) at a time, into the high nibbles (even
+    /// queries) and the low nibbles (odd queries), each nibble moved into a byte of its own by one mask: the
+    /// labels land in "position order" (_position), a permutation of the queries that is the same for every
+    /// revealer, so the plurality and the match counts need no order; _inQueryOrder undoes it for the stored
+    /// consensus, and the audit indices are mapped to positions (_toPositions). Positions >= Q hold 0.
     function _unpack(bytes calldata v, uint256 q, uint256 k) private pure returns (uint256 at) {
-        bytes memory out = new bytes(q); // rounded up to whole words: every word below is inside it
+        // whole 64-byte blocks: every store below is inside (the last block's odd half starts at most 32 in)
+        bytes memory out = new bytes(((q + 63) >> 6) << 6);
         assembly ("memory-safe") {
             at := add(out, 0x20)
             switch gt(k, PACKED_MAX_CLASSES)
-            case 1 { calldatacopy(at, v.offset, q) } // already one byte a label (the padding stays zero)
+            case 1 { calldatacopy(at, v.offset, q) } // already one byte a label
             default {
+                let nib := 0x0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f
                 let src := v.offset
-                for { let i := 0 } lt(i, q) { i := add(i, 0x20) } {
-                    // Labels i..i+31: the 128 high bits of the word at byte i / 2 (words past the end of
-                    // calldata read as 0; labels past Q are cleared below). Label i + 31 - m is nibble m,
-                    // bits 4m..4m+3 of x, and must move to bits 8m..8m+3: a shift of 4m, done as shifts of 64,
-                    // 32, 16, 8 and 4 on the bits of m, each step keeping only the groups that belong there.
-                    let x := shr(128, calldataload(add(src, shr(1, i))))
-                    x := and(or(x, shl(64, x)), 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)
-                    x := and(or(x, shl(32, x)), 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff)
-                    x := and(or(x, shl(16, x)), 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff)
-                    x := and(or(x, shl(8, x)), 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff)
-                    x := and(or(x, shl(4, x)), 0x0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f)
-                    let rest := sub(q, i)
-                    if lt(rest, 0x20) { x := and(x, not(shr(shl(3, rest), not(0)))) } // keep labels < Q only
-                    mstore(add(at, i), x)
+                let end := add(src, v.length) // ceil(Q / 2) bytes
+                for { let dst := at } lt(src, end) {
+                    src := add(src, 0x20)
+                    dst := add(dst, 0x40)
+                } {
+                    // Block b: labels 64b..64b+63, the calldata word at byte 32b. Its h bytes (32, or fewer
+                    // in the last block) hold h even and h or h - 1 odd labels: the evens go to positions
+                    // 64b..64b+h-1, the odds right after them, from 64b + h.
+                    let w := calldataload(src)
+                    let h := 0x20
+                    let rest := sub(end, src)
+                    if lt(rest, 0x20) {
+                        w := and(w, not(shr(shl(3, rest), not(0)))) // this revealer's bytes only
+                        h := rest
+                    }
+                    mstore(dst, and(shr(4, w), nib)) // byte j: label 64b + 2j (0 past Q)
+                    mstore(add(dst, h), and(w, nib)) // byte j: label 64b + 2j + 1 (0 past Q; the padding is 0)
                 }
             }
+        }
+    }
+
+    /// @dev The position of query `i` in _unpack's layout of packed labels (Q queries): in block b = i / 64
+    /// with h = min(32, ceil(Q / 2) - 32b) bytes, an even r = i % 64 is at 64b + r / 2, an odd one at
+    /// 64b + h + r / 2.
+    function _position(uint256 i, uint256 q) private pure returns (uint256) {
+        uint256 base = (i >> 6) << 6;
+        uint256 h = ((q + 1) >> 1) - (base >> 1);
+        if (h > 32) h = 32;
+        uint256 r = i & 63;
+        return base + (r & 1 == 0 ? r >> 1 : h + (r >> 1));
+    }
+
+    /// @dev Rewrite the G audit indices at the start of `auditData` (2 bytes each, big-endian, < Q) as their
+    /// positions (_position): the audit reads revealers' labels in position order.
+    function _toPositions(bytes memory auditData, uint256 g, uint256 q) private pure {
+        for (uint256 i; i < g; ++i) {
+            uint256 p = _position((uint256(uint8(auditData[2 * i])) << 8) | uint8(auditData[2 * i + 1]), q);
+            auditData[2 * i] = bytes1(uint8(p >> 8));
+            auditData[2 * i + 1] = bytes1(uint8(p));
+        }
+    }
+
+    /// @dev The consensus `p` (Q bytes in position order, K <= 16) in query order: per block, its evens (the
+    /// first h bytes) and odds (the next) interleaved. Each half-word of 16 labels is spread into 16-bit
+    /// lanes (byte m of the 128 bits moves to bits 16m..16m+7: shifts of 64, 32, 16, 8 on the bits of m);
+    /// the evens take the lanes' high bytes, the odds the low ones.
+    function _inQueryOrder(bytes memory p) private pure returns (bytes memory out) {
+        uint256 q = p.length;
+        out = new bytes(((q + 63) >> 6) << 6);
+        assembly ("memory-safe") {
+            function spread(x) -> y {
+                y := and(or(x, shl(64, x)), 0x0000000000000000ffffffffffffffff0000000000000000ffffffffffffffff)
+                y := and(or(y, shl(32, y)), 0x00000000ffffffff00000000ffffffff00000000ffffffff00000000ffffffff)
+                y := and(or(y, shl(16, y)), 0x0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff0000ffff)
+                y := and(or(y, shl(8, y)), 0x00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff00ff)
+            }
+            let lo := shr(128, not(0))
+            let src := add(p, 0x20)
+            let dst := add(out, 0x20)
+            let half := shr(1, add(q, 1)) // ceil(Q / 2): the number of even queries
+            for { let b := 0 } lt(b, half) { b := add(b, 0x20) } {
+                // block b / 32: h evens (h = 32 but in the last block), then q - 2b - h odds
+                let h := sub(half, b)
+                if gt(h, 0x20) { h := 0x20 }
+                let odds := sub(sub(q, shl(1, b)), h)
+                if gt(odds, 0x20) { odds := 0x20 }
+                let at := add(src, shl(1, b))
+                let e := and(mload(at), not(shr(shl(3, h), not(0)))) // the first h bytes
+                let o := and(mload(add(at, h)), not(shr(shl(3, odds), not(0)))) // the next `odds` bytes
+                let out0 := add(dst, shl(1, b))
+                mstore(out0, or(shl(8, spread(shr(128, e))), spread(shr(128, o))))
+                mstore(add(out0, 0x20), or(shl(8, spread(and(e, lo))), spread(and(o, lo))))
+            }
+            mstore(out, q)
         }
     }
 
@@ -399,8 +464,8 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
     }
 
     /// @dev Weighted plurality per query over label vectors already checked to be Q labels < K (at reveal,
-    /// and by hash in _loadRevealers), unpacked to a byte each in memory, zero past Q (_unpack). Ties go to
-    /// the smallest label. Linear in N x Q. Queries are taken 32 at a time, so each revealer's labels are read
+    /// and by hash in _loadRevealers), unpacked to a byte each in memory, zero past Q (_unpack; packed labels
+    /// in position order, so the result is too). Ties go to the smallest label. Linear in N x Q. Queries are taken 32 at a time, so each revealer's labels are read
     /// one memory word per chunk.
     ///
     /// Memory, per chunk of 32 queries (j = query index within the chunk, 0..31):
@@ -624,7 +689,8 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
             burnt += dust;
         }
 
-        address pointer = SSTORE2.write(consensusLabels);
+        address pointer =
+            SSTORE2.write(r.numClasses <= PACKED_MAX_CLASSES ? _inQueryOrder(consensusLabels) : consensusLabels);
         r.outcome = uint8(Outcome.Finalized);
         r.pool = uint128(pool);
         r.agreedWeight = uint128(agreedWeight);

@@ -99,7 +99,8 @@ def participants(n: int) -> list:
         if not funders:
             raise RuntimeError("no account has enough ether left to fund the benchmark participants")
         for j, who in enumerate(needy):
-            funders[j % len(funders)].transfer(who, _FUND_WEI)
+            funder = funders[j % len(funders)]
+            _outlast_drop(lambda: funder.transfer(who, _FUND_WEI), "funding a participant")
     return chosen
 
 
@@ -110,18 +111,16 @@ def intrinsic_gas(tx) -> int:
     return _TX_BASE_GAS + 16 * (len(data) - zeros) + 4 * zeros
 
 
-def send(method, *args):
-    """Call a Brownie contract method (a transaction) and return its receipt.
+def _outlast_drop(transact, what: str):
+    """Run `transact` (any Brownie call that sends a transaction) and return what it returns, or, if Brownie
+    reported the transaction dropped while the node was still mining it, its receipt (a TransactionReceipt,
+    once mined; RuntimeError if it reverted).
 
     Brownie 1.22 can report "Tx dropped without known replacement" for a transaction the node is still
-    mining (seen once on anvil with a 30M-gas naive batch: its nonce-vs-lookup check races the node). In
-    that case wait for the real receipt instead of failing."""
-    *args, params = args
-    # Brownie snapshots the chain after every transaction (for chain.undo) in a background thread: an
-    # extra RPC per transaction that is no part of the protocol, so the measurements skip it.
-    params = {**params, "_skip_undo": True}
+    mining: its nonce-vs-lookup check races the node. Seen on Anvil under load: a 30M-gas naive batch, a
+    deployment, an ether transfer. Every transaction `make bench` sends goes through here."""
     try:
-        return method(*args, params)
+        return transact()
     except TransactionError as exc:
         found = re.search(r"0x[0-9a-fA-F]{64}", str(exc))
         if "dropped" not in str(exc) or not found:
@@ -129,23 +128,27 @@ def send(method, *args):
         web3.eth.wait_for_transaction_receipt(found.group(0), timeout=600)
         tx = TransactionReceipt(found.group(0), silent=True)
         if tx.status != 1:
-            raise RuntimeError(f"{method._name} reverted: {tx.revert_msg}") from None
+            raise RuntimeError(f"{what} reverted: {tx.revert_msg}") from None
         return tx
 
 
+def send(method, *args):
+    """Call a Brownie contract method (a transaction) and return its receipt (`_outlast_drop`)."""
+    *args, params = args
+    # Brownie snapshots the chain after every transaction (for chain.undo) in a background thread: an
+    # extra RPC per transaction that is no part of the protocol, so the measurements skip it.
+    params = {**params, "_skip_undo": True}
+    return _outlast_drop(lambda: method(*args, params), method._name)
+
+
 def deploy(container, owner):
-    """Deploy `container` afresh from `owner`. Brownie's "dropped" race (see `send`) is waited out here too:
-    seen once on Anvil under load, on a deployment."""
-    try:
-        return container.deploy({"from": owner})
-    except TransactionError as exc:
-        found = re.search(r"0x[0-9a-fA-F]{64}", str(exc))
-        if "dropped" not in str(exc) or not found:
-            raise
-        receipt = web3.eth.wait_for_transaction_receipt(found.group(0), timeout=600)
-        if receipt["status"] != 1 or not receipt["contractAddress"]:
-            raise RuntimeError(f"deploying {container._name} failed") from None
-        return container.at(receipt["contractAddress"])
+    """Deploy `container` afresh from `owner` (`_outlast_drop`)."""
+    out = _outlast_drop(lambda: container.deploy({"from": owner}), f"deploying {container._name}")
+    if isinstance(out, TransactionReceipt):  # the race: the receipt, not the contract
+        if not out.contract_address:
+            raise RuntimeError(f"deploying {container._name} created no contract")
+        return container.at(out.contract_address)
+    return out
 
 
 def _cool_down(tx) -> None:
