@@ -729,43 +729,57 @@ def drive_rounds(participants, round_ids, clock, *, done=TERMINAL_STATES, until:
                           for p in participants for rid in pending[p.address])
         return ChainError(f"round{'s' if len(live) > 1 else ''} {', '.join(map(str, live))}: still {where} {why}")
 
+    # While a wait is cut short only to look for new rounds (`discover`), the passes in between would repeat
+    # the last one: they are skipped until a new round appears, the wait's own target is reached, or (on a
+    # WaitClock) RECHECK_BLOCKS have passed, so a participant asks the node no more than it did per round.
+    idle_until: int | None = None
     add(rounds)
     while True:
+        fresh = False
         if discover is not None:
+            before = sum(len(r) for r in pending.values())
             add(discover(not any(pending.values())))
+            fresh = sum(len(r) for r in pending.values()) != before
         if not any(pending.values()):
             return history
-        for p in participants:
-            rids = pending[p.address]
-            if not rids:
+        if fresh or idle_until is None or clock.now() >= idle_until:
+            idle_until = None
+            for p in participants:
+                rids = pending[p.address]
+                if not rids:
+                    continue
+                q = {rid: (queries.get(rid) if isinstance(queries, dict) else queries) for rid in rids}
+                if _one_step:  # `drive`: one action per round per pass, as it always was
+                    states = {rid: p.step(rid, q[rid]) for rid in rids}
+                else:
+                    states = p.step_rounds(rids, q, merge=merge, claim_alone=claim_alone)
+                for rid, state in states.items():
+                    history[rid][p.address].append(state)
+                    if state in done_of(rid):
+                        rids.remove(rid)
+                        if on_done is not None:
+                            on_done(p, rid, state)
+            passes += 1
+            if not any(pending.values()):
+                if discover is None:
+                    return history
                 continue
-            q = {rid: (queries.get(rid) if isinstance(queries, dict) else queries) for rid in rids}
-            if _one_step:  # `drive`: one action per round per pass, as it always was
-                states = {rid: p.step(rid, q[rid]) for rid in rids}
-            else:
-                states = p.step_rounds(rids, q, merge=merge, claim_alone=claim_alone)
-            for rid, state in states.items():
-                history[rid][p.address].append(state)
-                if state in done_of(rid):
-                    rids.remove(rid)
-                    if on_done is not None:
-                        on_done(p, rid, state)
-        passes += 1
-        if not any(pending.values()):
-            if discover is None:
-                return history
-            continue
-        if max_passes is not None and passes >= max_passes:
-            raise stuck(f"after {passes} passes")
-        waiting = [(p, rid) for p in participants for rid in pending[p.address]]
-        wakes = [p.wake_at(rid, history[rid][p.address][-1]) for p, rid in waiting]
-        if None in wakes:
-            continue  # someone can act at once
+            if max_passes is not None and passes >= max_passes:
+                raise stuck(f"after {passes} passes")
+            waiting = [(p, rid) for p in participants for rid in pending[p.address]]
+            wakes = [p.wake_at(rid, history[rid][p.address][-1]) for p, rid in waiting]
+            if None in wakes:
+                continue  # someone can act at once
         target = min(wakes)
         if until is not None:
             target = min(target, int(until))
-        if discover is not None:
-            target = min(target, clock.now() + max(1, int(discover_seconds)))
+        if discover is not None and clock.now() + max(1, int(discover_seconds)) < target:
+            if idle_until is None:
+                idle_until = target
+                recheck = getattr(clock, "recheck_blocks", None)
+                if recheck:
+                    idle_until = min(idle_until, clock.now() + max(1, int(recheck * clock.gateway.block_interval())))
+            target = clock.now() + max(1, int(discover_seconds))
         remaining = None if timeout is None else timeout - (time.monotonic() - started)
         if remaining is not None and remaining <= 0:  # the same words as a wait that runs out (Gateway)
             raise stuck(f"after {timeout:.0f} s: chain time {clock.now()} did not reach {target}")
