@@ -1175,6 +1175,11 @@ class _RoundFeed:
             self.limit = None if args.follow else max(0, args.rounds_from_now - len(resumed))
         self.resumed, self.given = resumed, 0
 
+    @property
+    def exhausted(self) -> bool:
+        """Every round asked for was handed out (never, under --follow)."""
+        return not self.wanted if self.next is None else (self.limit is not None and self.given >= self.limit)
+
     def poll(self, block: bool) -> list[int]:
         if self.next is None:  # --round: all of them at once
             out, self.wanted = self.wanted, []
@@ -1232,7 +1237,9 @@ def _participate_merged(args, gw: Gateway, waiter: Waiter, reader, resumed: list
         learner = _train(args, X, y, shard, reader.journal_dir, waiter)
     feed = _RoundFeed(args, gw, waiter, frozenset(resumed)) if new_rounds else None
 
-    def discover(block: bool) -> list[int]:
+    def discover(block: bool) -> list[int] | None:
+        if feed is not None and feed.exhausted:
+            return None  # every round asked for was handed out: drive them without looking for more
         while feed is not None:
             offered = feed.poll(block)
             joined = [rid for rid in offered if admit(rid)]

@@ -704,7 +704,8 @@ def drive_rounds(participants, round_ids, clock, *, done=TERMINAL_STATES, until:
     (False: FINALIZED must be in that round's `done`). `on_done(participant, round_id, state)` is called when a
     round reaches `done` for a participant. `discover(block)`, if given, is called before every pass and
     returns new round ids to drive for every participant (`block`: nothing is pending, so it may wait for
-    one; an empty answer then ends the drive); while it is given, block time moves at most `discover_seconds`
+    one; an empty answer then ends the drive; None: no more rounds will come, stop asking); while it is given,
+    block time moves at most `discover_seconds`
     at a time. Otherwise as `drive`. Returns {round id: {address: [states]}}.
     """
     rounds = [int(r) for r in dict.fromkeys(round_ids)]
@@ -738,7 +739,11 @@ def drive_rounds(participants, round_ids, clock, *, done=TERMINAL_STATES, until:
         fresh = False
         if discover is not None:
             before = sum(len(r) for r in pending.values())
-            add(discover(not any(pending.values())))
+            found = discover(not any(pending.values()))
+            if found is None:  # no more rounds will come: wait as `drive` does
+                discover = None
+            else:
+                add(found)
             fresh = sum(len(r) for r in pending.values()) != before
         if not any(pending.values()):
             return history
