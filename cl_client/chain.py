@@ -55,7 +55,8 @@ from web3.exceptions import (ContractCustomError, ContractLogicError, TimeExhaus
                              Web3RPCError)
 
 from .commitment import pack_labels, unpack_labels
-from .protocol import LIMITS, Audit, Bounds, Params, Phase, Status  # noqa: F401 - re-exported (cl_client.chain.Phase ...)
+from .optimistic import labels_root
+from .protocol import LIMITS, Audit, Bounds, Params, Phase, Status, agrees, tally_weight  # noqa: F401 - re-exported (cl_client.chain.Phase ...)
 
 GWEI = 10**9
 DEFAULT_RETRIES = None  # no cap on the number of tries: an outage is bounded by time (see "Retry policy")
@@ -116,6 +117,24 @@ class RoundInfo:
     agreed_weight: int
     refundable: bool  # the reward is owed back to the requester (failed, or nobody agreed)
     params: Params
+    optimistic: bool = False  # optimistic-only: settled by a post (propose), never by finalize
+
+
+@dataclass(frozen=True)
+class PostInfo:
+    """getPost: a round's live post (proposer set), or the one it was confirmed with."""
+
+    proposer: str  # the zero address: no live post (never posted, or the last post was refuted)
+    challenge_ends: int  # last second a challenge is accepted
+    serial: int  # posts made in the round so far; the live one is number `serial`
+    consensus_root: bytes
+    tally_weight: int  # W: the revealers' total tally weight
+    bond: int
+    mode: int  # M of the posted consensus
+
+    @property
+    def live(self) -> bool:
+        return int(self.proposer, 16) != 0
 
 
 @dataclass(frozen=True)
@@ -1073,6 +1092,19 @@ class Gateway(_Sender):
         s = self._call("getSubmission", int(round_id), to_checksum_address(participant or self.sender))
         return _from_abi(Submission, s, "getSubmission")
 
+    def settled_status(self, round_id: int, participant: str | None = None) -> Status:
+        """The participant's status once the round is settled. A round settled by a post scores a revealer only
+        at its claim (the status stays REVEALED until then): its status is the agreement rule on the posted
+        match count (protocol.agrees), as claim will record it."""
+        sub = self.submission(round_id, participant)
+        if sub.status != Status.REVEALED or self.phase(round_id) not in (Phase.FINALIZED, Phase.PROPOSED):
+            return sub.status
+        post, info = self.post(round_id), self.round(round_id)
+        if post.serial == 0:
+            return sub.status
+        agreed = agrees(sub.matches, info.num_queries, info.params.agreement_bps, post.mode)
+        return Status.AGREED if agreed else Status.DEVIATED
+
     def account_info(self, participant: str | None = None) -> Account:
         """getAccount (of the account by default), decoded by field name."""
         return _from_abi(Account, self._call("getAccount", to_checksum_address(participant or self.sender)),
@@ -1119,7 +1151,63 @@ class Gateway(_Sender):
         return Audit.from_bytes(bytes(indices), bytes(labels), salt)
 
     def consensus(self, round_id: int) -> bytes:
-        return bytes(self._call("consensus", int(round_id)))
+        """The finalized consensus, one byte per query. A round settled by a post that nobody published
+        (ConsensusNotPublished) is read from the confirmed post's Proposed event, checked against its root."""
+        try:
+            return bytes(self._call("consensus", int(round_id)))
+        except ContractError as exc:
+            if exc.name != "ConsensusNotPublished":
+                raise
+        post, info = self.post(round_id), self.round(round_id)
+        for made in self.proposals(round_id):
+            if made["serial"] == post.serial and labels_root(made["consensus"]) == post.consensus_root:
+                return unpack_labels(made["consensus"], info.num_classes, info.num_queries)
+        raise ChainError(f"round {round_id}: no Proposed event of its confirmed post {post.serial} matches the "
+                         "stored root (is --from-block past the post?)")
+
+    def post(self, round_id: int) -> PostInfo:
+        """getPost, decoded by field name."""
+        return _from_abi(PostInfo, self._call("getPost", int(round_id)), "getPost")
+
+    def bond_of(self, round_id: int) -> int:
+        """The free stake a post of the round would lock now."""
+        return int(self._call("bondOf", int(round_id)))
+
+    def proposals(self, round_id: int) -> list[dict]:
+        """The round's Proposed events, oldest first, each as {serial, proposer, consensus (wire), matches
+        (2 bytes per committer), root, challenge_ends}: what a watcher checks."""
+        return [{"serial": int(e["args"]["serial"]), "proposer": e["args"]["proposer"],
+                 "consensus": bytes(e["args"]["consensus"]), "matches": bytes(e["args"]["matches"]),
+                 "root": bytes(e["args"]["consensusRoot"]), "challenge_ends": int(e["args"]["challengeEnds"])}
+                for e in self.events("Proposed", round_id)]
+
+    def propose(self, round_id: int, consensus_wire: bytes, committers: list[str], matches_wire: bytes) -> dict:
+        """Post the round's consensus (wire form), every committer (ascending) and their match counts (2 bytes
+        each); locks bond_of(round_id) of the sender's free stake until confirm (or loses it to a refutation)."""
+        order = [to_checksum_address(a) for a in committers]
+        return self.transact("propose", int(round_id), bytes(consensus_wire), order, bytes(matches_wire))
+
+    def challenge_query(self, round_id: int, query: int, alt: int, consensus_chunk: bytes, consensus_proof: list,
+                        records: list) -> dict:
+        """One batch of a query fraud proof: `records` are (revealer, chunk, proof) strictly ascending."""
+        order = [to_checksum_address(a) for a, _, _ in records]
+        chunks = [bytes(c) for _, c, _ in records]
+        siblings = [bytes(x) for _, _, proof in records for x in proof]
+        return self.transact("challengeQuery", int(round_id), int(query), int(alt), bytes(consensus_chunk),
+                             [bytes(x) for x in consensus_proof], order, chunks, siblings)
+
+    def challenge_matches(self, round_id: int, revealer: str, labels_wire: bytes, consensus_wire: bytes) -> dict:
+        """Refute the live post's match count of `revealer` (its revealed labels and the posted consensus)."""
+        return self.transact("challengeMatches", int(round_id), to_checksum_address(revealer), bytes(labels_wire),
+                             bytes(consensus_wire))
+
+    def confirm(self, round_id: int) -> dict:
+        """Settle the round by its post once the challenge window is over (claim does it too)."""
+        return self.transact("confirm", int(round_id))
+
+    def publish_consensus(self, round_id: int, consensus_wire: bytes) -> dict:
+        """Store a confirmed post's consensus for consensus() / consensusLabel()."""
+        return self.transact("publishConsensus", int(round_id), bytes(consensus_wire))
 
     def claimable(self, round_id: int, participant: str | None = None) -> tuple[int, int]:
         """(reward, penalty) a claim would pay and take."""
@@ -1188,18 +1276,27 @@ class Gateway(_Sender):
         """`labels` (one byte per query) as reveal sends them in round `round_id` (cl_client.commitment)."""
         return pack_labels(labels, self.round(round_id).num_classes)
 
-    def seats(self, round_id: int) -> dict[str, int]:
-        """committer -> admission weight (stake x reputation at commit, what commitReplacing compares),
-        replaying the round's Committed and Evicted events in chain order (an evicted address leaves; it may
-        come back by taking another seat)."""
-        held: dict[str, int] = {}
+    def _seat_terms(self, round_id: int) -> dict[str, tuple[int, int]]:
+        """committer -> (stake, reputation) at its commit, replaying the round's Committed and Evicted events in
+        chain order (an evicted address leaves; it may come back by taking another seat)."""
+        held: dict[str, tuple[int, int]] = {}
         logs = self.events("Committed", round_id) + self.events("Evicted", round_id)
         for e in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
             if e["event"] == "Committed":
-                held[e["args"]["participant"]] = int(e["args"]["stake"]) * int(e["args"]["reputation"])
+                held[e["args"]["participant"]] = (int(e["args"]["stake"]), int(e["args"]["reputation"]))
             else:
                 held.pop(e["args"]["victim"], None)
         return held
+
+    def seats(self, round_id: int) -> dict[str, int]:
+        """committer -> admission weight (stake x reputation at commit, what commitReplacing compares)."""
+        return {a: stake * rep for a, (stake, rep) in self._seat_terms(round_id).items()}
+
+    def tally_weights(self, round_id: int) -> dict[str, int]:
+        """committer -> tally weight without an audit (protocol.tally_weight of its stake and reputation at
+        commit, under the round's equalWeights): what a post's plurality and a query proof weigh."""
+        equal = self.round(round_id).params.equal_weights
+        return {a: tally_weight(stake, rep, equal) for a, (stake, rep) in self._seat_terms(round_id).items()}
 
     def committers(self, round_id: int) -> list[str]:
         """Every committer of the round, sorted ascending by address (finalize's order)."""
@@ -1236,13 +1333,18 @@ class Gateway(_Sender):
 
     def open_round(self, queries_hash: bytes, queries_uri: str, num_queries: int, num_classes: int,
                    commit_duration: int, reveal_duration: int, reward_wei: int = 0, *, params: Params | None = None,
-                   audit: Audit | None = None, audit_duration: int = 0, finalizer_fee_wei: int = 0) -> int:
+                   audit: Audit | None = None, audit_duration: int = 0, finalizer_fee_wei: int = 0,
+                   optimistic: bool = False) -> int:
         """Open a round; returns its id. Without keywords: `openRound` (the contract's defaults, no audit, no
         fee). With any: `openRoundWith` -- `params` (default: the contract's `defaults()`), checked against the
         `bounds()` in force; `audit` hidden for `audit_duration` s after the reveal deadline (its commitment is
         sent, the audit itself stays with the caller until `reveal_audit`); `finalizer_fee_wei` paid on top of
-        `reward_wei` to whoever settles the round. Bad parameters raise ValueError (one line) before sending."""
-        if params is None and audit is None and not audit_duration and not finalizer_fee_wei:
+        `reward_wei` to whoever settles the round; `optimistic`: an optimistic-only round (up to
+        MAX_OPTIMISTIC_PARTICIPANTS seats and MAX_OPTIMISTIC_QUERIES queries, no audit, settled by a post). Bad
+        parameters raise ValueError (one line) before sending."""
+        if optimistic and audit is not None:
+            raise ValueError("an optimistic round takes no audit (audited rounds are finalized on chain)")
+        if params is None and audit is None and not audit_duration and not finalizer_fee_wei and not optimistic:
             receipt = self.transact("openRound", bytes(queries_hash), queries_uri, int(num_queries),
                                     int(num_classes), int(commit_duration), int(reveal_duration),
                                     value=int(reward_wei))
@@ -1269,7 +1371,7 @@ class Gateway(_Sender):
                     "numClasses": int(num_classes), "commitDuration": int(commit_duration),
                     "revealDuration": int(reveal_duration), "auditDuration": int(audit_duration),
                     "auditCount": count, "auditCommitment": commitment, "finalizerFee": int(finalizer_fee_wei),
-                    "params": params.to_abi()}
+                    "params": params.to_abi(), "optimistic": bool(optimistic)}
             receipt = self.transact("openRoundWith", spec, queries_uri,
                                     value=int(reward_wei) + int(finalizer_fee_wei))
         (event,) = self.contract.events.RoundOpened().process_receipt(receipt, errors=DISCARD)

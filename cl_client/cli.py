@@ -898,6 +898,40 @@ def cmd_wait(args, out: Output) -> int:
         time.sleep(gw.poll_interval)
 
 
+def cmd_watch(args, out: Output) -> int:
+    """The watcher for anyone: check each live post against the reveals, refute a wrong one; with --propose,
+    post the honest consensus of a round nobody posted. Ends when the rounds given are settled or past their
+    window (--round), or at Ctrl-C / --timeout (--follow: every round from the current one on)."""
+    from .watcher import Watch, Watcher
+
+    gw = gateway(args, out, need_key=True)
+    watcher = Watcher(gw, propose=args.propose, say=out.line)
+    if args.follow:
+        watching = {gw.round_count()} - {0}
+    else:
+        watching = {_round_id(gw, rid) for rid in (args.round or [None])}
+    finished = (Watch.SETTLED, Watch.CONFIRMABLE, Watch.ON_CHAIN)
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    seen_last: dict[int, Watch] = {}
+    while True:
+        if args.follow:
+            watching |= set(range(max(watching | {0}) + 1, gw.round_count() + 1))
+        for rid in sorted(watching):
+            seen = watcher.step(rid)
+            if seen_last.get(rid) != seen.watch:
+                out.line(f"round {rid}: {seen.watch}" + (f" (challengeable until block time {seen.challenge_ends})"
+                                                          if seen.watch == Watch.HONEST else ""))
+                out.put(round_id=rid, watch=str(seen.watch), challenge_ends=seen.challenge_ends)
+                seen_last[rid] = seen.watch
+            if seen.watch in finished:
+                watching.discard(rid)
+        if not watching and not args.follow:
+            return 0
+        if deadline is not None and time.monotonic() > deadline:
+            raise CLIError(f"still watching round(s) {', '.join(map(str, sorted(watching)))} after {args.timeout:g} s")
+        time.sleep(max(gw.poll_interval, 0.2))
+
+
 # ------------------------------------------------------------------------------------------ participate
 
 
@@ -1067,7 +1101,8 @@ WAIT_LABELS = {
     "committed": "committed; waiting for the reveal phase",
     "revealed": "revealed; waiting for the reveal (and audit) deadline",
     "not-revealed": "not revealing; waiting for the reveal (and audit) deadline",
-    "waiting-finalize": "waiting for someone to finalize",
+    "waiting-finalize": "waiting for someone to finalize (or post)",
+    "watching": "the post is checked honest; waiting for its challenge window",
 }
 
 
@@ -1118,7 +1153,7 @@ def cmd_participate(args, out: Output) -> int:
 
         def play(rid: int, learner, round_queries=None) -> None:
             participant = Participant(gw, learner, strategy=strategy, journal_dir=args.journal_dir,
-                                      finalize=not args.no_finalize, rng=args.seed,
+                                      finalize=not args.no_finalize, rng=args.seed, settle=args.settle,
                                       progress=lambda event: waiter.message(str(event)))
             summary = _play_round(participant, gw, rid, waiter, args.timeout, round_queries)
             summary.pop("labels", None)
@@ -1223,14 +1258,14 @@ def _participate_merged(args, gw: Gateway, waiter: Waiter, reader, resumed: list
 
     def participant(learner):
         return Participant(gw, learner, strategy=strategy, journal_dir=args.journal_dir,
-                           finalize=not args.no_finalize, rng=args.seed,
+                           finalize=not args.no_finalize, rng=args.seed, settle=args.settle,
                            progress=lambda event: waiter.message(str(event)))
 
     clock = WaitClock(gw, on_wait)
     for rid in resumed:
         waiter.message(f"round {rid}: resuming from journal {reader.journal(rid).path}")
     if resumed and new_rounds and strategy.uses_model:  # reveal what is due before training
-        past_reveal = REVEAL_DONE | {State.FINALIZED, State.WAITING_FINALIZE, State.CLAIMED, State.DONE}
+        past_reveal = REVEAL_DONE | {State.FINALIZED, State.WAITING_FINALIZE, State.WATCHING, State.CLAIMED, State.DONE}
         drive_rounds([participant(None)], resumed, clock, done=past_reveal, timeout=args.timeout)
     learner = None
     if new_rounds and strategy.uses_model:  # before waiting for rounds: no phase time is spent on it
@@ -1385,7 +1420,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stake", type=positive_eth, metavar="ETH",
                    help="deposit this much first if the free stake is below the round's minimum")
     p.add_argument("--seed", type=int, default=None, help="random_state of the model")
-    p.add_argument("--no-finalize", action="store_true", help="do not finalize the round yourself")
+    p.add_argument("--no-finalize", action="store_true", help="do not settle the round yourself (finalize or post)")
+    p.add_argument("--settle", choices=("finalize", "post"), default="finalize",
+                   help="how to settle a round without an audit: finalize on chain (default) or post its consensus "
+                        "(optimistic: cheaper, claims wait for the challenge window; needs free stake for the "
+                        "bond). Optimistic-only rounds are always posted; live posts are always checked")
     p.add_argument("--single-calls", action="store_true",
                    help="one round at a time, one transaction per commit, reveal and claim (default: the live "
                         "rounds together, with what is due at once in one submit transaction)")
@@ -1403,6 +1442,17 @@ def build_parser() -> argparse.ArgumentParser:
     pol.add_argument("--max-stake", type=positive_eth, metavar="ETH",
                      help="commit at most this much: a commit locks the whole free stake, so free stake above it "
                           "(claimed rewards included) is requested for withdrawal before committing")
+
+    p = add("watch", cmd_watch, "check the posts of optimistic settlement against the reveals and refute a wrong "
+                                "one (with --propose, also post the honest consensus of rounds nobody posted)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--round", type=positive_int, action="append", help="round id (repeatable; default: the "
+                                                                              "latest)")
+    which.add_argument("--follow", action="store_true", help="every round from the current one on, until Ctrl-C")
+    p.add_argument("--propose", action="store_true", help="post the honest consensus of a finalizable round "
+                                                         "without an audit that nobody posted (locks bondOf(round) "
+                                                         "of your free stake until the post is confirmed)")
+    p.add_argument("--timeout", type=float, default=None, help="give up after this many wall seconds")
 
     sub.add_parser("simulate", help="the consensus-learning simulation on a local chain it starts "
                                     "(what `make demo` runs; see `cl-client simulate --help`)", add_help=False)

@@ -42,7 +42,8 @@ BINDING_NAMES = {"genesis": "genesis", "code_hash": "contract code", "requester"
 class State(str, enum.Enum):
     """Where one participant stands in one round: the one vocabulary of the journal and `Participant.step`.
 
-    The journal records the durable states (JOURNAL_STATES); `step` also returns DONE and WAITING_FINALIZE.
+    The journal records the durable states (JOURNAL_STATES); `step` also returns DONE, WAITING_FINALIZE and
+    WATCHING.
     Members are strings (``State.COMMITTED == "committed"``), so journals, reports and JSON stay as before.
     """
 
@@ -52,6 +53,7 @@ class State(str, enum.Enum):
     REVEALED = "revealed"  # revealed on chain; waiting for the reveal deadline
     NOT_REVEALED = "not-revealed"  # committed but will not (strategy) or could not (refused) reveal
     WAITING_FINALIZE = "waiting-finalize"  # step only: finalizable, but finalizing is left to others
+    WATCHING = "watching"  # step only: a post of the round is live and checked honest; claim after its window
     FINALIZED = "finalized"  # the round is settled on chain (finalized or failed); claiming is next
     CLAIMED = "claimed"  # stake (and any reward) collected
     DONE = "done"  # step only: claimed earlier, nothing left to do
@@ -61,7 +63,7 @@ class State(str, enum.Enum):
     __format__ = str.__format__
 
 
-JOURNAL_STATES = frozenset(State) - {State.WAITING_FINALIZE, State.DONE}
+JOURNAL_STATES = frozenset(State) - {State.WAITING_FINALIZE, State.WATCHING, State.DONE}
 TERMINAL_STATES = frozenset({State.CLAIMED, State.DONE, State.MISSED})
 """Nothing more to do for this participant in this round."""
 COMMIT_DONE = frozenset({State.COMMITTED, State.MISSED})

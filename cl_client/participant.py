@@ -10,10 +10,17 @@ while the reveal window is open.
     summary = p.run_round(round_id)      # {"state": "claimed", "status": "agreed", "reward": ..., ...}
 
 `step` returns a `State` (cl_client.journal.State, re-exported here; members are strings):
-COMMITTED, REVEALED, NOT_REVEALED, WAITING_FINALIZE, FINALIZED, CLAIMED, DONE or MISSED. In a round with an
+COMMITTED, REVEALED, NOT_REVEALED, WAITING_FINALIZE, WATCHING, FINALIZED, CLAIMED, DONE or MISSED. In a round with an
 audit, REVEALED / NOT_REVEALED last through the Audit phase too (the requester reveals its audit then; the
 participant has nothing to do and finalizes once the round is finalizable). `claim` credits the stake and the
 reward to the free stake (no ETH is sent), so the next commit of the same address weighs more.
+
+Optimistic settlement (docs/protocol.md): a round settled by a post is watched. While a post is live, `step`
+checks it with the `Watcher` (cl_client.watcher) against the consensus and match counts recomputed from the
+Revealed events, refutes it at once if it is wrong (then the round is finalizable again), and otherwise
+returns WATCHING until the challenge window ends; the claim after it confirms the post. An optimistic-only
+round (or any round without an audit, with `settle="post"`) is settled by posting the honest consensus
+(`finalize=True` and enough free stake for the bond) instead of by finalize.
 
 `step_rounds(round_ids)` steps several live rounds at once (pipelined rounds: r in reveal while r + 1 is
 in commit): the claim, reveal and commit ready now, in different rounds, go in ONE `Gateway.submit` (the
@@ -45,6 +52,7 @@ from .identity import binding
 from .journal import COMMIT_DONE, REVEAL_DONE, TERMINAL_STATES, Journal, State
 from .protocol import Phase, Status
 from .strategies import Honest, Strategy, make_strategy
+from .watcher import Watch, Watcher
 
 __all__ = ["COMMIT_DONE", "REVEAL_DONE", "SUBMIT", "TERMINAL_STATES", "JumpClock", "Participant", "ParticipantError",
            "ProgressEvent", "State", "WaitClock", "drive", "drive_rounds"]
@@ -108,19 +116,28 @@ class Participant:
         does not use a model (``strategy.uses_model`` is False).
     strategy : Strategy or strategy name, default Honest().
     journal_dir : where the per-round journals live (default $CL_JOURNAL_DIR or ~/.cl-client/journal).
-    finalize : finalize the round itself once it is finalizable (else wait for someone else to).
+    finalize : settle the round itself once it is finalizable (finalize it, or post its consensus), else wait for
+        someone else to.
+    settle : "finalize" (default): rounds that finalize() can take are finalized on chain; "post": every round
+        without an audit is settled by a post (cheaper; claims wait for the challenge window). Optimistic-only
+        rounds are always posted. Either way, live posts of the participant's rounds are checked and refuted.
     progress : callable receiving a ProgressEvent after each action.
     rng : numpy Generator or seed for strategies that draw random labels.
     """
 
     def __init__(self, gateway: Gateway, learner: Any = None, strategy: Strategy | str | None = None,
                  journal_dir: str | os.PathLike | None = None, *, finalize: bool = True,
-                 progress: Callable[[ProgressEvent], None] | None = None, rng=None, poll_seconds: int = 2):
+                 progress: Callable[[ProgressEvent], None] | None = None, rng=None, poll_seconds: int = 2,
+                 settle: str = "finalize"):
         self.gateway = gateway
         self.learner = learner
         self.strategy = make_strategy(strategy) if isinstance(strategy, str) else (strategy or Honest())
         self.journal_dir = Path(journal_dir if journal_dir is not None else DEFAULT_JOURNAL_DIR).expanduser()
         self.finalize = bool(finalize)
+        if settle not in ("finalize", "post"):
+            raise ValueError(f"settle must be 'finalize' or 'post', not {settle!r}")
+        self.settle = settle
+        self.watcher = Watcher(gateway, propose=self.finalize)
         self.progress = progress
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         self.poll_seconds = max(1, int(poll_seconds))
@@ -359,6 +376,8 @@ class Participant:
             return State.REVEALED if sub.status == Status.REVEALED else State.NOT_REVEALED
         if phase == Phase.FINALIZABLE:
             return self._finalize(info, j)
+        if phase == Phase.PROPOSED:
+            return self._watch(info, j)
         return _Action("claim", info, j)  # FINALIZED or FAILED
 
     def _check_commitment(self, info: RoundInfo, j: Journal, sub) -> None:
@@ -501,10 +520,33 @@ class Participant:
         self._emit(a.round_id, State.REVEALED, f"round {a.round_id}: {self.address} revealed{_via(op)}", receipt)
         return State.REVEALED
 
-    def _finalize(self, info: RoundInfo, j: Journal) -> State:
+    def _watch(self, info: RoundInfo, j: Journal) -> "State | _Action":
+        """A live post: check it (refute it if wrong, then settle the round again); past its window, claim."""
+        seen = self.watcher.step(info.round_id)
+        if seen.watch == Watch.CONFIRMABLE:
+            return _Action("claim", info, j)  # claim confirms the post first
+        if seen.watch == Watch.REFUTED:
+            self._emit(info.round_id, State.WATCHING, f"round {info.round_id}: {self.address} refuted a wrong post",
+                       seen.receipts[-1] if seen.receipts else None)
+            return self._next(info.round_id, None)
+        return State.WATCHING
+
+    def _posts(self, info: RoundInfo) -> bool:
+        """Whether this participant settles the round by a post rather than by finalize."""
+        return info.audit_count == 0 and (info.optimistic or self.settle == "post")
+
+    def _finalize(self, info: RoundInfo, j: Journal) -> "State | _Action":
         gw, round_id = self.gateway, info.round_id
         if not self.finalize:
             return State.WAITING_FINALIZE
+        if self._posts(info):
+            seen = self.watcher.step(round_id)
+            if seen.watch == Watch.UNPOSTED:
+                return State.WAITING_FINALIZE
+            if seen.watch == Watch.PROPOSED:
+                self._emit(round_id, State.WATCHING, f"round {round_id}: {self.address} posted the consensus",
+                           seen.receipts[-1])
+            return self._next(round_id, None)
         try:
             receipt = gw.finalize(round_id)
         except ChainError:  # someone else may have finalized first (WrongPhase, or reverted on chain)
@@ -563,6 +605,8 @@ class Participant:
             return min(info.audit_deadline + 1 + stagger, self.gateway.latest_timestamp() + self.poll_seconds)
         if state == State.WAITING_FINALIZE:
             return self.gateway.latest_timestamp() + self.poll_seconds
+        if state == State.WATCHING:
+            return self.gateway.post(round_id).challenge_ends + 1
         return None
 
     @staticmethod

@@ -60,12 +60,14 @@ class Phase(enum.IntEnum):
     FINALIZED = 4
     FAILED = 5
     AUDIT = 6  # reveal over, the audit committed and not revealed yet, before the audit deadline
+    PROPOSED = 7  # a bonded post is live: challengeable until its window ends, then confirmable (claim confirms)
 
     @property
     def rank(self) -> int:
-        """Position in a round's life (the numbers are not: AUDIT = 6 came last): NONE 0 < COMMIT 1 < REVEAL 2
-        < AUDIT 3 < FINALIZABLE 4 < FINALIZED = FAILED 5 (settled)."""
-        return (0, 1, 2, 4, 5, 5, 3)[self.value]
+        """Position in a round's life (the numbers are not: AUDIT = 6 and PROPOSED = 7 came last): NONE 0 <
+        COMMIT 1 < REVEAL 2 < AUDIT 3 < FINALIZABLE 4 < PROPOSED 5 < FINALIZED = FAILED 6 (settled). A refuted
+        post takes a round from PROPOSED back to FINALIZABLE."""
+        return (0, 1, 2, 4, 6, 6, 3, 5)[self.value]
 
 
 class Status(enum.IntEnum):
@@ -108,6 +110,11 @@ class Limits:
     crowd_repeat_strikes: int = 1  # ... or on this many, if the rule struck it out the last time it judged it
     submission_slots: int = 16  # a commit to round r reuses slot r % 16, once the round it held is claimed
     packed_max_classes: int = 16  # rounds of K <= 16 send labels 4 bits each (cl_client.commitment)
+    max_optimistic_queries: int = 65_535  # Q of an optimistic-only round (RoundSpec.optimistic)
+    max_optimistic_participants: int = 2048  # its seats (propose stays under 128 KB and the gas cap)
+    min_challenge_window: int = 36  # seconds: the hard limits of ChallengeTerms.window
+    max_challenge_window: int = 30 * 24 * 3600
+    refuter_share_bps: int = 5_000  # of a refuted post's bond, paid to the refuter (the rest is burned)
     min_classes: int = 2  # K (openRound's InvalidClassCount bounds)
     max_classes: int = 256
 
@@ -125,6 +132,10 @@ class Limits:
         "reputation_rate": "REPUTATION_RATE", "agreement_sigmas": "AGREEMENT_SIGMAS",
         "crowd_strike_bps": "CROWD_STRIKE_BPS", "crowd_repeat_strikes": "CROWD_REPEAT_STRIKES",
         "submission_slots": "SUBMISSION_SLOTS", "packed_max_classes": "PACKED_MAX_CLASSES",
+        "max_optimistic_queries": "MAX_OPTIMISTIC_QUERIES",
+        "max_optimistic_participants": "MAX_OPTIMISTIC_PARTICIPANTS",
+        "min_challenge_window": "MIN_CHALLENGE_WINDOW", "max_challenge_window": "MAX_CHALLENGE_WINDOW",
+        "refuter_share_bps": "REFUTER_SHARE_BPS",
     }
 
 

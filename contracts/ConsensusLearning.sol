@@ -61,6 +61,12 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         _bounds = b;
         _defaults = p;
         _unbondingDelay = 1 days;
+        // docs/protocol.md, "Challenge terms": a window of a day (an L1's censorship bound with margin; a test
+        // chain proposes shorter terms), a bond of twice the worst-case challenge's gas at 50 gwei.
+        ChallengeTerms memory t = ChallengeTerms({window: 1 days, bondBase: 0.03 ether, bondPerRevealer: 0.001 ether});
+        _checkTerms(t);
+        _terms = t;
+        emit ChallengeTermsChanged(t);
         emit BoundsChanged(b);
         emit DefaultsChanged(p);
         emit UnbondingDelayChanged(1 days);
@@ -126,7 +132,7 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         uint256 commitDuration,
         uint256 revealDuration
     ) external payable whenNotPaused returns (uint256 roundId) {
-        _checkShape(queriesHash, numQueries, numClasses, commitDuration, revealDuration);
+        _checkShape(queriesHash, numQueries, numClasses, commitDuration, revealDuration, false);
         RoundSpec memory spec; // no audit, no fee
         spec.queriesHash = queriesHash;
         spec.numQueries = uint16(numQueries); // checked by _checkShape
@@ -144,13 +150,15 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         whenNotPaused
         returns (uint256 roundId)
     {
-        _checkShape(spec.queriesHash, spec.numQueries, spec.numClasses, spec.commitDuration, spec.revealDuration);
+        _checkShape(
+            spec.queriesHash, spec.numQueries, spec.numClasses, spec.commitDuration, spec.revealDuration, spec.optimistic
+        );
         if (spec.finalizerFee > msg.value) revert FeeExceedsValue(spec.finalizerFee, msg.value);
         uint256 g = spec.auditCount;
         bool hasAudit = g != 0;
         if (
             g > MAX_AUDIT_QUERIES || g > spec.numQueries || hasAudit != (spec.auditCommitment != bytes32(0))
-                || hasAudit != (spec.auditDuration != 0)
+                || hasAudit != (spec.auditDuration != 0) || (hasAudit && spec.optimistic)
         ) revert InvalidAudit(g, spec.auditDuration, spec.auditCommitment);
         if (hasAudit) _checkDuration(spec.auditDuration);
         _checkParams(spec.params, _bounds);
@@ -166,7 +174,7 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     function _commitToSeat(uint256 roundId, bytes32 commitment) private {
         Round storage r = _rounds[roundId];
         _checkPhase(roundId, r, Phase.Commit);
-        uint256 maxN = maxParticipants(r.numQueries);
+        uint256 maxN = _seats(r);
         if (r.commitCount >= maxN) revert RoundFull(roundId, maxN);
         _commit(roundId, r, commitment);
     }
@@ -199,7 +207,7 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         // address must bring ten times the stake of a fully trusted one to evict it.
         uint256 victimWeight = victimStake * v.reputation; // 0 unless held
         uint256 weight = uint256(_accounts[msg.sender].free) * _reputationOf(msg.sender);
-        if (r.commitCount < maxParticipants(r.numQueries) || !held || v.status != Status.Committed || victimWeight >= weight) {
+        if (r.commitCount < _seats(r) || !held || v.status != Status.Committed || victimWeight >= weight) {
             revert NotEvictable(roundId, victim, victimWeight, weight);
         }
         // Effects: the victim leaves as if it had never committed (it may take another seat the same way).
@@ -271,7 +279,7 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
             revert CommitmentMismatch(roundId, msg.sender);
         }
 
-        s.hash = labelsHash; // what finalize() checks the resubmitted labels against
+        s.hash = _labelsRoot(labels); // what finalize() checks resubmitted labels against, and proofs prove chunks of
         s.status = Status.Revealed;
         uint256 stake = s.stake;
         unchecked {
@@ -301,6 +309,49 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     }
 
     /// @inheritdoc IConsensusLearning
+    /// @dev Runs ConsensusLearningSettlement.propose on this contract's storage.
+    function propose(uint256 roundId, bytes calldata consensus, address[] calldata committers, bytes calldata matches)
+        external
+    {
+        _delegateToSettlement();
+    }
+
+    /// @inheritdoc IConsensusLearning
+    /// @dev Runs ConsensusLearningSettlement.challengeQuery on this contract's storage.
+    function challengeQuery(
+        uint256 roundId,
+        uint256 query,
+        uint256 alt,
+        bytes32 consensusChunk,
+        bytes32[] calldata consensusProof,
+        address[] calldata revealers,
+        bytes32[] calldata chunks,
+        bytes32[] calldata siblings
+    ) external {
+        _delegateToSettlement();
+    }
+
+    /// @inheritdoc IConsensusLearning
+    /// @dev Runs ConsensusLearningSettlement.challengeMatches on this contract's storage.
+    function challengeMatches(uint256 roundId, address revealer, bytes calldata labels, bytes calldata consensus)
+        external
+    {
+        _delegateToSettlement();
+    }
+
+    /// @inheritdoc IConsensusLearning
+    /// @dev Runs ConsensusLearningSettlement.confirm on this contract's storage.
+    function confirm(uint256 roundId) external {
+        _delegateToSettlement();
+    }
+
+    /// @inheritdoc IConsensusLearning
+    /// @dev Runs ConsensusLearningSettlement.publishConsensus on this contract's storage.
+    function publishConsensus(uint256 roundId, bytes calldata consensus) external {
+        _delegateToSettlement();
+    }
+
+    /// @inheritdoc IConsensusLearning
     function claim(uint256 roundId) external returns (uint256 reward) {
         reward = _claim(roundId);
     }
@@ -311,10 +362,13 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         (Submission storage s, bool held) = _slot(roundId, msg.sender);
         if (!held) revert NothingToClaim(roundId, msg.sender);
         if (s.claimed) revert AlreadyClaimed(roundId, msg.sender);
+        // A post past its window settles the round first (confirm, by delegatecall; it reverts inside the window).
+        if (r.outcome == uint8(Outcome.Proposed)) _delegateCall(abi.encodeCall(this.confirm, (roundId)));
         // Finalized or Failed: claim() accepts both, so not _checkPhase.
         if (r.outcome == uint8(Outcome.Open)) revert WrongPhase(roundId, Phase.Finalized, _phase(r));
         uint256 penalty;
-        (reward, penalty) = _settlement(r, s);
+        (reward, penalty) = _settlement(roundId, r, s);
+        _scoreLazily(roundId, r, s, penalty);
 
         // Effects only: the reward joins the free stake, so nothing here can be blocked by the recipient.
         s.claimed = true;
@@ -373,6 +427,25 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     }
 
     /// @inheritdoc IConsensusLearning
+    function proposeChallengeTerms(ChallengeTerms calldata t) external onlyOwner {
+        _checkTerms(t);
+        _proposedTerms = t;
+        uint256 effectiveAt = block.timestamp + BOUNDS_DELAY;
+        _proposedTermsAt = effectiveAt;
+        emit ChallengeTermsProposed(t, effectiveAt);
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function applyChallengeTerms() external {
+        uint256 at = _proposedTermsAt;
+        if (at == 0 || block.timestamp < at) revert TermsNotReady(at, block.timestamp);
+        ChallengeTerms memory t = _proposedTerms;
+        _terms = t;
+        _proposedTermsAt = 0;
+        emit ChallengeTermsChanged(t);
+    }
+
+    /// @inheritdoc IConsensusLearning
     function setUnbondingDelay(uint256 delay) external onlyOwner {
         if (delay > MAX_UNBONDING_DELAY) {
             revert ParameterOutOfBounds("unbondingDelay", delay, 0, MAX_UNBONDING_DELAY);
@@ -423,7 +496,8 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
             pool: r.pool,
             agreedWeight: r.agreedWeight,
             refundable: r.refundable,
-            params: r.params
+            params: r.params,
+            optimistic: r.optimistic
         });
     }
 
@@ -479,6 +553,39 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     }
 
     /// @inheritdoc IConsensusLearning
+    function getPost(uint256 roundId) external view returns (PostInfo memory info) {
+        Post storage p = _posts[roundId];
+        info = PostInfo({
+            proposer: p.proposer,
+            challengeEnds: p.challengeEnds,
+            serial: p.serial,
+            consensusRoot: p.consensusRoot,
+            tallyWeight: p.tallyWeight,
+            bond: p.bond,
+            mode: p.mode
+        });
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function challengeTerms()
+        external
+        view
+        returns (ChallengeTerms memory current, ChallengeTerms memory proposed, uint256 effectiveAt)
+    {
+        return (_terms, _proposedTerms, _proposedTermsAt);
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function bondOf(uint256 roundId) external view returns (uint256) {
+        return _bondOf(_rounds[roundId]);
+    }
+
+    /// @inheritdoc IConsensusLearning
+    function labelsRootOf(bytes calldata labels) external pure returns (bytes32) {
+        return _labelsRoot(labels);
+    }
+
+    /// @inheritdoc IConsensusLearning
     function consensusLabel(uint256 roundId, uint256 queryIndex) external view returns (uint8) {
         address pointer = _finalizedPointer(roundId);
         uint256 q = _rounds[roundId].numQueries;
@@ -499,8 +606,10 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     function claimable(uint256 roundId, address participant) external view returns (uint256 reward, uint256 penalty) {
         Round storage r = _rounds[roundId];
         (Submission storage s, bool held) = _slot(roundId, participant);
-        if (r.outcome == uint8(Outcome.Open) || !held || s.claimed) return (0, 0);
-        return _settlement(r, s);
+        if (!held || s.claimed || r.outcome == uint8(Outcome.Open)) return (0, 0);
+        // a post still challengeable settles nothing yet; past its window, claim would confirm it first
+        if (r.outcome == uint8(Outcome.Proposed) && block.timestamp <= _posts[roundId].challengeEnds) return (0, 0);
+        return _settlement(roundId, r, s);
     }
 
     /// @inheritdoc IConsensusLearning
@@ -609,10 +718,12 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         uint256 numQueries,
         uint256 numClasses,
         uint256 commitDuration,
-        uint256 revealDuration
+        uint256 revealDuration,
+        bool optimistic
     ) private view {
         if (queriesHash == bytes32(0)) revert EmptyQueriesHash();
-        if (numQueries == 0 || numQueries > MAX_QUERIES) revert InvalidQueryCount(numQueries, MAX_QUERIES);
+        uint256 maxQ = optimistic ? MAX_OPTIMISTIC_QUERIES : MAX_QUERIES;
+        if (numQueries == 0 || numQueries > maxQ) revert InvalidQueryCount(numQueries, maxQ);
         if (numClasses < 2 || numClasses > 256) revert InvalidClassCount(numClasses);
         _checkDuration(commitDuration);
         _checkDuration(revealDuration);
@@ -667,23 +778,50 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         return keccak256(abi.encode(block.chainid, address(this), roundId, participant, labelsHash, salt));
     }
 
-    /// @dev The SSTORE2 pointer of a finalized round; reverts UnknownRound or WrongPhase otherwise.
+    /// @dev The SSTORE2 pointer of a finalized round; reverts UnknownRound or WrongPhase otherwise, and
+    /// ConsensusNotPublished for a round settled by a post whose consensus nobody published.
     function _finalizedPointer(uint256 roundId) private view returns (address pointer) {
         Round storage r = _rounds[roundId];
         Phase actual = _phase(r);
         if (actual == Phase.None) revert UnknownRound(roundId);
         if (actual != Phase.Finalized) revert WrongPhase(roundId, Phase.Finalized, actual);
-        return r.consensusPointer;
+        pointer = r.consensusPointer;
+        if (pointer == address(0)) revert ConsensusNotPublished(roundId);
+    }
+
+    /// @dev The seats of round `r`: MAX_OPTIMISTIC_PARTICIPANTS if optimistic-only, else maxParticipants(Q).
+    function _seats(Round storage r) private view returns (uint256) {
+        return r.optimistic ? MAX_OPTIMISTIC_PARTICIPANTS : maxParticipants(r.numQueries);
+    }
+
+    /// @dev The bond a post of round `r` locks: bondBase + bondPerRevealer x revealers, at today's terms.
+    function _bondOf(Round storage r) private view returns (uint256) {
+        return uint256(_terms.bondBase) + uint256(_terms.bondPerRevealer) * r.revealCount;
+    }
+
+    /// @dev Challenge terms within the hard limits: a window in [MIN_CHALLENGE_WINDOW, MAX_CHALLENGE_WINDOW] and
+    /// a base bond of at least 1 wei (a post always risks something).
+    function _checkTerms(ChallengeTerms memory t) private pure {
+        if (t.window < MIN_CHALLENGE_WINDOW || t.window > MAX_CHALLENGE_WINDOW) {
+            revert InvalidChallengeTerms("window", t.window, MIN_CHALLENGE_WINDOW, MAX_CHALLENGE_WINDOW);
+        }
+        if (t.bondBase == 0) revert InvalidChallengeTerms("bondBase", 0, 1, type(uint96).max);
     }
 
     /*//////////////////////////////////////////////////////////////
                               PRIVATE: MONEY
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev What claim() credits and takes for a settled round (outcome != Outcome.Open).
-    function _settlement(Round storage r, Submission storage s) private view returns (uint256 reward, uint256 penalty) {
+    /// @dev What claim() credits and takes for a settled round (Finalized or Failed, or a post past its window).
+    function _settlement(uint256 roundId, Round storage r, Submission storage s)
+        private
+        view
+        returns (uint256 reward, uint256 penalty)
+    {
         Status status = s.status;
         uint256 stake = s.stake;
+        // Still Revealed in a round not Failed: the round was settled by a post, which scores at claim.
+        if (status == Status.Revealed && r.outcome != uint8(Outcome.Failed)) status = _postedStatus(roundId, r, s);
         if (status == Status.Committed) {
             penalty = _penalty(stake, r.params.nonRevealSlashBps); // never revealed
         } else if (status == Status.Deviated) {
@@ -695,6 +833,40 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
             reward = uint256(r.pool) * weight / r.agreedWeight; // rounds down; dust was burned
         }
         // Status.Revealed after settlement means a failed round: no penalty, no reward.
+    }
+
+    /// @dev A revealer's status under the round's post: the agreement rule on its posted match count.
+    function _postedStatus(uint256 roundId, Round storage r, Submission storage s) private view returns (Status) {
+        return _agrees(s.matches, _posts[roundId].mode, r.numQueries, r.params.agreementBps)
+            ? Status.Agreed
+            : Status.Deviated;
+    }
+
+    /// @dev What finalize records for everyone at once, a round settled by a post records at each claim: a
+    /// revealer's status (Scored, and Slashed if it deviated); a non-revealer's Slashed event and its reputation
+    /// step towards 0 (docs/protocol.md, "Optimistic settlement": propose cannot afford N reputation writes).
+    function _scoreLazily(uint256 roundId, Round storage r, Submission storage s, uint256 penalty) private {
+        Status status = s.status;
+        if (status == Status.Revealed && r.outcome == uint8(Outcome.Finalized)) {
+            status = _postedStatus(roundId, r, s);
+            s.status = status;
+            emit Scored(roundId, msg.sender, s.matches, 0, status);
+        } else if (status != Status.Committed || !_posts[roundId].byPost) {
+            return; // scored by finalize, or revealed in a failed round
+        }
+        if (penalty != 0) emit Slashed(roundId, msg.sender, penalty, status);
+        if (status == Status.Committed) _updateReputation(roundId, msg.sender, 0, 0);
+    }
+
+    /// @dev Run `data`, a call of the settlement half, by delegatecall on this contract's storage; revert with
+    /// its revert data.
+    function _delegateCall(bytes memory data) private {
+        (bool ok, bytes memory ret) = _settlementHalf().delegatecall(data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 0x20), mload(ret)) // the custom error, unchanged
+            }
+        }
     }
 
     /// @dev The only ETH transfer out: to the caller of withdraw / claimRefund, or its chosen `to`, after
@@ -756,6 +928,7 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         Round storage r = _rounds[roundId];
         r.numQueries = spec.numQueries;
         r.numClasses = spec.numClasses;
+        r.optimistic = spec.optimistic;
         {
             uint256 commitDeadline = block.timestamp + spec.commitDuration;
             uint256 revealDeadline = commitDeadline + spec.revealDuration;

@@ -38,6 +38,19 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
     /// @notice Largest K whose labels travel packed, 4 bits each (two per byte, the first label in the high
     /// nibble; an odd Q's last low nibble is zero padding). Rounds with more classes send one byte per label.
     uint256 public constant PACKED_MAX_CLASSES = 16;
+    /// @notice Largest Q and number of participants of an optimistic-only round (RoundSpec.optimistic): propose
+    /// carries 34 bytes and ~6,300 gas per committer plus Q / 2 bytes, so 2048 committers at Q = 65,535 stay
+    /// under 128 KB and EIP-7825's gas cap (tests/contract/test_optimistic_limits.py measures it); a query
+    /// proof that needs more revealers than one transaction carries is spread over several.
+    uint256 public constant MAX_OPTIMISTIC_QUERIES = 65_535;
+    uint256 public constant MAX_OPTIMISTIC_PARTICIPANTS = 2048;
+    /// @notice Hard limits on the challenge window: at least three 12-second slots (a test chain; a real
+    /// deployment sizes it from its chain's censorship bound, docs/protocol.md), at most 30 days.
+    uint256 public constant MIN_CHALLENGE_WINDOW = 36;
+    uint256 public constant MAX_CHALLENGE_WINDOW = 30 days;
+    /// @notice Share of a refuted post's bond paid to the refuter (the rest is burned, so a proposer refuting
+    /// its own post still loses half).
+    uint256 public constant REFUTER_SHARE_BPS = 5_000;
     /// @notice Share of the reward burned when the requester does not reveal a committed audit.
     uint256 public constant AUDIT_FORFEIT_BPS = 2_000;
     /// @notice How long after its last deadline a round may be abandoned (finalize stays possible until then).
@@ -85,8 +98,9 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
     /// @dev What settlement recorded; with the deadlines and the block time it gives the Phase.
     enum Outcome {
         Open, // not settled yet
-        Finalized, // consensus stored
-        Failed // quorum missed, nobody passed the audit, or abandoned
+        Finalized, // consensus stored (or, from a post, its root)
+        Failed, // quorum missed, nobody passed the audit, or abandoned
+        Proposed // a post is live (_posts): challengeable, then confirmable
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -108,6 +122,7 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
         bool auditRevealed; // the requester revealed its audit
         uint32 commitCount; // participants that committed
         uint32 revealCount; // participants that revealed
+        bool optimistic; // optimistic-only: more seats and queries, settled by propose (RoundSpec.optimistic)
         // slot 1
         IConsensusLearning.Params params; // frozen at opening
         uint16 auditCount; // G
@@ -145,6 +160,32 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
         uint64 roundId; // the round this slot holds (slots are reused: _slot)
     }
 
+    /// @dev A round's post (optimistic settlement). Written whole by propose; cleared (proposer 0) by a refutation.
+    struct Post {
+        // slot 0
+        address proposer; // 0: no live post
+        uint40 challengeEnds; // last second a challenge is accepted
+        uint32 serial; // posts so far in this round (the live one's number); keys the challenges' running sums
+        bool byPost; // the round was settled through propose (a confirmed post, or a quorum propose found missed)
+        // slot 1
+        bytes32 consensusRoot; // _labelsRoot of the consensus's wire bytes
+        // slot 2
+        uint128 tallyWeight; // W: sum of the revealers' tally weights, (stake or 1) x reputation at commit
+        uint96 bond; // free stake of the proposer locked by the post
+        uint16 mode; // M: count of the consensus's most frequent label
+        // slot 3: what confirm settles (the pool and the agreed weight are in the Round)
+        uint96 pooled; // penalties that join the pool (or, if nobody agreed, are burned)
+        uint96 burnt; // penalties burned outright (non-revealers' under equal weights)
+        uint64 dust; // the pool's rounding remainder, burned
+    }
+
+    /// @dev A query proof's running sums, per (round, post serial, challenger, query, alt): _tallyKey.
+    struct Tally {
+        uint128 altWeight; // A: proven weight of revealers labelling the query `alt`
+        uint128 otherWeight; // B: proven weight of revealers not labelling it the posted label
+        address last; // the last revealer proven (the next must be above it)
+    }
+
     struct Withdrawal {
         uint128 amount;
         uint64 readyAt;
@@ -180,6 +221,12 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
     /// crowd rule's memory in bit 15 (_STRUCK_OUT).
     mapping(address participant => uint16) internal _reputation;
 
+    IConsensusLearning.ChallengeTerms internal _terms;
+    IConsensusLearning.ChallengeTerms internal _proposedTerms;
+    uint256 internal _proposedTermsAt; // when the proposal may be applied; 0: none
+    mapping(uint256 roundId => Post) internal _posts;
+    mapping(bytes32 key => Tally) internal _tallies;
+
 
     /// @dev `participant`'s submission slot for `roundId` and whether it holds that round (else it is empty or
     /// holds an older round, and `participant` has no submission in `roundId`).
@@ -213,6 +260,7 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
         uint8 outcome = r.outcome;
         if (outcome == uint8(Outcome.Finalized)) return IConsensusLearning.Phase.Finalized;
         if (outcome == uint8(Outcome.Failed)) return IConsensusLearning.Phase.Failed;
+        if (outcome == uint8(Outcome.Proposed)) return IConsensusLearning.Phase.Proposed;
         if (block.timestamp <= r.commitDeadline) return IConsensusLearning.Phase.Commit;
         if (block.timestamp <= revealDeadline) return IConsensusLearning.Phase.Reveal;
         if (block.timestamp <= r.auditDeadline && !r.auditRevealed) return IConsensusLearning.Phase.Audit;
@@ -223,6 +271,46 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
         IConsensusLearning.Phase actual = _phase(r);
         if (actual == IConsensusLearning.Phase.None) revert IConsensusLearning.UnknownRound(roundId);
         if (actual != expected) revert IConsensusLearning.WrongPhase(roundId, expected, actual);
+    }
+
+    /// @dev The reputation rule (docs/protocol.md, "Reputation"): move `who`'s reputation REPUTATION_RATE of
+    /// the way to `score` (bps), rounding towards less trust, never below REPUTATION_FLOOR. Bounded by
+    /// construction: the result lies between the old value and the score, both <= BPS. `crowd`: the crowd
+    /// rule's verdict this round, bits of _loadRevealers' word shifted down by 33 (bit 2 judged, bit 0 struck
+    /// out; 0: not judged, the memory bit stays), written in the same slot.
+    function _updateReputation(uint256 roundId, address who, uint256 score, uint256 crowd) internal {
+        uint256 stored = _reputation[who];
+        uint256 before = _reputationOf(who);
+        uint256 next = _nextReputation(before, score);
+        uint256 memoryBit = stored & _STRUCK_OUT;
+        if (crowd & 4 != 0) {
+            uint256 now_ = crowd & 1 != 0 ? _STRUCK_OUT : 0;
+            if (now_ != memoryBit) emit IConsensusLearning.StruckOut(roundId, who, now_ != 0);
+            memoryBit = now_;
+        }
+        _reputation[who] = uint16(next | memoryBit); // next <= BPS < _STRUCK_OUT
+        emit IConsensusLearning.ReputationUpdated(roundId, who, before, next);
+    }
+
+    /// @dev One reputation step from `before` towards `score` (both bps): REPUTATION_RATE of the gap, a gain
+    /// rounded down and a loss up (`_penalty` is a ceiling), never below REPUTATION_FLOOR.
+    function _nextReputation(uint256 before, uint256 score) internal pure returns (uint256 next) {
+        next = score >= before
+            ? before + (score - before) * REPUTATION_RATE / _BPS
+            : before - _penalty(before - score, REPUTATION_RATE);
+        if (next < REPUTATION_FLOOR) next = REPUTATION_FLOOR;
+    }
+
+    /// @dev The agreement rule (docs/protocol.md, "Finalize", step 5): `m` of Q labels match a consensus whose most
+    /// frequent label covers `mode` = M. A perfect match agrees; otherwise m must reach M (what a labeller
+    /// blind to the queries matches at best in expectation), its chance-corrected agreement (m - M) / (Q - M)
+    /// must reach `bps`, and m - M must be at least AGREEMENT_SIGMAS standard deviations of a blind labeller,
+    /// (m - M)^2 * Q >= AGREEMENT_SIGMAS^2 * M * (Q - M), so that luck does not pay in small rounds.
+    function _agrees(uint256 m, uint256 mode, uint256 q, uint256 bps) internal pure returns (bool) {
+        if (m == q) return true;
+        if (m < mode) return false;
+        uint256 d = m - mode;
+        return d * _BPS >= bps * (q - mode) && d * d * q >= AGREEMENT_SIGMAS * AGREEMENT_SIGMAS * mode * (q - mode);
     }
 
     /// @dev ceil(stake * bps / BPS): penalties round up so the pool never promises more than was taken.
@@ -315,5 +403,86 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
                 if (uint8(labels[i]) >= k) revert IConsensusLearning.LabelOutOfRange(i, uint8(labels[i]), k);
             }
         }
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                      THE LABELS' MERKLE LAYOUT
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev The Merkle root of wire bytes (a reveal's labels, or a posted consensus): the ceil(L / 32) chunks of
+    /// 32 bytes (the last zero-padded) are the leaves, unhashed; the tree has depth _treeDepth(L) and is padded
+    /// with all-zero leaves; a node is keccak256(left ++ right). One chunk is its own root; no bytes, 0.
+    /// The depth is fixed by (Q, K), so a leaf can never pass for a node.
+    function _labelsRoot(bytes calldata wire) internal pure returns (bytes32 root) {
+        assembly ("memory-safe") {
+            let len := wire.length
+            let n := shr(5, add(len, 31)) // nodes at the current level: the chunks
+            // Scratch past the free memory pointer (never allocated: nothing else runs until the root is read).
+            let m := mload(0x40)
+            mstore(m, 0) // no bytes: root 0
+            calldatacopy(m, wire.offset, len) // leaf i at m + 32i
+            mstore(add(m, len), 0) // zero the last chunk's padding (and the word after it)
+            let zero := 0 // the all-zero subtree's root at the current level (level 0: a zero leaf)
+            for {} gt(n, 1) {} {
+                let half := shr(1, n)
+                // node i of the next level = keccak(node 2i ++ node 2i + 1), written in place over node i:
+                // i <= 2i, so no node is overwritten before it is read
+                for { let i := 0 } lt(i, half) { i := add(i, 1) } {
+                    mstore(add(m, shl(5, i)), keccak256(add(m, shl(6, i)), 0x40))
+                }
+                if and(n, 1) {
+                    // an odd last node pairs with the zero subtree (the zero leaves' padding, hashed up)
+                    let last := add(m, shl(5, sub(n, 1)))
+                    mstore(add(last, 0x20), zero)
+                    mstore(add(m, shl(5, half)), keccak256(last, 0x40))
+                    half := add(half, 1)
+                }
+                n := half
+                mstore(0x00, zero) // scratch space: the next level's zero subtree = keccak(zero ++ zero)
+                mstore(0x20, zero)
+                zero := keccak256(0x00, 0x40)
+            }
+            root := mload(m)
+        }
+    }
+
+    /// @dev The depth of the Merkle tree over `len` wire bytes: ceil(log2(chunks)), 0 for one chunk.
+    function _treeDepth(uint256 len) internal pure returns (uint256 depth) {
+        uint256 n = (len + 31) >> 5;
+        while ((1 << depth) < n) ++depth;
+    }
+
+    /// @dev Whether `chunk` is leaf `index` of the tree with root `root`: `depth` siblings in calldata from
+    /// `proof` on (leaf level first); at level l the node is the left input iff bit l of `index` is 0.
+    function _verifyChunk(bytes32 root, bytes32 chunk, uint256 index, uint256 proof, uint256 depth)
+        internal
+        pure
+        returns (bool ok)
+    {
+        assembly ("memory-safe") {
+            let node := chunk
+            for { let l := 0 } lt(l, depth) { l := add(l, 1) } {
+                let sibling := calldataload(add(proof, shl(5, l)))
+                // scratch space 0x00..0x3f: (node, sibling) or (sibling, node)
+                let right := and(shr(l, index), 1)
+                mstore(shl(5, right), node)
+                mstore(shl(5, iszero(right)), sibling)
+                node := keccak256(0x00, 0x40)
+            }
+            ok := eq(node, root)
+        }
+    }
+
+    /// @dev Which chunk of wire bytes holds query `j`'s label (K classes): byte j / 2 if packed, else byte j.
+    function _chunkOf(uint256 j, uint256 k) internal pure returns (uint256) {
+        return (k <= PACKED_MAX_CLASSES ? j >> 1 : j) >> 5;
+    }
+
+    /// @dev Query `j`'s label in its chunk (_chunkOf): packed, the high nibble of its byte for an even j, the
+    /// low one for an odd j; else the byte.
+    function _labelInChunk(bytes32 chunk, uint256 j, uint256 k) internal pure returns (uint256) {
+        if (k > PACKED_MAX_CLASSES) return uint8(chunk[j & 31]);
+        uint256 b = uint8(chunk[(j >> 1) & 31]);
+        return j & 1 == 0 ? b >> 4 : b & 0x0f;
     }
 }

@@ -45,8 +45,9 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
     function finalize(uint256 roundId, address[] calldata committers, bytes[] calldata labels) external {
         Round storage r = _rounds[roundId];
         _checkPhase(roundId, r, IConsensusLearning.Phase.Finalizable);
+        if (r.optimistic) revert IConsensusLearning.OptimisticOnly(roundId);
         (uint256[] memory rows, uint256[] memory revs, uint256 passers) = _loadRevealers(roundId, r, committers, labels);
-        _payFinalizer(roundId, r);
+        _payFinalizer(roundId, r, msg.sender);
         (bool met, uint256 revealedWeight, uint256 committedWeight) = _quorumMet(r);
         // Nobody passing the audit is treated like a missed quorum: no consensus, nobody slashed but the
         // non-revealers (a requester whose audit fails everyone cannot slash anyone through it).
@@ -61,26 +62,369 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         _checkPhase(roundId, r, IConsensusLearning.Phase.Finalizable);
         uint256 staleAt = uint256(r.auditDeadline) + ABANDON_DELAY;
         if (block.timestamp <= staleAt) revert IConsensusLearning.NotStaleYet(roundId, staleAt, block.timestamp);
-        _payFinalizer(roundId, r);
+        _payFinalizer(roundId, r, msg.sender);
         (, uint256 revealedWeight, uint256 committedWeight) = _quorumMet(r);
         _fail(roundId, r, revealedWeight, committedWeight, new address[](0));
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                        OPTIMISTIC SETTLEMENT
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice IConsensusLearning.propose, run by delegatecall from ConsensusLearning.
+    function propose(uint256 roundId, bytes calldata consensus, address[] calldata committers, bytes calldata matches)
+        external
+    {
+        Round storage r = _rounds[roundId];
+        _checkPhase(roundId, r, IConsensusLearning.Phase.Finalizable);
+        if (r.auditCount != 0) revert IConsensusLearning.AuditedRound(roundId);
+        Post storage post = _posts[roundId];
+        (bool met, uint256 revealedWeight, uint256 committedWeight) = _quorumMet(r);
+        if (!met) {
+            // Facts only, nothing to post: the round fails now. Non-revealers are scored at their claims (byPost).
+            post.byPost = true;
+            _payFinalizer(roundId, r, msg.sender);
+            return _fail(roundId, r, revealedWeight, committedWeight, new address[](0));
+        }
+        uint256 n = committers.length;
+        if (n != r.commitCount) revert IConsensusLearning.RevealerCountMismatch(n, r.commitCount);
+        if (matches.length != 2 * n) revert IConsensusLearning.MatchesLength(matches.length, 2 * n);
+        _checkRevealedLabels(consensus, r.numQueries, r.numClasses);
+        uint256 mode = _modeOfWire(consensus, r.numQueries, r.numClasses);
+        (uint256 tallyWeight, uint256 agreedWeight, uint256 pooled, uint256[] memory agreed) =
+            _scorePosted(roundId, r, committers, matches, mode);
+
+        uint256 burnt = r.committedPenalty - r.revealedPenalty; // non-revealers'
+        if (r.params.equalWeights) pooled = 0; // deviators are never slashed then; non-revealers' are burned
+        else (pooled, burnt) = (pooled + burnt, 0);
+        uint256 pool = 0;
+        uint256 dust = 0;
+        if (agreedWeight != 0) {
+            pool = r.reward + pooled;
+            uint256 paid = 0;
+            for (uint256 i; i < n; ++i) {
+                paid += pool * agreed[i] / agreedWeight; // 0 unless agreed
+            }
+            dust = pool - paid; // < the number of agreeing revealers
+        }
+        if (pooled + burnt > type(uint96).max) revert IConsensusLearning.AmountTooLarge(pooled + burnt, type(uint96).max);
+
+        // Effects: the bond leaves the proposer's free stake for its locked stake until confirm or a refutation.
+        uint256 bond = uint256(_terms.bondBase) + uint256(_terms.bondPerRevealer) * r.revealCount;
+        Account storage a = _accounts[msg.sender];
+        if (a.free < bond) revert IConsensusLearning.InsufficientFreeStake(bond, a.free);
+        a.free -= uint128(bond);
+        a.locked += uint128(bond);
+        uint256 serial = post.serial + 1;
+        uint256 challengeEnds = block.timestamp + _terms.window;
+        bytes32 root = _labelsRoot(consensus);
+        _posts[roundId] = Post({
+            proposer: msg.sender,
+            challengeEnds: uint40(challengeEnds),
+            serial: uint32(serial),
+            byPost: false,
+            consensusRoot: root,
+            tallyWeight: uint128(tallyWeight), // < 2^110 per revealer, at most 2^11 revealers
+            bond: uint96(bond), // <= free stake < 2^96
+            mode: uint16(mode), // <= Q < 2^16
+            pooled: uint96(pooled),
+            burnt: uint96(burnt),
+            dust: uint64(dust)
+        });
+        r.pool = uint128(pool);
+        r.agreedWeight = uint128(agreedWeight);
+        r.outcome = uint8(Outcome.Proposed);
+        emit IConsensusLearning.Proposed(
+            roundId, msg.sender, serial, root, consensus, matches, challengeEnds, bond, pool, agreedWeight
+        );
+    }
+
+    /// @notice IConsensusLearning.challengeQuery, run by delegatecall from ConsensusLearning.
+    function challengeQuery(
+        uint256 roundId,
+        uint256 query,
+        uint256 alt,
+        bytes32 consensusChunk,
+        bytes32[] calldata consensusProof,
+        address[] calldata revealers,
+        bytes32[] calldata chunks,
+        bytes32[] calldata siblings
+    ) external {
+        Round storage r = _rounds[roundId];
+        Post storage post = _livePost(roundId, r);
+        uint256 k = r.numClasses;
+        if (query >= r.numQueries) revert IConsensusLearning.QueryIndexOutOfRange(query, r.numQueries);
+        uint256 depth = _treeDepth(_labelBytes(r.numQueries, k));
+        uint256 at = _chunkOf(query, k);
+        if (
+            consensusProof.length != depth
+                || !_verifyChunk(post.consensusRoot, consensusChunk, at, _offset(consensusProof), depth)
+        ) revert IConsensusLearning.InvalidProof(roundId, address(0));
+        uint256 posted = _labelInChunk(consensusChunk, query, k);
+        if (alt == posted || alt >= k) revert IConsensusLearning.InvalidAlternative(alt, posted, k);
+        uint256 n = revealers.length;
+        if (chunks.length != n || siblings.length != n * depth) {
+            revert IConsensusLearning.LengthMismatch(n, chunks.length);
+        }
+        bytes32 key = keccak256(abi.encode(roundId, post.serial, msg.sender, query, alt));
+        Tally storage t = _tallies[key];
+        (uint256 altWeight, uint256 otherWeight, address last) = (t.altWeight, t.otherWeight, t.last);
+        bool equal = r.params.equalWeights;
+        uint256 proof = _offset(siblings);
+        for (uint256 i; i < n; ++i) {
+            address who = revealers[i];
+            // strictly ascending across all of this challenger's calls: nobody counts twice
+            if (who <= last) revert IConsensusLearning.RevealersNotSorted(i);
+            last = who;
+            (Submission storage s, bool held) = _slot(roundId, who);
+            if (!held || s.status != IConsensusLearning.Status.Revealed) revert IConsensusLearning.NotARevealer(roundId, who);
+            if (!_verifyChunk(s.hash, chunks[i], at, proof + (i * depth << 5), depth)) {
+                revert IConsensusLearning.InvalidProof(roundId, who);
+            }
+            uint256 label = _labelInChunk(chunks[i], query, k);
+            uint256 w = (equal ? 1 : uint256(s.stake)) * s.reputation; // the tally weight
+            if (label == alt) altWeight += w;
+            if (label != posted) otherWeight += w;
+        }
+        // The posted label has at most W - B; alt has at least A. A > W - B, or a tie won by the smaller label,
+        // shows the posted label is not the plurality at `query`.
+        uint256 total = post.tallyWeight;
+        if (altWeight + otherWeight > total || (altWeight + otherWeight == total && alt < posted)) {
+            delete _tallies[key];
+            return _refute(roundId, r, post);
+        }
+        (t.altWeight, t.otherWeight, t.last) = (uint128(altWeight), uint128(otherWeight), last);
+        emit IConsensusLearning.ChallengeProgress(roundId, post.serial, msg.sender, query, alt, altWeight, otherWeight, last);
+    }
+
+    /// @notice IConsensusLearning.challengeMatches, run by delegatecall from ConsensusLearning.
+    function challengeMatches(uint256 roundId, address revealer, bytes calldata labels, bytes calldata consensus)
+        external
+    {
+        Round storage r = _rounds[roundId];
+        Post storage post = _livePost(roundId, r);
+        (uint256 q, uint256 k) = (r.numQueries, r.numClasses);
+        (Submission storage s, bool held) = _slot(roundId, revealer);
+        if (!held || s.status != IConsensusLearning.Status.Revealed) revert IConsensusLearning.NotARevealerOf(roundId, revealer);
+        uint256 size = _labelBytes(q, k);
+        if (labels.length != size || _labelsRoot(labels) != s.hash) {
+            revert IConsensusLearning.RevealedLabelsMismatch(roundId, revealer);
+        }
+        if (consensus.length != size || _labelsRoot(consensus) != post.consensusRoot) {
+            revert IConsensusLearning.InvalidProof(roundId, address(0));
+        }
+        uint256 m = _equalLabels(labels, consensus, q, k);
+        if (m == s.matches) revert IConsensusLearning.MatchCountCorrect(roundId, revealer, m);
+        _refute(roundId, r, post);
+    }
+
+    /// @notice IConsensusLearning.confirm, run by delegatecall from ConsensusLearning (also from its claim).
+    function confirm(uint256 roundId) external {
+        Round storage r = _rounds[roundId];
+        _checkPhase(roundId, r, IConsensusLearning.Phase.Proposed);
+        Post storage post = _posts[roundId];
+        uint256 ends = post.challengeEnds;
+        if (block.timestamp <= ends) revert IConsensusLearning.ChallengeWindow(roundId, ends, block.timestamp);
+        address proposer = post.proposer;
+        uint256 bond = post.bond;
+        _accounts[proposer].locked -= uint128(bond);
+        _accounts[proposer].free += uint128(bond); // it was free before the post: < 2^96 with the fee checked next
+        _payFinalizer(roundId, r, proposer);
+        post.byPost = true;
+        (uint256 pooled, uint256 burnt, uint256 dust) = (post.pooled, post.burnt, post.dust);
+        _totalStake -= pooled + burnt; // penalties leave the stake now; accounts are debited at claim
+        emit IConsensusLearning.RoundSlashes(roundId, pooled, burnt);
+        if (r.agreedWeight == 0) {
+            uint256 reward = r.reward;
+            r.refundable = true;
+            _rewardsOwed -= reward;
+            _refundsOwed += reward;
+            burnt += pooled;
+            emit IConsensusLearning.RewardRefundable(roundId, reward);
+        } else {
+            _rewardsOwed = _rewardsOwed + pooled - dust;
+            burnt += dust;
+        }
+        r.outcome = uint8(Outcome.Finalized);
+        emit IConsensusLearning.PostConfirmed(roundId, post.serial, proposer, bond);
+        emit IConsensusLearning.RoundFinalized(roundId, address(0), r.pool, r.agreedWeight, dust);
+        _burn(roundId, burnt);
+    }
+
+    /// @notice IConsensusLearning.publishConsensus, run by delegatecall from ConsensusLearning.
+    function publishConsensus(uint256 roundId, bytes calldata consensus) external {
+        Round storage r = _rounds[roundId];
+        _checkPhase(roundId, r, IConsensusLearning.Phase.Finalized);
+        Post storage post = _posts[roundId];
+        if (!post.byPost || r.consensusPointer != address(0)) revert IConsensusLearning.NothingToPublish(roundId);
+        (uint256 q, uint256 k) = (r.numQueries, r.numClasses);
+        if (consensus.length != _labelBytes(q, k) || _labelsRoot(consensus) != post.consensusRoot) {
+            revert IConsensusLearning.InvalidProof(roundId, address(0));
+        }
+        bytes memory labels = consensus; // one byte a label, in query order, as finalize stores it
+        if (k <= PACKED_MAX_CLASSES) {
+            uint256 at = _unpack(consensus, q, k);
+            bytes memory inPositions;
+            assembly ("memory-safe") {
+                inPositions := sub(at, 0x20) // _unpack's buffer, whose length word we cut to Q
+                mstore(inPositions, q)
+            }
+            labels = _inQueryOrder(inPositions);
+        }
+        address pointer = SSTORE2.write(labels);
+        r.consensusPointer = pointer;
+        emit IConsensusLearning.ConsensusPublished(roundId, pointer);
+    }
+
+    /// @dev The live post of round `r`, still challengeable; else WrongPhase (no live post) or ChallengeWindow.
+    function _livePost(uint256 roundId, Round storage r) private view returns (Post storage post) {
+        _checkPhase(roundId, r, IConsensusLearning.Phase.Proposed);
+        post = _posts[roundId];
+        uint256 ends = post.challengeEnds;
+        if (block.timestamp > ends) revert IConsensusLearning.ChallengeWindow(roundId, ends, block.timestamp);
+    }
+
+    /// @dev The calldata offset of an array's first element.
+    function _offset(bytes32[] calldata a) private pure returns (uint256 o) {
+        assembly ("memory-safe") {
+            o := a.offset
+        }
+    }
+
+    /// @dev propose's pass over the committers (strictly ascending, exactly the round's): checks each posted
+    /// match count (<= Q for a revealer, 0 for a non-revealer), records it, and sums the revealers' tally weight
+    /// W, the agreeing revealers' pool weight and the deviators' penalties; `agreed[i]` is committer i's pool
+    /// weight (0 unless it agrees).
+    function _scorePosted(
+        uint256 roundId,
+        Round storage r,
+        address[] calldata committers,
+        bytes calldata matches,
+        uint256 mode
+    ) private returns (uint256 tallyWeight, uint256 agreedWeight, uint256 pooled, uint256[] memory agreed) {
+        IConsensusLearning.Params memory p = r.params;
+        uint256 q = r.numQueries;
+        agreed = new uint256[](committers.length);
+        for (uint256 i; i < committers.length; ++i) {
+            address who = committers[i];
+            if (i != 0 && who <= committers[i - 1]) revert IConsensusLearning.RevealersNotSorted(i);
+            uint256 m = uint16(bytes2(matches[2 * i:2 * i + 2]));
+            (Submission storage s, bool held) = _slot(roundId, who);
+            IConsensusLearning.Status status = held ? s.status : IConsensusLearning.Status.None;
+            if (status == IConsensusLearning.Status.Committed) {
+                if (m != 0) revert IConsensusLearning.InvalidMatchCount(who, m);
+                continue;
+            }
+            if (status != IConsensusLearning.Status.Revealed) revert IConsensusLearning.NotACommitter(roundId, who);
+            if (m > q) revert IConsensusLearning.InvalidMatchCount(who, m);
+            uint256 stake = s.stake;
+            tallyWeight += (p.equalWeights ? 1 : stake) * s.reputation;
+            if (_agrees(m, mode, q, p.agreementBps)) {
+                uint256 w = p.equalWeights ? 1 : stake;
+                agreed[i] = w;
+                agreedWeight += w;
+            } else {
+                pooled += _penalty(stake, p.deviatorSlashBps); // 0 under equal weights
+            }
+            s.matches = uint32(m);
+        }
+    }
+
+    /// @dev Refute the live post: half its bond (REFUTER_SHARE_BPS) to msg.sender's free stake, the rest burned;
+    /// the round is Finalizable again.
+    function _refute(uint256 roundId, Round storage r, Post storage post) private {
+        uint256 bond = post.bond;
+        uint256 reward = bond * REFUTER_SHARE_BPS / _BPS;
+        _accounts[post.proposer].locked -= uint128(bond);
+        Account storage a = _accounts[msg.sender];
+        uint256 free = a.free + reward;
+        if (free > type(uint96).max) revert IConsensusLearning.AmountTooLarge(free, type(uint96).max);
+        a.free = uint128(free);
+        _totalStake -= bond - reward;
+        post.proposer = address(0);
+        r.outcome = uint8(Outcome.Open);
+        r.pool = 0;
+        r.agreedWeight = 0;
+        emit IConsensusLearning.Refuted(roundId, post.serial, msg.sender, bond, reward);
+        _burn(roundId, bond - reward);
+    }
+
+    /// @dev M of the agreement rule for a consensus in wire form: the count of its most frequent label.
+    /// Packed, per class c, the nibbles equal to c are counted 64 a word (_zeroNibbles of w xor c in every
+    /// nibble); an odd Q's zero padding nibble is taken off class 0.
+    function _modeOfWire(bytes calldata wire, uint256 q, uint256 k) private pure returns (uint256 best) {
+        if (k > PACKED_MAX_CLASSES) return _modeCount(wire, k); // one byte a label, copied to memory
+        for (uint256 c; c < k; ++c) {
+            uint256 pattern = c * 0x1111111111111111111111111111111111111111111111111111111111111111;
+            uint256 count = 0;
+            for (uint256 p; p < wire.length; p += 32) {
+                count += _zeroNibbles(_wordXor(wire, p, pattern));
+            }
+            if (c == 0 && q & 1 != 0) --count; // the padding
+            if (count > best) best = count;
+        }
+    }
+
+    /// @dev How many of the Q labels of `a` and `b` (wire bytes of the same length) are equal.
+    function _equalLabels(bytes calldata a, bytes calldata b, uint256 q, uint256 k) private pure returns (uint256 count) {
+        for (uint256 p; p < a.length; p += 32) {
+            uint256 x = _wordXor(a, p, uint256(bytes32(b[p:p + (a.length - p < 32 ? a.length - p : 32)])));
+            count += k > PACKED_MAX_CLASSES ? _zeroBytes(x) : _zeroNibbles(x);
+        }
+        if (k <= PACKED_MAX_CLASSES && q & 1 != 0) --count; // both paddings are 0
+    }
+
+    /// @dev The calldata word of `wire` at byte `p`, xor `pattern`; the bytes past the end are set to 0xff in
+    /// the result, so that they never count as equal.
+    function _wordXor(bytes calldata wire, uint256 p, uint256 pattern) private pure returns (uint256 x) {
+        assembly ("memory-safe") {
+            x := xor(calldataload(add(wire.offset, p)), pattern)
+            let rest := sub(wire.length, p)
+            if lt(rest, 0x20) { x := or(x, shr(shl(3, rest), not(0))) }
+        }
+    }
+
+    /// @dev The number of zero nibbles of `x` (64 nibbles).
+    function _zeroNibbles(uint256 x) private pure returns (uint256 count) {
+        assembly ("memory-safe") {
+            // bit 0 of each nibble := the OR of its four bits (the bits shifted in from the next nibble land in
+            // bits 1..3, never read)
+            let t := or(x, shr(1, x))
+            t := or(t, shr(2, t))
+            let z := and(not(t), 0x1111111111111111111111111111111111111111111111111111111111111111)
+            // the low and the high nibble of each byte added into the byte (0..2), then the 32 bytes summed
+            // into the top byte by one multiplication (<= 64: no carry between bytes)
+            let ones := 0x0101010101010101010101010101010101010101010101010101010101010101
+            let perByte := add(and(z, ones), and(shr(4, z), ones))
+            count := shr(248, mul(perByte, ones))
+        }
+    }
+
+    /// @dev The number of zero bytes of `x` (32 bytes).
+    function _zeroBytes(uint256 x) private pure returns (uint256 count) {
+        assembly ("memory-safe") {
+            let lo7 := 0x7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f7f
+            // high bit of each byte set iff that byte is zero (as _countMatches)
+            let z := not(or(or(add(and(x, lo7), lo7), x), lo7))
+            count := shr(248, mul(shr(7, z), 0x0101010101010101010101010101010101010101010101010101010101010101))
+        }
     }
 
     /*//////////////////////////////////////////////////////////////
                         PRIVATE: FINALIZE PIPELINE
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Credit the round's finalizer fee to msg.sender's free stake (whatever the outcome).
-    function _payFinalizer(uint256 roundId, Round storage r) private {
+    /// @dev Credit the round's finalizer fee to `to`'s free stake (whatever the outcome).
+    function _payFinalizer(uint256 roundId, Round storage r, address to) private {
         uint256 fee = r.finalizerFee;
         if (fee == 0) return;
-        Account storage a = _accounts[msg.sender];
+        Account storage a = _accounts[to];
         uint256 free = a.free + fee;
         if (free > type(uint96).max) revert IConsensusLearning.AmountTooLarge(free, type(uint96).max);
         a.free = uint128(free);
         _rewardsOwed -= fee;
         _totalStake += fee;
-        emit IConsensusLearning.FinalizerPaid(roundId, msg.sender, fee);
+        emit IConsensusLearning.FinalizerPaid(roundId, to, fee);
     }
 
     /// @dev An audit committed and never revealed costs the requester AUDIT_FORFEIT_BPS of its reward (burned);
@@ -154,34 +498,6 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
                 _updateReputation(roundId, committers[i], 0, 0);
             }
         }
-    }
-
-    /// @dev The reputation rule (docs/protocol.md, "Reputation"): move `who`'s reputation REPUTATION_RATE of
-    /// the way to `score` (bps), rounding towards less trust, never below REPUTATION_FLOOR. Bounded by
-    /// construction: the result lies between the old value and the score, both <= BPS. `crowd`: the crowd
-    /// rule's verdict this round, bits of _loadRevealers' word shifted down by 33 (bit 2 judged, bit 0 struck
-    /// out; 0: not judged, the memory bit stays), written in the same slot.
-    function _updateReputation(uint256 roundId, address who, uint256 score, uint256 crowd) private {
-        uint256 stored = _reputation[who];
-        uint256 before = _reputationOf(who);
-        uint256 next = _nextReputation(before, score);
-        uint256 memoryBit = stored & _STRUCK_OUT;
-        if (crowd & 4 != 0) {
-            uint256 now_ = crowd & 1 != 0 ? _STRUCK_OUT : 0;
-            if (now_ != memoryBit) emit IConsensusLearning.StruckOut(roundId, who, now_ != 0);
-            memoryBit = now_;
-        }
-        _reputation[who] = uint16(next | memoryBit); // next <= BPS < _STRUCK_OUT
-        emit IConsensusLearning.ReputationUpdated(roundId, who, before, next);
-    }
-
-    /// @dev One reputation step from `before` towards `score` (both bps): REPUTATION_RATE of the gap, a gain
-    /// rounded down and a loss up (`_penalty` is a ceiling), never below REPUTATION_FLOOR.
-    function _nextReputation(uint256 before, uint256 score) private pure returns (uint256 next) {
-        next = score >= before
-            ? before + (score - before) * REPUTATION_RATE / _BPS
-            : before - _penalty(before - score, REPUTATION_RATE);
-        if (next < REPUTATION_FLOOR) next = REPUTATION_FLOOR;
     }
 
     /// @dev Check the finalize() input against storage: exactly the round's committers, strictly ascending
@@ -286,7 +602,10 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         IConsensusLearning.Status status = held ? s.status : IConsensusLearning.Status.None;
         if (status == IConsensusLearning.Status.Committed) return (0, 0, 0);
         if (status != IConsensusLearning.Status.Revealed) revert IConsensusLearning.NotACommitter(roundId, participant);
-        if (keccak256(v) != s.hash) revert IConsensusLearning.RevealedLabelsMismatch(roundId, participant);
+        // the root fixes the bytes up to zero padding, the length the rest
+        if (v.length != _labelBytes(r.numQueries, r.numClasses) || _labelsRoot(v) != s.hash) {
+            revert IConsensusLearning.RevealedLabelsMismatch(roundId, participant);
+        }
         offset = _unpack(v, r.numQueries, r.numClasses);
         // stake >= minStake >= 1 and reputation >= REPUTATION_FLOOR: weight >= 1, and < 2^96 * 2^14
         uint256 rep = s.reputation;
@@ -738,18 +1057,6 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         s.status = status;
         emit IConsensusLearning.Scored(roundId, who, matches, hits, status);
         if (penalty != 0) emit IConsensusLearning.Slashed(roundId, who, penalty, status);
-    }
-
-    /// @dev The agreement rule (docs/protocol.md, "Finalize", step 5): `m` of Q labels match a consensus whose most
-    /// frequent label covers `mode` = M. A perfect match agrees; otherwise m must reach M (what a labeller
-    /// blind to the queries matches at best in expectation), its chance-corrected agreement (m - M) / (Q - M)
-    /// must reach `bps`, and m - M must be at least AGREEMENT_SIGMAS standard deviations of a blind labeller,
-    /// (m - M)^2 * Q >= AGREEMENT_SIGMAS^2 * M * (Q - M), so that luck does not pay in small rounds.
-    function _agrees(uint256 m, uint256 mode, uint256 q, uint256 bps) private pure returns (bool) {
-        if (m == q) return true;
-        if (m < mode) return false;
-        uint256 d = m - mode;
-        return d * _BPS >= bps * (q - mode) && d * d * q >= AGREEMENT_SIGMAS * AGREEMENT_SIGMAS * mode * (q - mode);
     }
 
     /// @dev Number of equal bytes between the Q bytes at memory address `offset` and `b` (Q bytes), 32 at a time.

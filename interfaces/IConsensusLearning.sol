@@ -21,7 +21,8 @@ interface IConsensusLearning {
         Finalizable, // reveal (and audit, if any) over, finalize() not called yet
         Finalized, // quorum met, consensus stored
         Failed, // quorum not met, nobody passed the audit, or abandoned: reward refundable, no consensus
-        Audit // revealDeadline < block.timestamp <= auditDeadline and the requester has not revealed its audit
+        Audit, // revealDeadline < block.timestamp <= auditDeadline and the requester has not revealed its audit
+        Proposed // a bonded post of the consensus is live: challengeable until its window ends, then confirmable
     }
 
     /// @notice Where a participant stands in one round.
@@ -76,8 +77,30 @@ interface IConsensusLearning {
         uint32 auditDuration; // seconds from the reveal deadline to the audit deadline (0 iff auditCount == 0)
         uint16 auditCount; // G hidden known-label queries, 0..MAX_AUDIT_QUERIES (and <= Q)
         bytes32 auditCommitment; // auditCommitmentOf(requester, queriesHash, indices, labels, salt); 0 iff G == 0
-        uint96 finalizerFee; // part of msg.value paid to whoever settles the round (finalize or abandon)
+        uint96 finalizerFee; // part of msg.value paid to whoever settles the round (finalize, abandon, a confirmed post)
         Params params; // within bounds()
+        // Optimistic-only: up to MAX_OPTIMISTIC_PARTICIPANTS seats and Q up to MAX_OPTIMISTIC_QUERIES, no audit;
+        // settled only by propose (or failed: abandon). Other rounds may be proposed or finalized on chain.
+        bool optimistic;
+    }
+
+    /// @notice What an optimistic post costs and how long it stays challengeable. Changes take effect
+    /// BOUNDS_DELAY after they are proposed (proposeChallengeTerms / applyChallengeTerms).
+    struct ChallengeTerms {
+        uint32 window; // seconds a post stays challengeable (size it above the chain's censorship bound)
+        uint96 bondBase; // wei of free stake a proposer locks per post ...
+        uint96 bondPerRevealer; // ... plus this per revealer (the worst-case query proof grows with N)
+    }
+
+    /// @notice The live (or last confirmed) post of a round, as returned by `getPost`.
+    struct PostInfo {
+        address proposer; // 0: no live post (none yet, or the last one was refuted)
+        uint40 challengeEnds; // last second at which the post can be challenged
+        uint32 serial; // posts made in this round so far; the live one is number `serial`
+        bytes32 consensusRoot; // Merkle root of the consensus's wire bytes (the labels' chunk layout)
+        uint128 tallyWeight; // W: the revealers' total tally weight
+        uint96 bond; // free stake the proposer locked
+        uint16 mode; // M of the posted consensus (count of its most frequent label)
     }
 
     /// @notice Everything about a round, as returned by `getRound`.
@@ -102,13 +125,14 @@ interface IConsensusLearning {
         uint128 agreedWeight; // after finalize: total weight of the agreeing revealers
         bool refundable; // the reward is owed back to the requester (failed round, or nobody agreed)
         Params params; // frozen at opening
+        bool optimistic; // settled only by an optimistic post (RoundSpec.optimistic)
     }
 
     /// @notice A participant's record in one round, as returned by `getSubmission`.
     struct SubmissionInfo {
-        bytes32 hash; // the commitment; after reveal, keccak256(labels)
+        bytes32 hash; // the commitment; after reveal, labelsRootOf(labels) (Merkle root of 32-byte chunks)
         uint96 stake; // stake locked at commit (the weight, unless equalWeights)
-        uint32 matches; // after finalize: queries on which the labels equal the consensus
+        uint32 matches; // after finalize (or a post): queries on which the labels equal the consensus
         uint16 auditHits; // after finalize of an audited round: audit queries answered right
         Status status; // see Status
         bool claimed; // settled by claim()
@@ -226,6 +250,33 @@ interface IConsensusLearning {
     error BoundsNotReady(uint256 readyAt, uint256 nowTimestamp);
     /// @dev Bounds outside the contract's hard limits (a floor above its ceiling included).
     error InvalidBounds(bytes32 name, uint256 value, uint256 min, uint256 max);
+    /// @dev finalize() on an optimistic-only round: it settles by propose (or abandon).
+    error OptimisticOnly(uint256 roundId);
+    /// @dev propose() on a round with an audit: audited rounds are finalized on chain.
+    error AuditedRound(uint256 roundId);
+    /// @dev propose(): `matches` must hold 2 bytes per committer.
+    error MatchesLength(uint256 given, uint256 expected);
+    /// @dev propose(): a match count above Q, or non-zero for a committer that did not reveal.
+    error InvalidMatchCount(address participant, uint256 matches);
+    /// @dev A challenge or a confirm of a round whose post is not in the right state: no live post, the
+    /// window is over (challenge) or still open (confirm).
+    error ChallengeWindow(uint256 roundId, uint256 challengeEnds, uint256 nowTimestamp);
+    /// @dev A Merkle proof that does not lead to the stored root (`participant` 0: the consensus).
+    error InvalidProof(uint256 roundId, address participant);
+    /// @dev challengeQuery(): the alternative label must differ from the posted one and be below K.
+    error InvalidAlternative(uint256 alt, uint256 posted, uint256 numClasses);
+    /// @dev challengeMatches(): the posted match count is right (nothing to refute).
+    error MatchCountCorrect(uint256 roundId, address participant, uint256 matches);
+    /// @dev challengeMatches() for a committer that did not reveal (its count was checked to be 0 at propose).
+    error NotARevealerOf(uint256 roundId, address participant);
+    /// @dev consensus() / consensusLabel() of a round settled by a post whose consensus was not published.
+    error ConsensusNotPublished(uint256 roundId);
+    /// @dev publishConsensus() for a round that was not confirmed from a post, or already published.
+    error NothingToPublish(uint256 roundId);
+    /// @dev applyChallengeTerms() with no proposal, or before its delay has passed.
+    error TermsNotReady(uint256 readyAt, uint256 nowTimestamp);
+    /// @dev proposeChallengeTerms(): a term outside the contract's hard limits.
+    error InvalidChallengeTerms(bytes32 name, uint256 value, uint256 min, uint256 max);
 
     /*//////////////////////////////////////////////////////////////
                                   EVENTS
@@ -303,6 +354,37 @@ interface IConsensusLearning {
     event BoundsChanged(Bounds bounds);
     /// @notice The owner changed the unbonding delay for withdrawals requested from now on.
     event UnbondingDelayChanged(uint256 delay);
+    /// @notice A bonded post of a round's consensus: `consensus` in wire form (its Merkle root stored),
+    /// `matches` 2 bytes per committer (ascending), challengeable until `challengeEnds`.
+    event Proposed(
+        uint256 indexed roundId,
+        address indexed proposer,
+        uint256 serial,
+        bytes32 consensusRoot,
+        bytes consensus,
+        bytes matches,
+        uint256 challengeEnds,
+        uint256 bond,
+        uint256 pool,
+        uint256 agreedWeight
+    );
+    /// @notice A query proof in progress: `alt` has `altWeight`, labels other than the posted one `otherWeight`
+    /// among the revealers proven so far by `challenger` (strictly ascending, the last one `last`).
+    event ChallengeProgress(
+        uint256 indexed roundId, uint256 serial, address indexed challenger, uint256 query, uint256 alt,
+        uint256 altWeight, uint256 otherWeight, address last
+    );
+    /// @notice Post `serial` was refuted by `challenger` (paid `reward`, half the bond; the rest burned). The
+    /// round is Finalizable again: anyone may post (or, if it is not optimistic-only, finalize).
+    event Refuted(uint256 indexed roundId, uint256 serial, address indexed challenger, uint256 bond, uint256 reward);
+    /// @notice Post `serial` outlived its window: the round is Finalized with it, the bond is free again.
+    event PostConfirmed(uint256 indexed roundId, uint256 serial, address indexed proposer, uint256 bond);
+    /// @notice A confirmed post's consensus was stored for consensus() (SSTORE2 code at `pointer`).
+    event ConsensusPublished(uint256 indexed roundId, address pointer);
+    /// @notice The owner proposed new challenge terms; they apply from `effectiveAt` (applyChallengeTerms).
+    event ChallengeTermsProposed(ChallengeTerms terms, uint256 effectiveAt);
+    /// @notice New challenge terms apply to posts made from now on.
+    event ChallengeTermsChanged(ChallengeTerms terms);
 
     /*//////////////////////////////////////////////////////////////
                               STAKE
@@ -400,6 +482,56 @@ interface IConsensusLearning {
     /// @param labels Their revealed labels, in the same order, as revealed (packed when K <= 16: the bytes of
     /// their Revealed events); empty for those that did not reveal.
     function finalize(uint256 roundId, address[] calldata committers, bytes[] calldata labels) external;
+
+    /// @notice Post the consensus of a Finalizable round without an audit (optimistic settlement; docs/protocol.md,
+    /// "Optimistic settlement"). The caller locks bondOf(roundId) of its free stake. The contract checks the
+    /// committer set, reads each stake and computes the settlement (pool, agreed weight, penalties, dust) exactly
+    /// from the posted match counts, and stores the consensus's Merkle root; claims wait for the challenge
+    /// window. A round that missed quorum is marked Failed instead (no bond, no post).
+    /// @param roundId The round, Finalizable, with no audit.
+    /// @param consensus The consensus in wire form (as a reveal: packed when K <= 16).
+    /// @param committers Every committer, sorted ascending (from the Committed events).
+    /// @param matches 2 bytes (big-endian) per committer: its labels' matches with `consensus` (0 if it did not reveal).
+    function propose(uint256 roundId, bytes calldata consensus, address[] calldata committers, bytes calldata matches)
+        external;
+
+    /// @notice Refute the live post at one query: prove revealers' labels at `query` against their stored roots.
+    /// The post falls once the proven weight of `alt` beats what the posted label can have at most (the revealers'
+    /// total weight minus the proven weight of other labels), or ties it with a smaller `alt`. May be spread over
+    /// several calls (the caller's running sums are kept per post, query and alt; revealers strictly ascending
+    /// across the calls). The refuter gets half the bond, the rest is burned.
+    /// @param consensusChunk The posted consensus's 32-byte chunk holding `query`, with its proof `consensusProof`.
+    /// @param revealers Revealers, strictly ascending; `chunks[i]` is the chunk of revealers[i]'s labels holding
+    /// `query` and siblings[i*d ... i*d + d) its proof, d = the round's tree depth (leaf level first).
+    function challengeQuery(
+        uint256 roundId,
+        uint256 query,
+        uint256 alt,
+        bytes32 consensusChunk,
+        bytes32[] calldata consensusProof,
+        address[] calldata revealers,
+        bytes32[] calldata chunks,
+        bytes32[] calldata siblings
+    ) external;
+
+    /// @notice Refute the live post's match count of one revealer: give its revealed labels and the posted
+    /// consensus (both checked against their roots); reverts MatchCountCorrect if the count is right.
+    function challengeMatches(uint256 roundId, address revealer, bytes calldata labels, bytes calldata consensus)
+        external;
+
+    /// @notice Settle a round by its post once the challenge window is over: Finalized, the proposer's bond back
+    /// to its free stake and the finalizer fee paid to it. claim() does this itself when needed.
+    function confirm(uint256 roundId) external;
+
+    /// @notice Store a confirmed post's consensus (wire form, checked against its root) for `consensus()` and
+    /// `consensusLabel()`; optional, anyone may pay for it.
+    function publishConsensus(uint256 roundId, bytes calldata consensus) external;
+
+    /// @notice Propose new challenge terms (owner); they may be applied BOUNDS_DELAY later.
+    function proposeChallengeTerms(ChallengeTerms calldata terms) external;
+
+    /// @notice Apply the proposed challenge terms once their delay has passed (anyone).
+    function applyChallengeTerms() external;
 
     /// @notice Escape for a round nobody could or would finalize: ABANDON_DELAY after its last deadline,
     /// anyone may mark it Failed (revealers unslashed, every stake unlocked, the reward refundable).
@@ -536,6 +668,22 @@ interface IConsensusLearning {
         bytes calldata labels,
         bytes32 salt
     ) external view returns (bytes32);
+
+    /// @notice The round's post (live, or the one it was confirmed with); proposer 0 and serial 0: never posted.
+    function getPost(uint256 roundId) external view returns (PostInfo memory);
+
+    /// @notice The challenge terms in force, the proposed ones and when they may apply (0: no proposal).
+    function challengeTerms()
+        external
+        view
+        returns (ChallengeTerms memory current, ChallengeTerms memory proposed, uint256 effectiveAt);
+
+    /// @notice The bond a post of `roundId` locks now: bondBase + bondPerRevealer x revealers.
+    function bondOf(uint256 roundId) external view returns (uint256);
+
+    /// @notice The Merkle root reveal stores for `labels` (wire bytes): 32-byte chunks, the last zero-padded, as
+    /// leaves of a tree of depth ceil(log2(chunks)) padded with zero leaves, nodes keccak256(left ++ right).
+    function labelsRootOf(bytes calldata labels) external pure returns (bytes32);
 
     /// @notice Most participants a round with `numQueries` queries accepts (bounds finalize's gas).
     function maxParticipants(uint256 numQueries) external pure returns (uint256);

@@ -390,7 +390,7 @@ def worst_case_round(container, n: int, q: int, k: int) -> dict[str, int]:
     audit = worst_case_audit(rows, q, int(c.MAX_AUDIT_QUERIES()))
     params = replace(DEFAULT_PARAMS, audit_bound_bps=0)
     spec = (QUERIES_HASH, q, k, PHASE_SECONDS, PHASE_SECONDS, PHASE_SECONDS, len(audit.indices),
-            audit.commitment(chain.id, c.address, owner.address, QUERIES_HASH), 1, params.as_tuple())
+            audit.commitment(chain.id, c.address, owner.address, QUERIES_HASH), 1, params.as_tuple(), False)
     used: dict[str, int] = {}
 
     def note(name, tx):

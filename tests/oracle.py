@@ -53,6 +53,11 @@ CONSTANTS = {
     "CROWD_REPEAT_STRIKES": 1,
     "SUBMISSION_SLOTS": 16,
     "PACKED_MAX_CLASSES": 16,
+    "MAX_OPTIMISTIC_QUERIES": 65_535,
+    "MAX_OPTIMISTIC_PARTICIPANTS": 2048,
+    "MIN_CHALLENGE_WINDOW": 36,
+    "MAX_CHALLENGE_WINDOW": 30 * 24 * 3600,
+    "REFUTER_SHARE_BPS": 5_000,
 }
 GAS_CAP = 2**24  # EIP-7825: the most gas one transaction may use
 
@@ -67,6 +72,7 @@ class Phase(IntEnum):
     FINALIZED = 4
     FAILED = 5
     AUDIT = 6
+    PROPOSED = 7
 
 
 class Status(IntEnum):
@@ -399,3 +405,130 @@ def settle(params: Params, q: int, k: int, reward: int, bonus: int = 0, stakes: 
         out.books_delta = (fee - out.slashed, -fee - forfeit + pooled - out.dust, 0, out.burned)
     assert sum(out.books_delta) == 0
     return out
+
+
+# ---------------------------------------------------------------------------------------------- optimistic tier
+# The labels' Merkle tree and the query fraud rule, restated (docs: cl_client/optimistic.py's docstring):
+# leaves are the wire's 32-byte chunks (the last zero-padded), then zero leaves up to a power of two; a parent is
+# keccak256(left || right); a single chunk is its own root.
+
+
+def _oracle_leaves(wire: bytes) -> list[bytes]:
+    """The wire's chunks, zero-padded to 32 bytes, then all-zero leaves up to the next power of two."""
+    wire = bytes(wire)
+    assert wire, "a labels tree holds at least one byte"
+    leaves = [wire[i:i + 32] + bytes(32 - len(wire[i:i + 32])) for i in range(0, len(wire), 32)]
+    size = 1
+    while size < len(leaves):
+        size *= 2
+    return leaves + [bytes(32)] * (size - len(leaves))
+
+
+def _oracle_node(leaves: list[bytes]) -> bytes:
+    """The root of a power-of-two list of leaves, by halves."""
+    if len(leaves) == 1:
+        return leaves[0]
+    half = len(leaves) // 2
+    return keccak(_oracle_node(leaves[:half]) + _oracle_node(leaves[half:]))
+
+
+def oracle_labels_root(wire: bytes) -> bytes:
+    """The root the contract stores for a revealer's wire bytes (or the posted consensus's)."""
+    return _oracle_node(_oracle_leaves(wire))
+
+
+def oracle_chunk_proof(wire: bytes, i: int) -> list[bytes]:
+    """The siblings of chunk i, leaf level first: found from the top, halving the range that holds i."""
+    leaves = _oracle_leaves(wire)
+    assert 0 <= i < len(leaves), f"chunk {i} is out of range"
+    lo, hi, top_down = 0, len(leaves), []
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if i < mid:
+            top_down.append(_oracle_node(leaves[mid:hi]))
+            hi = mid
+        else:
+            top_down.append(_oracle_node(leaves[lo:mid]))
+            lo = mid
+    return top_down[::-1]
+
+
+def oracle_verify(root: bytes, chunk: bytes, i: int, proof: list[bytes]) -> bool:
+    """Whether `proof` takes `chunk` at leaf i (which must be < 2^len(proof)) up to `root`."""
+    if len(chunk) != 32 or not 0 <= i < 2 ** len(proof) or any(len(s) != 32 for s in proof):
+        return False
+    node, position = bytes(chunk), i
+    for sibling in proof:
+        node = keccak(sibling + node) if position % 2 else keccak(node + sibling)
+        position //= 2
+    return node == bytes(root)
+
+
+def oracle_label_at(chunk: bytes, j: int, k: int) -> int:
+    """Query j's label read from the 32-byte chunk that holds it (chunk (j // 2) // 32 packed, j // 32 not)."""
+    if k > CONSTANTS["PACKED_MAX_CLASSES"]:
+        return chunk[j % 32]
+    byte = chunk[(j // 2) % 32]
+    return byte // 16 if j % 2 == 0 else byte % 16
+
+
+def oracle_chunk_of(j: int, k: int) -> int:
+    """The chunk index that holds query j's label."""
+    return (j // 2 if k <= CONSTANTS["PACKED_MAX_CLASSES"] else j) // 32
+
+
+def oracle_matches(labels: bytes, consensus: bytes) -> int:
+    """How many queries a revealer's labels (one byte each) agree with the consensus on."""
+    return sum(a == b for a, b in zip(labels, consensus))
+
+
+def _oracle_beats(a: int, b: int, w: int, alt: int, c: int) -> bool:
+    """The refute condition: A > W - B, or a tie A == W - B with alt < c."""
+    return a > w - b or (a == w - b and alt < c)
+
+
+def oracle_refutes(post_root: bytes, j: int, alt: int, consensus_chunk: bytes, consensus_proof: list[bytes],
+                   batches: list, roots: dict, weights: dict, k: int) -> int | None:
+    """What the contract does with a query fraud proof sent as `batches` (one list of (address, chunk, proof)
+    records per transaction): the index of the transaction that refutes the post, or None if none does.
+    roots / weights: {address: stored labels root / tally weight} of every revealer (W = all their weights).
+    Raises AssertionError where the contract reverts: a posted label that does not verify, alt equal to it
+    or >= K, an unknown revealer, a record out of ascending order, a chunk that does not verify."""
+    ci = oracle_chunk_of(j, k)
+    assert oracle_verify(post_root, consensus_chunk, ci, consensus_proof), "the consensus chunk does not verify"
+    c = oracle_label_at(consensus_chunk, j, k)
+    assert alt != c and alt < k, "alt must be a label (< K) other than the posted one"
+    roots = {int(a, 16): r for a, r in roots.items()}
+    weights = {int(a, 16): w for a, w in weights.items()}
+    total = sum(weights.values())
+    a_sum = b_sum = 0
+    last = -1
+    for t, batch in enumerate(batches):
+        for address, chunk, proof in batch:
+            who = int(address, 16)
+            assert who > last, f"record {address} is not above the previous one"
+            last = who
+            assert who in roots, f"{address} did not reveal"
+            assert oracle_verify(roots[who], chunk, ci, proof), f"the chunk of {address} does not verify"
+            label = oracle_label_at(chunk, j, k)
+            a_sum += weights[who] if label == alt else 0
+            b_sum += weights[who] if label != c else 0
+        if _oracle_beats(a_sum, b_sum, total, alt, c):
+            return t
+    return None
+
+
+def oracle_fewest_records(votes: list[int], weights: list[int], c: int, alt: int) -> int | None:
+    """The size of the smallest set of voters whose records refute c with alt (by trying every set, smallest
+    first); None if even all of them do not."""
+    from itertools import combinations
+
+    total = sum(weights)
+    voters = range(len(votes))
+    for size in range(len(votes) + 1):
+        for chosen in combinations(voters, size):
+            a = sum(weights[i] for i in chosen if votes[i] == alt)
+            b = sum(weights[i] for i in chosen if votes[i] != c)
+            if _oracle_beats(a, b, total, alt, c):
+                return size
+    return None

@@ -63,6 +63,15 @@ def build_parser(prog: str = "python -m cl_client.sim") -> argparse.ArgumentPars
     p.add_argument("--single-calls", action="store_true",
                    help="participants send claim, reveal and commit one by one (default: the claim of a round "
                         "rides with the next round's commit in one submit transaction)")
+    p.add_argument("--settle", choices=("finalize", "post"), default=d.settle,
+                   help="settle rounds without an audit on chain (finalize, the default) or by a keeper's post "
+                        "(optimistic settlement; every participant's watcher checks it)")
+    p.add_argument("--optimistic", action="store_true",
+                   help="open optimistic-only rounds (settled by posts; no audit, so give --audit 0; more "
+                        "participants and queries than finalize can take)")
+    p.add_argument("--wrong-posts", action="store_true",
+                   help="the requester posts a wrong consensus first each round (with --settle post or "
+                        "--optimistic); the participants' watchers must refute it")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--quiet", action="store_true", help="no progress bars or tables")
     return p
@@ -102,7 +111,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m cl_client.sim
             audit=args.audit, audit_bound_bps=args.audit_bound_bps, baseline=not args.no_baseline,
             strategies=_csv(args.strategies), models=_csv(args.models), alpha=args.alpha, dataset=args.dataset,
             seed=args.seed, backend=args.backend, equal_weights=args.equal_weights,
-            agreement_bps=args.agreement_bps, stake_eth=args.stake, reward_eth=args.reward).validate()
+            agreement_bps=args.agreement_bps, stake_eth=args.stake, reward_eth=args.reward, settle=args.settle,
+            optimistic=args.optimistic, wrong_posts=args.wrong_posts).validate()
         if not args.no_plots:
             rep.require_plots()
         out_dir = Path(args.out) if args.out else default_out_dir()

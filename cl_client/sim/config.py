@@ -61,20 +61,34 @@ class SimConfig:
     beta_a: float = 3.0  # theory check (--dataset synthetic-beta) only
     beta_b: float = 2.0
     beta_draws: int = 10000
+    settle: str = "finalize"  # "post": rounds without an audit are settled by a keeper's post (optimistic)
+    optimistic: bool = False  # optimistic-only rounds (no audit; up to MAX_OPTIMISTIC_* participants and queries)
+    wrong_posts: bool = False  # the requester posts a wrong consensus first each round; the participants refute it
 
     def validate(self) -> "SimConfig":
         if self.dataset not in DATASETS and self.dataset != THEORY:
             raise SimulationError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)} "
                                   f"(or {THEORY} for the off-chain theory check)")
-        if not 1 <= self.participants <= LIMITS.max_participants:
-            raise SimulationError(f"--participants must be 1..{LIMITS.max_participants} (the contract's MAX_PARTICIPANTS), "
+        if self.settle not in ("finalize", "post"):
+            raise SimulationError(f"--settle must be finalize or post, got {self.settle!r}")
+        if self.optimistic and self.audit:
+            raise SimulationError("--optimistic rounds take no audit: add --audit 0")
+        if self.wrong_posts and not self.posts:
+            raise SimulationError("--wrong-posts needs rounds settled by posts: add --settle post (or --optimistic)")
+        max_n = LIMITS.max_optimistic_participants if self.optimistic else LIMITS.max_participants
+        max_q = LIMITS.max_optimistic_queries if self.optimistic else LIMITS.max_queries
+        if not 1 <= self.participants <= max_n:
+            raise SimulationError(f"--participants must be 1..{max_n} (the contract's "
+                                  f"{'MAX_OPTIMISTIC_PARTICIPANTS' if self.optimistic else 'MAX_PARTICIPANTS'}), "
                                   f"got {self.participants}")
         if self.rounds < 1:
             raise SimulationError(f"--rounds must be at least 1, got {self.rounds}")
-        if not 1 <= self.queries <= LIMITS.max_queries:
-            raise SimulationError(f"--queries must be 1..{LIMITS.max_queries} (the contract's MAX_QUERIES), got {self.queries}")
-        if self.participants * self.queries > LIMITS.max_labels:
-            raise SimulationError(f"participants x queries must be at most {LIMITS.max_labels} (the contract's MAX_LABELS)")
+        if not 1 <= self.queries <= max_q:
+            raise SimulationError(f"--queries must be 1..{max_q} (the contract's "
+                                  f"{'MAX_OPTIMISTIC_QUERIES' if self.optimistic else 'MAX_QUERIES'}), got {self.queries}")
+        if not self.optimistic and self.participants * self.queries > LIMITS.max_labels:
+            raise SimulationError(f"participants x queries must be at most {LIMITS.max_labels} (the contract's "
+                                  "MAX_LABELS; larger rounds: --optimistic)")
         if not self.mix and not 0.0 <= self.byzantine <= 1.0:
             raise SimulationError(f"--byzantine must be a share in 0..1, got {self.byzantine}")
         if not self.alpha > 0:
@@ -108,6 +122,11 @@ class SimConfig:
         if not 0 < self.query_share < 1:
             raise SimulationError(f"query share must be in (0, 1), got {self.query_share}")
         return self
+
+    @property
+    def posts(self) -> bool:
+        """Whether rounds without an audit are settled by a post (optimistic) rather than by finalize."""
+        return self.optimistic or self.settle == "post"
 
     @property
     def groups(self) -> tuple[tuple[str, int], ...]:

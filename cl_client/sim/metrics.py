@@ -127,6 +127,8 @@ def run_checks(rounds: list[dict], accounting_ok: bool) -> dict:
         if any(g in CHEATS for g in first_round_unpaid) else None,
         "first_round_unpaid_by_strategy": {g: sum(v) for g, v in first_round_unpaid.items()},
         "accounting_balanced": accounting_ok,
+        "every_wrong_post_refuted": all(r.get("refuted", 0) >= r.get("wrong_posts", 0) for r in rounds),
+        "wrong_posts": sum(r.get("wrong_posts", 0) for r in rounds),
     }
 
 
@@ -159,6 +161,7 @@ def report_ok(report: dict) -> bool:
     return bool(checks.get("consensus_equals_plurality_when_weights_equal", True)
                 and checks.get("consensus_equals_weighted_vote_every_round", True)
                 and checks.get("accounting_balanced", True)
+                and checks.get("every_wrong_post_refuted", True)
                 and all(run["checks"].get("consensus_equals_weighted_vote_every_round", True)
                         and run["checks"].get("accounting_balanced", True)
                         for run in report.get("sweep", {}).get("runs", [])))

@@ -26,6 +26,8 @@ import numpy as np
 from .config import AUDIT_SECONDS, COMMIT_SECONDS, ETHER, HONEST, REVEAL_SECONDS, SWEEPABLE, SimConfig, \
     SimulationError, assign_roles, config_dict, role_strategy
 from . import gossip
+
+BOND_FUNDS = 10 * ETHER  # free stake of the keeper (and of a lying requester): bonds for many rounds
 from .metrics import SWEEP_ROUND_KEYS, run_checks, score_round, sweep_point
 from .world import World, dataset_summary, prepare, training_steps
 
@@ -46,8 +48,8 @@ class ChainRun:
         self.unclaimed: int | None = None  # merged path: the round whose claim rides with the next commit
         self.progress, self.tasks = progress, tasks
         self.roles = assign_roles(config)
-        if len(node.keys) < config.participants + 1:
-            raise SimulationError(f"the node has {len(node.keys)} keys; need {config.participants + 1}")
+        if len(node.keys) < config.participants + 2:
+            raise SimulationError(f"the node has {len(node.keys)} keys; need {config.participants + 2}")
         self.w3 = self._web3()
         self.owner = Account.from_key(node.keys[0])
         self.gateways, self.participants, self.addresses = [], [], []
@@ -106,13 +108,24 @@ class ChainRun:
             self.gateways.append(gw)
             self.participants.append(Participant(gw, self.world.learners[role.index], strategy=strategy,
                                                  journal_dir=self.out_dir / "journals", finalize=True,
-                                                 rng=np.random.default_rng([cfg.seed, role.index, 3])))
+                                                 rng=np.random.default_rng([cfg.seed, role.index, 3]),
+                                                 settle="post" if cfg.posts else "finalize"))
         self.addresses = [gw.sender for gw in self.gateways]
+        self.keeper = None
+        if cfg.posts:  # a keeper posts the rounds' consensus (the participants' stake is all committed)
+            from ..watcher import Keeper
+
+            self.keeper = Keeper(self._gateway(Account.from_key(self.node.keys[cfg.participants + 1])))
+            self.keeper.gateway.deposit(BOND_FUNDS)
+            if cfg.wrong_posts:
+                self.requester.deposit(BOND_FUNDS)  # the self-dealing requester's bonds
+        self.wrong_posts: dict[int, int] = {}  # round -> wrong posts made (and refuted)
         return self
 
     # ------------------------------------------------------------------ driving
 
-    def _drive(self, round_id: int, done: frozenset, until: int, task=None, claim_alone: bool = True) -> dict:
+    def _drive(self, round_id: int, done: frozenset, until: int, task=None, claim_alone: bool = True,
+               settle: bool = False) -> dict:
         """cl_client.participant.drive_rounds over every participant on the dev chain's jumping clock, up to
         the end of the phase being driven; returns the last state of each in `round_id`, by participant index.
         On the merged path the previous round, if still unclaimed, is driven along to its claim (which then
@@ -124,8 +137,10 @@ class ChainRun:
             rounds.insert(0, self.unclaimed)
             dones[self.unclaimed] = TERMINAL_STATES
         on_done = None if task is None else (
-            lambda p, rid, state: self.progress.advance(task) if rid == round_id else None)
-        history = drive_rounds(self.participants, rounds, JumpClock(self.node, self.requester), done=dones, until=until,
+            lambda p, rid, state: self.progress.advance(task) if rid == round_id and p is not self.keeper else None)
+        # The keeper steps last: the participants' watchers meet a wrong post before anyone re-posts.
+        drivers = self.participants + ([self.keeper] if self.keeper is not None and settle else [])
+        history = drive_rounds(drivers, rounds, JumpClock(self.node, self.requester), done=dones, until=until,
                                timeout=600.0, on_done=on_done, merge=not self.single_calls, claim_alone=claim_alone)
         if len(rounds) > 1:
             self.unclaimed = None
@@ -194,6 +209,8 @@ class ChainRun:
         audit = self.audit_for(r)
         t0 = time.perf_counter()
         extra = {} if audit is None else {"audit": audit, "audit_duration": AUDIT_SECONDS}
+        if cfg.optimistic:
+            extra["optimistic"] = True
         round_id = self.requester.open_round(qhash, qpath.as_uri(), len(batch), world.num_classes,
                                              COMMIT_SECONDS, REVEAL_SECONDS, int(cfg.reward_eth * ETHER), **extra)
         info = self.requester.round(round_id)
@@ -204,17 +221,21 @@ class ChainRun:
         self._advance_past(info.reveal_deadline)
         if audit is not None:  # the Audit phase: the requester reveals what it hid, through the production client
             self.requester.reveal_audit(round_id, audit)
+        elif cfg.wrong_posts:  # a self-dealing requester posts first, a wrong consensus
+            self.wrong_posts[round_id] = self._post_wrong(round_id)
         if self.single_calls:
-            final_states = self._drive(round_id, TERMINAL_STATES, 2**63, tasks.get("final"))
+            final_states = self._drive(round_id, TERMINAL_STATES, 2**63, tasks.get("final"), settle=True)
         else:  # settle, and leave the claim to the next round's submit
             final_states = self._drive(round_id, TERMINAL_STATES | {State.FINALIZED}, 2**63, tasks.get("final"),
-                                       claim_alone=False)
+                                       claim_alone=False, settle=True)
             self.unclaimed = round_id
             if r == cfg.rounds - 1:
                 final_states = self.claim_last()
         seconds = time.perf_counter() - t0
 
         info = self.requester.round(round_id)
+        if self.wrong_posts.get(round_id) and self.requester.post(round_id).serial < 2:
+            raise SimulationError(f"round {round_id}: the wrong post was not refuted")
         if info.phase != Phase.FINALIZED:
             raise SimulationError(f"round {round_id} ended {info.phase.name}, not FINALIZED "
                                   f"({info.reveal_count} revealers of {info.commit_count})")
@@ -225,6 +246,7 @@ class ChainRun:
             claim = claims.get(addr)
             acct = self.requester.account_info(addr)
             sub = self.requester.submission(round_id, addr)
+            sub = replace(sub, status=self.requester.settled_status(round_id, addr))  # a post scores at claim
             credit = 0
             if claim is None and sub.status != Status.NONE and not sub.claimed:  # merged path: claimed later
                 reward, penalty = self.requester.claimable(round_id, addr)
@@ -247,16 +269,38 @@ class ChainRun:
         snowball = None if any(c is None for c in committed) else gossip.per_round(
             world, self.roles, np.stack([np.frombuffer(c, dtype=np.uint8).astype(np.int64) for c in committed]),
             consensus, r)
-        out.update({"round_id": round_id, "gas": self._gas(round_id), "seconds": seconds, "snowball": snowball})
+        out.update({"round_id": round_id, "gas": self._gas(round_id), "seconds": seconds, "snowball": snowball,
+                    "settled_by": "post" if self.requester.post(round_id).serial else "finalize",
+                    "wrong_posts": self.wrong_posts.get(round_id, 0),
+                    "refuted": sum(1 for _ in self.requester.events("Refuted", round_id))})
         return out
+
+    def _post_wrong(self, round_id: int) -> int:
+        """The requester's attack: the honest post with one query's label moved to its least-supported label
+        (and every match count recounted against it, so that only a query proof can refute it). Returns 1."""
+        from ..commitment import pack_labels
+        from ..optimistic import matches_bytes
+        from ..watcher import Watcher
+
+        gw = self.requester
+        honest = Watcher(gw).honest_post(round_id)
+        revealed, weights, k = gw.revealed(round_id), gw.tally_weights(round_id), self.world.num_classes
+        tally = [sum(weights[a] for a, row in revealed.items() if row[0] == label) for label in range(k)]
+        consensus = bytes([min(range(k), key=lambda label: (tally[label], label))]) + honest.consensus[1:]
+        matches = [sum(x == y for x, y in zip(revealed[a], consensus)) if a in revealed else 0
+                   for a in honest.committers]
+        gw.propose(round_id, pack_labels(consensus, k), list(honest.committers), matches_bytes(matches))
+        return 1
 
     def _gas(self, round_id: int) -> dict:
         """Gas used per operation in this round, from the receipts of the round's events. A merged transaction
         (`submit`: on the merged path, the claim of the previous round and this round's commit) counts once,
         as op "submit", in the round it commits to."""
         out, submits = {}, {}
+        settled_by_post = self.requester.post(round_id).serial != 0
         for op, event in (("open_round", "RoundOpened"), ("commit", "Committed"), ("reveal", "Revealed"),
-                          ("reveal_audit", "AuditRevealed"), ("finalize", "RoundFinalized"), ("claim", "Claimed")):
+                          ("reveal_audit", "AuditRevealed"), ("propose", "Proposed"), ("refute", "Refuted"),
+                          ("confirm" if settled_by_post else "finalize", "RoundFinalized"), ("claim", "Claimed")):
             used = []
             for e in self.requester.events(event, round_id):
                 tx_hash = bytes(e["transactionHash"])
@@ -392,7 +436,7 @@ def simulate(config: SimConfig, out_dir: Path, *, sweep: tuple[str, list[float]]
         else:
             points = sweep_points(config, sweep)
             worlds: dict[float, World] = {}
-            with LocalNode(backend=config.backend, accounts=config.participants + 1, block_time=0) as node:
+            with LocalNode(backend=config.backend, accounts=config.participants + 2, block_time=0) as node:
                 for value, cfg, role in points:
                     if cfg.alpha not in worlds:
                         task = progress.add_task(f"training (alpha={cfg.alpha:g})", total=training_steps(cfg))

@@ -70,7 +70,8 @@ def test_fields_are_cast_by_type_and_nested_structs_by_name():
     raw = decoded(requester="0x" + "ab" * 20, reward=10, finalizerFee=1, queriesHash=b"\x02" * 32, numQueries=5,
                  numClasses=3, commitDeadline=100, revealDeadline=200, auditDeadline=300, auditCount=2,
                  auditRevealed=False, phase=6, commitCount=4, revealCount=3, committedStake=40, revealedStake=30,
-                 pool=7, agreedWeight=20, refundable=False, params=decoded(**dict(reversed(list(params.items())))))
+                 pool=7, agreedWeight=20, refundable=False, params=decoded(**dict(reversed(list(params.items())))),
+                 optimistic=False)
     info = _from_abi(RoundInfo, raw, "getRound", round_id=9)
     assert info.round_id == 9 and info.phase is Phase.AUDIT and info.params == DEFAULT_PARAMS
     assert (info.finalizer_fee, info.audit_deadline, info.audit_count, info.refundable) == (1, 300, 2, False)
@@ -84,7 +85,7 @@ def test_a_renamed_nested_field_names_its_path():
     raw = dict(requester="0x" + "ab" * 20, reward=0, finalizerFee=0, queriesHash=b"", numQueries=0, numClasses=0,
                commitDeadline=0, revealDeadline=0, auditDeadline=0, auditCount=0, auditRevealed=False, phase=0,
                commitCount=0, revealCount=0, committedStake=0, revealedStake=0, pool=0, agreedWeight=0,
-               refundable=False, params=decoded(**params))
+               refundable=False, params=decoded(**params), optimistic=False)
     with pytest.raises(ChainError) as exc_info:
         _from_abi(RoundInfo, raw, "getRound", round_id=1)
     assert_one_line(exc_info, "getRound.params:", "missing ['minStake']", "unexpected ['minStakeWei']")

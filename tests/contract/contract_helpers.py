@@ -67,7 +67,7 @@ URI = "ipfs://bafy-query-batch-1"
 ROUND_FIELDS = ("requester", "reward", "finalizerFee", "queriesHash", "numQueries", "numClasses",
                 "commitDeadline", "revealDeadline", "auditDeadline", "auditCount", "auditRevealed", "phase",
                 "commitCount", "revealCount", "committedStake", "revealedStake", "pool", "agreedWeight",
-                "refundable", "params")
+                "refundable", "params", "optimistic")
 SUBMISSION_FIELDS = ("hash", "stake", "matches", "auditHits", "status", "claimed", "reputation")
 ACCOUNT_FIELDS = ("free", "locked", "unbonding", "unbondingReadyAt", "withdrawable")
 BOOK_FIELDS = ("totalStake", "rewardsOwed", "refundsOwed", "burned", "surplus")
@@ -264,22 +264,23 @@ def audit_of(truth: bytes, indices) -> Audit:
 
 def round_spec(cl, requester, q: int, k: int, *, params: Params = DEFAULTS, audit: Audit | None = None,
                audit_s: int = 0, fee: int = 0, commit_s: int = COMMIT_S, reveal_s: int = REVEAL_S,
-               qhash: bytes = QHASH, audit_count: int | None = None, audit_commitment: bytes | None = None) -> tuple:
+               qhash: bytes = QHASH, audit_count: int | None = None, audit_commitment: bytes | None = None,
+               optimistic: bool = False) -> tuple:
     """A RoundSpec tuple (ABI order). An audit without audit_s gets REVEAL_S."""
     if audit is not None and not audit_s:
         audit_s = REVEAL_S
     g = len(audit.indices) if audit is not None else 0
     c = audit.commitment(cl, requester, qhash) if audit is not None else bytes(32)
     return (qhash, q, k, commit_s, reveal_s, audit_s, g if audit_count is None else audit_count,
-            c if audit_commitment is None else audit_commitment, fee, params.astuple())
+            c if audit_commitment is None else audit_commitment, fee, params.astuple(), optimistic)
 
 
 def open_round_with(cl, requester, q: int, k: int, reward: int = 0, *, params: Params = DEFAULTS,
                     audit: Audit | None = None, audit_s: int = 0, fee: int = 0, commit_s: int = COMMIT_S,
-                    reveal_s: int = REVEAL_S, qhash: bytes = QHASH, uri: str = URI) -> int:
+                    reveal_s: int = REVEAL_S, qhash: bytes = QHASH, uri: str = URI, optimistic: bool = False) -> int:
     """openRoundWith: msg.value = reward + fee."""
     spec = round_spec(cl, requester, q, k, params=params, audit=audit, audit_s=audit_s, fee=fee,
-                      commit_s=commit_s, reveal_s=reveal_s, qhash=qhash)
+                      commit_s=commit_s, reveal_s=reveal_s, qhash=qhash, optimistic=optimistic)
     tx = cl.openRoundWith(spec, uri, {"from": requester, "value": reward + fee})
     return tx.events["RoundOpened"]["roundId"]
 

@@ -45,7 +45,8 @@ def test_open_round_stores_the_round_with_frozen_defaults(cl, requester):
         "numClasses": 3, "commitDeadline": tx.timestamp + 100, "revealDeadline": tx.timestamp + 300,
         "auditDeadline": tx.timestamp + 300, "auditCount": 0, "auditRevealed": False,
         "phase": Phase.COMMIT, "commitCount": 0, "revealCount": 0, "committedStake": 0, "revealedStake": 0,
-        "pool": 0, "agreedWeight": 0, "refundable": False, "params": DEFAULTS.astuple()}
+        "pool": 0, "agreedWeight": 0, "refundable": False, "params": DEFAULTS.astuple(),
+        "optimistic": False}
 
 
 def test_open_round_holds_the_reward(cl, requester):

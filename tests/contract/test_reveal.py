@@ -6,6 +6,7 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from conftest import STD_K, STD_Q, TRUTH
+from oracle import oracle_labels_root
 from contract_helpers import (
     CONSTANTS,
     ETHER,
@@ -23,11 +24,11 @@ from contract_helpers import (
 )
 
 
-def test_reveal_replaces_the_commitment_by_the_labels_hash(cl, round_id, reveal_phase):
+def test_reveal_replaces_the_commitment_by_the_labels_root(cl, round_id, reveal_phase):
     alice = reveal_phase[0]
     cl.reveal(round_id, alice.wire, alice.salt, {"from": alice.account})
     assert submission(cl, round_id, alice.account) == {
-        "hash": keccak(alice.wire), "stake": ETHER, "matches": 0, "auditHits": 0,
+        "hash": oracle_labels_root(alice.wire), "stake": ETHER, "matches": 0, "auditHits": 0,
         "status": Status.REVEALED, "claimed": False, "reputation": CONSTANTS["REPUTATION_START"]}
 
 

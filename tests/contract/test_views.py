@@ -61,7 +61,7 @@ def test_get_round_of_unknown_round_is_empty(cl, finalized):
         "numClasses": 0, "commitDeadline": 0, "revealDeadline": 0, "auditDeadline": 0, "auditCount": 0,
         "auditRevealed": False, "phase": Phase.NONE, "commitCount": 0, "revealCount": 0, "committedStake": 0,
         "revealedStake": 0, "pool": 0, "agreedWeight": 0, "refundable": False,
-        "params": (0, 0, 0, 0, 0, 0, 0, 0, False, 0)}
+        "params": (0, 0, 0, 0, 0, 0, 0, 0, False, 0), "optimistic": False}
 
 
 def test_get_round_counts_commits_and_reveals(cl, round_id, finalized):
