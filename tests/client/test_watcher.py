@@ -165,3 +165,29 @@ def test_a_round_with_an_audit_is_left_to_finalize(open_round, accounts, digits,
         open_round(X, num_classes=10, audit=audit, audit_duration=36, optimistic=True)
     with pytest.raises(ContractError):
         keeper.gateway.propose(rid, b"", [], b"")  # WrongPhase: still in its commit phase
+
+
+def test_cl_client_watch_refutes_a_wrong_post_and_posts_the_honest_one(open_round, accounts, digits, journal_dir,
+                                                                       advance_to, requester, local_node,
+                                                                       contract_address, capsys, monkeypatch,
+                                                                       clean_env):
+    from support import run_cli
+
+    rid, people, X = _round(open_round, accounts, digits, journal_dir, n=4, noisy=())
+    _to_finalizable(people, rid, X, None, advance_to)
+    requester.deposit(ETH)
+    _wrong_post(requester, rid, flip_query=3)
+    (keeper,) = accounts.take(1, deposit=ETH)
+    monkeypatch.setenv("CL_RPC_URL", local_node.url)
+    monkeypatch.setenv("CL_CONTRACT", contract_address)
+    monkeypatch.setenv("CL_PRIVATE_KEY", "0x" + keeper.account.key.hex())
+    # it refutes, posts, then waits for the window (a day of block time): the timeout ends it, in one line
+    code, out, err = run_cli(capsys, "watch", "--round", str(rid), "--propose", "--timeout", "3")
+    assert code != 0 and f"still watching round(s) {rid} after 3 s" in err
+    gw = people[0].gateway
+    post = gw.post(rid)
+    assert post.serial == 2 and post.live and int(post.proposer, 16) == int(keeper.sender, 16)
+    assert "refuted post 1" in out and "posted the consensus" in out
+    advance_to(post.challenge_ends + 1)
+    code, out, err = run_cli(capsys, "watch", "--round", str(rid))
+    assert code == 0 and "confirmable" in out, err

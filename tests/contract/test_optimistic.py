@@ -488,3 +488,96 @@ def test_labels_root_view_matches_the_oracle(cl):
     for n in (1, 31, 32, 33, 64, 65, 100, 257, 1000):
         wire = bytes(rng.randrange(256) for _ in range(n))
         assert bytes(cl.labelsRootOf(wire)) == oracle_labels_root(wire), n
+
+
+# --------------------------------------------------------------------------- property: contract == Python
+
+
+SHAPES = [(1, 2), (2, 3), (63, 16), (64, 10), (65, 17), (127, 256), (129, 4), (200, 16)]
+
+
+@pytest.mark.parametrize("seed", range(len(SHAPES)))
+def test_random_rounds_the_contract_and_the_client_agree(cl, requester, proposer, watcher, accounts, seed):
+    """On random rounds (odd and even Q, packed and byte labels, ties forced on some queries), the client's
+    honest post (cl_client.optimistic) equals the oracle's and stands against every proof the contract takes;
+    a post with one wrong label falls to the client's query proof, one with a wrong count to its match proof."""
+    import random
+
+    from cl_client import optimistic as opt
+
+    q, k = SHAPES[seed]
+    rng = random.Random(seed)
+    n = rng.randrange(3, 8)
+    voters = list(accounts)[10:10 + n]
+    tie = seed % 2 == 0  # equal stakes, and the two halves of the voters split query 0 between two labels
+    for v in voters:
+        cl.deposit({"from": v, "value": ETHER if tie else rng.randrange(1, 4) * ETHER // 10})
+    rid = open_round(cl, requester, q, k, ETHER)
+    truth = bytes(rng.randrange(k) for _ in range(q))
+    rows = []
+    for i in range(n):
+        row = bytearray(x if rng.random() < 0.7 else rng.randrange(k) for x in truth)
+        if tie and n % 2 == 0:
+            row[0] = 1 if i % 2 else 0  # w/2 each: the tie rule picks 0
+        rows.append(bytes(row))
+    ballots = [commit(cl, rid, v, row) for v, row in zip(voters, rows)]
+    to_reveal_phase(cl, rid)
+    reveal(cl, rid, ballots)
+    to_finalizable(cl, rid)
+
+    weights = weights_of(cl, rid, ballots)
+    order = sorted(committers_of(cl, rid), key=lambda a: int(a, 16))
+    revealed = {b.address: b.labels for b in ballots}
+    post = opt.honest_post(order, revealed, weights, q, k)
+    consensus, _, matches = honest(cl, rid, ballots, q, k)  # the oracle's
+    assert (post.consensus, list(post.matches)) == (consensus, matches)
+    if tie and n % 2 == 0:
+        assert consensus[0] == 0
+
+    def find(posted_consensus, posted_matches):
+        return opt.find_fraud(pack_labels(posted_consensus, k), order, posted_matches, revealed, weights, q, k,
+                              committers=order)
+
+    def send(fraud, posted_consensus):
+        if isinstance(fraud, opt.MatchFraud):
+            return cl.challengeMatches(rid, fraud.address, fraud.labels_wire, pack_labels(posted_consensus, k),
+                                       {"from": watcher})
+        for batch in fraud.batches:
+            tx = cl.challengeQuery(rid, fraud.query, fraud.alt, fraud.consensus_chunk, fraud.consensus_proof,
+                                   [a for a, _, _ in batch], [c for _, c, _ in batch],
+                                   [s for _, _, proof in batch for s in proof], {"from": watcher})
+        return tx
+
+    # one wrong label (counts recounted against it): the client's query proof refutes it on chain
+    j = rng.randrange(q)
+    wrong = bytearray(consensus)
+    wrong[j] = (wrong[j] + rng.randrange(1, k)) % k
+    wrong = bytes(wrong)
+    wrong_matches = [oracle_matches(revealed[a], wrong) if a in revealed else 0 for a in order]
+    propose(cl, rid, wrong, order, wrong_matches, proposer, k)
+    fraud = find(wrong, wrong_matches)
+    assert isinstance(fraud, opt.QueryFraud) and fraud.query == j or consensus[fraud.query] != wrong[fraud.query]
+    assert "Refuted" in send(fraud, wrong).events
+
+    # one wrong count: the client's match proof refutes it
+    i = rng.randrange(n)
+    bad = list(matches)
+    who = order.index(ballots[i].address)
+    bad[who] = bad[who] - 1 if bad[who] else 1
+    propose(cl, rid, consensus, order, bad, proposer, k)
+    fraud = find(consensus, bad)
+    assert isinstance(fraud, opt.MatchFraud) and fraud.address == ballots[i].address
+    assert "Refuted" in send(fraud, consensus).events
+
+    # the honest post: the client finds nothing, and the contract agrees on every count and every query
+    propose(cl, rid, post.consensus, list(post.committers), list(post.matches), proposer, k)
+    assert find(post.consensus, list(post.matches)) is None
+    cwire = pack_labels(consensus, k)
+    for b in ballots:
+        with brownie.reverts(err("MatchCountCorrect", rid, b.address, oracle_matches(b.labels, consensus))):
+            cl.challengeMatches(rid, b.address, b.wire, cwire, {"from": watcher})
+    for j in sorted({0, q - 1, rng.randrange(q)}):
+        alt = (consensus[j] + 1) % k
+        tx = cl.challengeQuery(*query_proof(cl, rid, consensus, j, alt, ballots, k), {"from": accounts[11 + j % 5]})
+        assert "Refuted" not in tx.events
+    assert cl.phase(rid) == Phase.PROPOSED
