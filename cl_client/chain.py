@@ -1110,6 +1110,11 @@ class Gateway(_Sender):
         return _from_abi(Account, self._call("getAccount", to_checksum_address(participant or self.sender)),
                          "getAccount")
 
+    def seat_count(self, info: RoundInfo) -> int:
+        """How many may commit to the round: MAX_OPTIMISTIC_PARTICIPANTS if optimistic-only, else
+        maxParticipants(Q) (the contract's `_seats`)."""
+        return LIMITS.max_optimistic_participants if info.optimistic else self.max_participants(info.num_queries)
+
     def max_participants(self, num_queries: int) -> int:
         """maxParticipants(Q), read once per Q (it depends on Q and the contract's constants only)."""
         q = int(num_queries)
@@ -1386,7 +1391,7 @@ class Gateway(_Sender):
         info = self.round(round_id)
         args = (int(round_id), bytes(commitment))
         self.free_slot(round_id)
-        if info.commit_count >= self.max_participants(info.num_queries):
+        if info.commit_count >= self.seat_count(info):
             seats = self.seats(round_id)
             weight = self.account_info().free * self.reputation()
             victim = min(seats, key=lambda a: (seats[a], int(a, 16)), default=None)

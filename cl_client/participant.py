@@ -223,7 +223,7 @@ class Participant:
         """Whether `submit` can take this commit: the round has a free seat and its submission slot is free
         (or held by the round claimed in the same transaction, which the claim empties first)."""
         gw, info = self.gateway, commit.info
-        if info.commit_count >= gw.max_participants(info.num_queries):
+        if info.commit_count >= gw.seat_count(info):
             return False
         held, busy = gw.slot_of(commit.round_id)
         return not busy or (claim is not None and int(held) == claim.round_id)
