@@ -97,16 +97,7 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         uint256 burnt = r.committedPenalty - r.revealedPenalty; // non-revealers'
         if (r.params.equalWeights) pooled = 0; // deviators are never slashed then; non-revealers' are burned
         else (pooled, burnt) = (pooled + burnt, 0);
-        uint256 pool = 0;
-        uint256 dust = 0;
-        if (agreedWeight != 0) {
-            pool = r.reward + pooled;
-            uint256 paid = 0;
-            for (uint256 i; i < n; ++i) {
-                paid += pool * agreed[i] / agreedWeight; // 0 unless agreed
-            }
-            dust = pool - paid; // < the number of agreeing revealers
-        }
+        (uint256 pool, uint256 dust) = _poolAndDust(r.reward, pooled, agreed, agreedWeight);
         if (pooled + burnt > type(uint96).max) revert IConsensusLearning.AmountTooLarge(pooled + burnt, type(uint96).max);
 
         // Effects: the bond leaves the proposer's free stake for its locked stake until confirm or a refutation.
@@ -231,20 +222,8 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         _accounts[proposer].free += uint128(bond); // it was free before the post: < 2^96 with the fee checked next
         _payFinalizer(roundId, r, proposer);
         post.byPost = true;
-        (uint256 pooled, uint256 burnt, uint256 dust) = (post.pooled, post.burnt, post.dust);
-        _totalStake -= pooled + burnt; // penalties leave the stake now; accounts are debited at claim
-        emit IConsensusLearning.RoundSlashes(roundId, pooled, burnt);
-        if (r.agreedWeight == 0) {
-            uint256 reward = r.reward;
-            r.refundable = true;
-            _rewardsOwed -= reward;
-            _refundsOwed += reward;
-            burnt += pooled;
-            emit IConsensusLearning.RewardRefundable(roundId, reward);
-        } else {
-            _rewardsOwed = _rewardsOwed + pooled - dust;
-            burnt += dust;
-        }
+        uint256 dust = post.dust;
+        uint256 burnt = _book(roundId, r, r.reward, post.pooled, post.burnt, dust, r.agreedWeight);
         r.outcome = uint8(Outcome.Finalized);
         emit IConsensusLearning.PostConfirmed(roundId, post.serial, proposer, bond);
         emit IConsensusLearning.RoundFinalized(roundId, address(0), r.pool, r.agreedWeight, dust);
@@ -987,26 +966,8 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         _settleNonRevealers(roundId, p.nonRevealSlashBps, committers);
 
         uint256 reward = _forfeitUnrevealedAudit(roundId, r);
-        _totalStake -= pooled + burnt; // penalties leave the stake now; accounts are debited at claim
-        emit IConsensusLearning.RoundSlashes(roundId, pooled, burnt);
-        uint256 pool = 0;
-        uint256 dust = 0;
-        if (agreedWeight == 0) {
-            r.refundable = true;
-            _rewardsOwed -= reward;
-            _refundsOwed += reward;
-            burnt += pooled;
-            emit IConsensusLearning.RewardRefundable(roundId, reward);
-        } else {
-            pool = reward + pooled;
-            uint256 paid = 0;
-            for (uint256 j; j < revs.length; ++j) {
-                paid += pool * revs[j] / agreedWeight; // 0 unless agreed
-            }
-            dust = pool - paid;
-            _rewardsOwed = _rewardsOwed + pooled - dust;
-            burnt += dust;
-        }
+        (uint256 pool, uint256 dust) = _poolAndDust(reward, pooled, revs, agreedWeight);
+        burnt = _book(roundId, r, reward, pooled, burnt, dust, agreedWeight);
 
         address pointer =
             SSTORE2.write(r.numClasses <= PACKED_MAX_CLASSES ? _inQueryOrder(consensusLabels) : consensusLabels);
@@ -1016,6 +977,50 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         r.consensusPointer = pointer;
         emit IConsensusLearning.RoundFinalized(roundId, pointer, pool, agreedWeight, dust);
         _burn(roundId, burnt);
+    }
+
+    /// @dev The pool of a round and its rounding dust: `reward` + `pooled` penalties shared pro-rata to
+    /// `weights` (each revealer's pool weight, 0 unless it agreed; they sum to `agreedWeight`), each share
+    /// rounded down (claim recomputes it the same way), the remainder `dust` (< the number of agreeing
+    /// revealers). Nobody agreed: no pool.
+    function _poolAndDust(uint256 reward, uint256 pooled, uint256[] memory weights, uint256 agreedWeight)
+        private
+        pure
+        returns (uint256 pool, uint256 dust)
+    {
+        if (agreedWeight == 0) return (0, 0);
+        pool = reward + pooled;
+        uint256 paid = 0;
+        for (uint256 j; j < weights.length; ++j) {
+            paid += pool * weights[j] / agreedWeight;
+        }
+        dust = pool - paid;
+    }
+
+    /// @dev The books of a settled round (finalize, or confirm of a post): the penalties leave the stake
+    /// (accounts are debited at claim); if nobody agreed, the reward is refundable and the pooled penalties are
+    /// burned, else they join the rewards owed, less the dust. Returns what to burn (`burnt` penalties plus the
+    /// pooled ones or the dust).
+    function _book(
+        uint256 roundId,
+        Round storage r,
+        uint256 reward,
+        uint256 pooled,
+        uint256 burnt,
+        uint256 dust,
+        uint256 agreedWeight
+    ) private returns (uint256) {
+        _totalStake -= pooled + burnt;
+        emit IConsensusLearning.RoundSlashes(roundId, pooled, burnt);
+        if (agreedWeight == 0) {
+            r.refundable = true;
+            _rewardsOwed -= reward;
+            _refundsOwed += reward;
+            emit IConsensusLearning.RewardRefundable(roundId, reward);
+            return burnt + pooled;
+        }
+        _rewardsOwed = _rewardsOwed + pooled - dust;
+        return burnt + dust;
     }
 
     /// @dev Score one revealer (`x`: its word from _loadRevealers), record it and, if the round's audit was
