@@ -329,38 +329,49 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
     }
 
     /// @dev M of the agreement rule for a consensus in wire form: the count of its most frequent label.
-    /// Packed, per class c, the nibbles equal to c are counted 64 a word (_zeroNibbles of w xor c in every
-    /// nibble); an odd Q's zero padding nibble is taken off class 0.
+    /// Packed, per class c, the nibbles equal to c are counted 64 a word (the zero nibbles of w xor c in
+    /// every nibble, as _zeroNibbles); an odd Q's zero padding nibble is taken off class 0.
     function _modeOfWire(bytes calldata wire, uint256 q, uint256 k) private pure returns (uint256 best) {
         if (k > PACKED_MAX_CLASSES) return _modeCount(wire, k); // one byte a label, copied to memory
-        for (uint256 c; c < k; ++c) {
-            uint256 pattern = c * 0x1111111111111111111111111111111111111111111111111111111111111111;
-            uint256 count = 0;
-            for (uint256 p; p < wire.length; p += 32) {
-                count += _zeroNibbles(_wordXor(wire, p, pattern));
+        assembly ("memory-safe") {
+            let nib1 := 0x1111111111111111111111111111111111111111111111111111111111111111
+            let ones := 0x0101010101010101010101010101010101010101010101010101010101010101
+            let end := add(wire.offset, wire.length)
+            for { let c := 0 } lt(c, k) { c := add(c, 1) } {
+                let pattern := mul(c, nib1) // c in every nibble
+                let count := 0
+                for { let p := wire.offset } lt(p, end) { p := add(p, 0x20) } {
+                    let x := xor(calldataload(p), pattern) // a zero nibble: a label equal to c
+                    let rest := sub(end, p)
+                    if lt(rest, 0x20) { x := or(x, shr(shl(3, rest), not(0))) } // past the end: never equal
+                    // bit 0 of each nibble := the OR of its bits; z: 1 in the nibbles that were zero
+                    let t := or(x, shr(1, x))
+                    t := or(t, shr(2, t))
+                    let z := and(not(t), nib1)
+                    // low + high nibble of each byte into the byte (0..2), the 32 bytes summed into the top byte
+                    count := add(count, shr(248, mul(add(and(z, ones), and(shr(4, z), ones)), ones)))
+                }
+                if and(iszero(c), and(q, 1)) { count := sub(count, 1) } // the padding nibble is a 0
+                if gt(count, best) { best := count }
             }
-            if (c == 0 && q & 1 != 0) --count; // the padding
-            if (count > best) best = count;
         }
     }
 
     /// @dev How many of the Q labels of `a` and `b` (wire bytes of the same length) are equal.
     function _equalLabels(bytes calldata a, bytes calldata b, uint256 q, uint256 k) private pure returns (uint256 count) {
-        for (uint256 p; p < a.length; p += 32) {
-            uint256 x = _wordXor(a, p, uint256(bytes32(b[p:p + (a.length - p < 32 ? a.length - p : 32)])));
-            count += k > PACKED_MAX_CLASSES ? _zeroBytes(x) : _zeroNibbles(x);
+        bool packed = k <= PACKED_MAX_CLASSES;
+        uint256 len = a.length;
+        for (uint256 p; p < len; p += 32) {
+            uint256 x;
+            assembly ("memory-safe") {
+                // both words from calldata; the bytes past the end set to 0xff so that they never count
+                x := xor(calldataload(add(a.offset, p)), calldataload(add(b.offset, p)))
+                let rest := sub(len, p)
+                if lt(rest, 0x20) { x := or(x, shr(shl(3, rest), not(0))) }
+            }
+            count += packed ? _zeroNibbles(x) : _zeroBytes(x);
         }
-        if (k <= PACKED_MAX_CLASSES && q & 1 != 0) --count; // both paddings are 0
-    }
-
-    /// @dev The calldata word of `wire` at byte `p`, xor `pattern`; the bytes past the end are set to 0xff in
-    /// the result, so that they never count as equal.
-    function _wordXor(bytes calldata wire, uint256 p, uint256 pattern) private pure returns (uint256 x) {
-        assembly ("memory-safe") {
-            x := xor(calldataload(add(wire.offset, p)), pattern)
-            let rest := sub(wire.length, p)
-            if lt(rest, 0x20) { x := or(x, shr(shl(3, rest), not(0))) }
-        }
+        if (packed && q & 1 != 0) --count; // both paddings are 0
     }
 
     /// @dev The number of zero nibbles of `x` (64 nibbles).
