@@ -940,6 +940,7 @@ class Gateway(_Sender):
         self._rounds: dict[int, RoundInfo] = {}  # settled rounds (they cannot change) and open ones' deadlines
         self._identity: dict | None = None  # chain_identity(), read once
         self._max_participants: dict[int, int] = {}  # Q -> maxParticipants(Q): a pure function of Q, read once per Q
+        self._optimistic_seats: dict[tuple[int, int], int] = {}  # (Q, K) -> optimisticSeats(Q, K)
         if expected_chain_id is not None and int(expected_chain_id) != self.chain_id:
             raise ChainError(f"wrong chain: the node is on chain id {self.chain_id}, expected {expected_chain_id}")
         try:
@@ -1111,9 +1112,14 @@ class Gateway(_Sender):
                          "getAccount")
 
     def seat_count(self, info: RoundInfo) -> int:
-        """How many may commit to the round: MAX_OPTIMISTIC_PARTICIPANTS if optimistic-only, else
-        maxParticipants(Q) (the contract's `_seats`)."""
-        return LIMITS.max_optimistic_participants if info.optimistic else self.max_participants(info.num_queries)
+        """How many may commit to the round: optimisticSeats(Q, K) if optimistic-only, else maxParticipants(Q)
+        (the contract's `_seats`; read once per shape)."""
+        if not info.optimistic:
+            return self.max_participants(info.num_queries)
+        key = (info.num_queries, info.num_classes)
+        if key not in self._optimistic_seats:
+            self._optimistic_seats[key] = int(self._call("optimisticSeats", *key))
+        return self._optimistic_seats[key]
 
     def max_participants(self, num_queries: int) -> int:
         """maxParticipants(Q), read once per Q (it depends on Q and the contract's constants only)."""

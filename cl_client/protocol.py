@@ -111,7 +111,13 @@ class Limits:
     submission_slots: int = 16  # a commit to round r reuses slot r % 16, once the round it held is claimed
     packed_max_classes: int = 16  # rounds of K <= 16 send labels 4 bits each (cl_client.commitment)
     max_optimistic_queries: int = 65_535  # Q of an optimistic-only round (RoundSpec.optimistic)
-    max_optimistic_participants: int = 2048  # its seats (propose stays under 128 KB and the gas cap)
+    max_optimistic_label_bytes: int = 64_000  # its labels' wire bytes (challengeMatches carries two: <= 128 KB)
+    max_optimistic_participants: int = 2048  # the most seats; a round has optimistic_seats(Q, K) of them
+    post_gas_budget: int = 15_500_000  # optimistic_seats keeps propose's measured gas under this (2^24 - 7.6 %)
+    post_gas_base: int = 400_000
+    post_gas_per_committer: int = 9_000
+    post_gas_per_packed_label: int = 70
+    post_gas_per_byte_label: int = 170
     min_challenge_window: int = 36  # seconds: the hard limits of ChallengeTerms.window
     max_challenge_window: int = 30 * 24 * 3600
     refuter_share_bps: int = 5_000  # of a refuted post's bond, paid to the refuter (the rest is burned)
@@ -134,6 +140,9 @@ class Limits:
         "submission_slots": "SUBMISSION_SLOTS", "packed_max_classes": "PACKED_MAX_CLASSES",
         "max_optimistic_queries": "MAX_OPTIMISTIC_QUERIES",
         "max_optimistic_participants": "MAX_OPTIMISTIC_PARTICIPANTS",
+        "max_optimistic_label_bytes": "MAX_OPTIMISTIC_LABEL_BYTES", "post_gas_budget": "POST_GAS_BUDGET",
+        "post_gas_base": "POST_GAS_BASE", "post_gas_per_committer": "POST_GAS_PER_COMMITTER",
+        "post_gas_per_packed_label": "POST_GAS_PER_PACKED_LABEL", "post_gas_per_byte_label": "POST_GAS_PER_BYTE_LABEL",
         "min_challenge_window": "MIN_CHALLENGE_WINDOW", "max_challenge_window": "MAX_CHALLENGE_WINDOW",
         "refuter_share_bps": "REFUTER_SHARE_BPS",
     }
@@ -407,6 +416,23 @@ def next_reputation(reputation: int, score: int) -> int:
     r, score, rate = int(reputation), int(score), LIMITS.reputation_rate
     nxt = r + (score - r) * rate // BPS if score >= r else r - -(-(r - score) * rate // BPS)
     return max(nxt, LIMITS.reputation_floor)
+
+
+def optimistic_seats(num_queries: int, num_classes: int, limits: Limits = LIMITS) -> int:
+    """The seats of an optimistic-only round (the contract's optimisticSeats): as many committers as one propose
+    can take under the budget, min(MAX_OPTIMISTIC_PARTICIPANTS, (budget - base - per-label gas x Q) / per-committer
+    gas); 0 if Q alone exceeds it."""
+    per_label = (limits.post_gas_per_packed_label if int(num_classes) <= limits.packed_max_classes
+                 else limits.post_gas_per_byte_label)
+    left = limits.post_gas_budget - limits.post_gas_base - per_label * int(num_queries)
+    return max(0, min(limits.max_optimistic_participants, left // limits.post_gas_per_committer))
+
+
+def optimistic_max_queries(num_classes: int, limits: Limits = LIMITS) -> int:
+    """The largest Q of an optimistic-only round: MAX_OPTIMISTIC_QUERIES packed, MAX_OPTIMISTIC_LABEL_BYTES at
+    one byte a label."""
+    return (limits.max_optimistic_queries if int(num_classes) <= limits.packed_max_classes
+            else limits.max_optimistic_label_bytes)
 
 
 def tally_weight(stake: int, reputation: int, equal_weights: bool = False) -> int:

@@ -633,6 +633,11 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     }
 
     /// @inheritdoc IConsensusLearning
+    function optimisticSeats(uint256 numQueries, uint256 numClasses) external pure returns (uint256) {
+        return _optimisticSeats(numQueries, numClasses);
+    }
+
+    /// @inheritdoc IConsensusLearning
     function maxParticipants(uint256 numQueries) public pure returns (uint256) {
         if (numQueries == 0) return MAX_PARTICIPANTS;
         uint256 byLabels = MAX_LABELS / numQueries;
@@ -722,9 +727,9 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         bool optimistic
     ) private view {
         if (queriesHash == bytes32(0)) revert EmptyQueriesHash();
-        uint256 maxQ = optimistic ? MAX_OPTIMISTIC_QUERIES : MAX_QUERIES;
-        if (numQueries == 0 || numQueries > maxQ) revert InvalidQueryCount(numQueries, maxQ);
         if (numClasses < 2 || numClasses > 256) revert InvalidClassCount(numClasses);
+        uint256 maxQ = !optimistic ? MAX_QUERIES : numClasses > PACKED_MAX_CLASSES ? MAX_OPTIMISTIC_LABEL_BYTES : MAX_OPTIMISTIC_QUERIES;
+        if (numQueries == 0 || numQueries > maxQ) revert InvalidQueryCount(numQueries, maxQ);
         _checkDuration(commitDuration);
         _checkDuration(revealDuration);
         if (msg.value > type(uint96).max) revert RewardTooLarge(msg.value);
@@ -789,9 +794,9 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         if (pointer == address(0)) revert ConsensusNotPublished(roundId);
     }
 
-    /// @dev The seats of round `r`: MAX_OPTIMISTIC_PARTICIPANTS if optimistic-only, else maxParticipants(Q).
+    /// @dev The seats of round `r`: optimisticSeats(Q, K) if optimistic-only, else maxParticipants(Q).
     function _seats(Round storage r) private view returns (uint256) {
-        return r.optimistic ? MAX_OPTIMISTIC_PARTICIPANTS : maxParticipants(r.numQueries);
+        return r.optimistic ? _optimisticSeats(r.numQueries, r.numClasses) : maxParticipants(r.numQueries);
     }
 
     /// @dev The bond a post of round `r` locks: bondBase + bondPerRevealer x revealers, at today's terms.

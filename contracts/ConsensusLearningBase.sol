@@ -38,12 +38,22 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
     /// @notice Largest K whose labels travel packed, 4 bits each (two per byte, the first label in the high
     /// nibble; an odd Q's last low nibble is zero padding). Rounds with more classes send one byte per label.
     uint256 public constant PACKED_MAX_CLASSES = 16;
-    /// @notice Largest Q and number of participants of an optimistic-only round (RoundSpec.optimistic): propose
-    /// carries 34 bytes and ~6,300 gas per committer plus Q / 2 bytes, so 2048 committers at Q = 65,535 stay
-    /// under 128 KB and EIP-7825's gas cap (tests/contract/test_optimistic_limits.py measures it); a query
-    /// proof that needs more revealers than one transaction carries is spread over several.
+    /// @notice Largest Q, largest labels (wire bytes: ceil(Q / 2) packed, else Q) and most participants of an
+    /// optimistic-only round (RoundSpec.optimistic). Its seats are optimisticSeats(Q, K), at most 2048: what one
+    /// propose can take under EIP-7825's cap. The label bytes bound challengeMatches, which carries two label
+    /// vectors, to 128 KB (geth's pool). tests/contract/test_optimistic_limits.py measures both.
     uint256 public constant MAX_OPTIMISTIC_QUERIES = 65_535;
+    uint256 public constant MAX_OPTIMISTIC_LABEL_BYTES = 64_000;
     uint256 public constant MAX_OPTIMISTIC_PARTICIPANTS = 2048;
+    /// @notice optimisticSeats' budget: propose's gas, measured on Anvil (prague) with worst-case inputs (every
+    /// count written, every label byte non-zero), is below POST_GAS_BASE + POST_GAS_PER_COMMITTER x N + (per
+    /// label) x Q, and the seats keep that under POST_GAS_BUDGET, 7.6 % under the 16,777,216-gas cap (measured
+    /// 2026-12-04: 8,542 gas a committer; 4.45 M at Q = 65,535 packed, 10.84 M at one byte a label, for N = 4).
+    uint256 public constant POST_GAS_BUDGET = 15_500_000;
+    uint256 public constant POST_GAS_BASE = 400_000;
+    uint256 public constant POST_GAS_PER_COMMITTER = 9_000;
+    uint256 public constant POST_GAS_PER_PACKED_LABEL = 70;
+    uint256 public constant POST_GAS_PER_BYTE_LABEL = 170;
     /// @notice Hard limits on the challenge window: at least three 12-second slots (a test chain; a real
     /// deployment sizes it from its chain's censorship bound, docs/protocol.md), at most 30 days.
     uint256 public constant MIN_CHALLENGE_WINDOW = 36;
@@ -336,6 +346,14 @@ abstract contract ConsensusLearningBase is Ownable2Step, Pausable, ReentrancyGua
     /// PACKED_MAX_CLASSES (4 bits a label), else Q bytes.
     function _labelBytes(uint256 q, uint256 k) internal pure returns (uint256) {
         return k <= PACKED_MAX_CLASSES ? (q + 1) >> 1 : q;
+    }
+
+    /// @dev The seats of an optimistic-only round of Q queries and K classes (IConsensusLearning.optimisticSeats).
+    function _optimisticSeats(uint256 q, uint256 k) internal pure returns (uint256) {
+        uint256 labels = (k <= PACKED_MAX_CLASSES ? POST_GAS_PER_PACKED_LABEL : POST_GAS_PER_BYTE_LABEL) * q;
+        if (POST_GAS_BASE + labels >= POST_GAS_BUDGET) return 0;
+        uint256 seats = (POST_GAS_BUDGET - POST_GAS_BASE - labels) / POST_GAS_PER_COMMITTER;
+        return seats < MAX_OPTIMISTIC_PARTICIPANTS ? seats : MAX_OPTIMISTIC_PARTICIPANTS;
     }
 
     /// @dev Revert unless `labels` are a valid reveal of Q labels of K classes: _labelBytes(Q, K) bytes

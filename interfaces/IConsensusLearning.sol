@@ -79,7 +79,8 @@ interface IConsensusLearning {
         bytes32 auditCommitment; // auditCommitmentOf(requester, queriesHash, indices, labels, salt); 0 iff G == 0
         uint96 finalizerFee; // part of msg.value paid to whoever settles the round (finalize, abandon, a confirmed post)
         Params params; // within bounds()
-        // Optimistic-only: up to MAX_OPTIMISTIC_PARTICIPANTS seats and Q up to MAX_OPTIMISTIC_QUERIES, no audit;
+        // Optimistic-only: optimisticSeats(Q, K) seats, Q up to MAX_OPTIMISTIC_QUERIES (MAX_OPTIMISTIC_LABEL_BYTES
+        // at K > 16), no audit;
         // settled only by propose (or failed: abandon). Other rounds may be proposed or finalized on chain.
         bool optimistic;
     }
@@ -684,6 +685,11 @@ interface IConsensusLearning {
     /// @notice The Merkle root reveal stores for `labels` (wire bytes): 32-byte chunks, the last zero-padded, as
     /// leaves of a tree of depth ceil(log2(chunks)) padded with zero leaves, nodes keccak256(left ++ right).
     function labelsRootOf(bytes calldata labels) external pure returns (bytes32);
+
+    /// @notice Most participants an optimistic-only round of `numQueries` queries and `numClasses` classes accepts:
+    /// min(MAX_OPTIMISTIC_PARTICIPANTS, (POST_GAS_BUDGET - POST_GAS_BASE - per-label gas x Q) / POST_GAS_PER_COMMITTER),
+    /// so that its propose fits one transaction (e.g. 1,670 at Q = 1,000, K = 10; 1,600 at Q = 10,000).
+    function optimisticSeats(uint256 numQueries, uint256 numClasses) external pure returns (uint256);
 
     /// @notice Most participants a round with `numQueries` queries accepts (bounds finalize's gas).
     function maxParticipants(uint256 numQueries) external pure returns (uint256);

@@ -55,6 +55,12 @@ CONSTANTS = {
     "PACKED_MAX_CLASSES": 16,
     "MAX_OPTIMISTIC_QUERIES": 65_535,
     "MAX_OPTIMISTIC_PARTICIPANTS": 2048,
+    "MAX_OPTIMISTIC_LABEL_BYTES": 64_000,
+    "POST_GAS_BUDGET": 15_500_000,
+    "POST_GAS_BASE": 400_000,
+    "POST_GAS_PER_COMMITTER": 9_000,
+    "POST_GAS_PER_PACKED_LABEL": 70,
+    "POST_GAS_PER_BYTE_LABEL": 170,
     "MIN_CHALLENGE_WINDOW": 36,
     "MAX_CHALLENGE_WINDOW": 30 * 24 * 3600,
     "REFUTER_SHARE_BPS": 5_000,
@@ -532,3 +538,12 @@ def oracle_fewest_records(votes: list[int], weights: list[int], c: int, alt: int
             if _oracle_beats(a, b, total, alt, c):
                 return size
     return None
+
+
+def oracle_optimistic_seats(q: int, k: int) -> int:
+    """Committers one propose takes: what is left of the budget after the base and Q labels, per committer, at
+    most MAX_OPTIMISTIC_PARTICIPANTS (never negative)."""
+    c = CONSTANTS
+    per_label = c["POST_GAS_PER_PACKED_LABEL"] if k <= c["PACKED_MAX_CLASSES"] else c["POST_GAS_PER_BYTE_LABEL"]
+    room = c["POST_GAS_BUDGET"] - c["POST_GAS_BASE"] - per_label * q
+    return 0 if room <= 0 else min(c["MAX_OPTIMISTIC_PARTICIPANTS"], room // c["POST_GAS_PER_COMMITTER"])

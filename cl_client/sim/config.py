@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..node import BACKENDS
-from ..protocol import LIMITS
+from ..protocol import LIMITS, optimistic_seats
 from ..strategies import STRATEGIES, make_strategy
 from .datasets import DATASETS, THEORY
 
@@ -75,11 +75,13 @@ class SimConfig:
             raise SimulationError("--optimistic rounds take no audit: add --audit 0")
         if self.wrong_posts and not self.posts:
             raise SimulationError("--wrong-posts needs rounds settled by posts: add --settle post (or --optimistic)")
-        max_n = LIMITS.max_optimistic_participants if self.optimistic else LIMITS.max_participants
-        max_q = LIMITS.max_optimistic_queries if self.optimistic else LIMITS.max_queries
+        max_q = LIMITS.max_queries
+        if self.optimistic:  # K is the data set's: the packed bound, the larger one (the chain refuses the rest)
+            max_q = LIMITS.max_optimistic_queries
+        max_n = optimistic_seats(self.queries, 10) if self.optimistic else LIMITS.max_participants
         if not 1 <= self.participants <= max_n:
             raise SimulationError(f"--participants must be 1..{max_n} (the contract's "
-                                  f"{'MAX_OPTIMISTIC_PARTICIPANTS' if self.optimistic else 'MAX_PARTICIPANTS'}), "
+                                  f"{'optimisticSeats(Q, K)' if self.optimistic else 'MAX_PARTICIPANTS'}), "
                                   f"got {self.participants}")
         if self.rounds < 1:
             raise SimulationError(f"--rounds must be at least 1, got {self.rounds}")

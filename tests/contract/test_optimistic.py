@@ -441,6 +441,21 @@ def test_optimistic_rounds_take_more_queries(cl, requester):
         open_round_with(cl, requester, CONSTANTS["MAX_QUERIES"] + 1, 2)
     rid = open_round_with(cl, requester, limit, 2, optimistic=True)
     assert round_info(cl, rid)["numQueries"] == limit
+    byte_limit = ORACLE_CONSTANTS["MAX_OPTIMISTIC_LABEL_BYTES"]  # one byte a label: two vectors in 128 KB
+    with brownie.reverts(err("InvalidQueryCount", byte_limit + 1, byte_limit)):
+        open_round_with(cl, requester, byte_limit + 1, 17, optimistic=True)
+    assert round_info(cl, open_round_with(cl, requester, byte_limit, 256, optimistic=True))["numQueries"] == byte_limit
+
+
+@pytest.mark.parametrize("q,k", [(1, 2), (64, 16), (1000, 10), (10_000, 10), (65_535, 16), (65_535, 2),
+                                 (1000, 17), (64_000, 256), (20_000, 256)])
+def test_optimistic_seats_follow_the_post_gas_budget(cl, q, k):
+    from cl_client.protocol import optimistic_seats
+    from oracle import oracle_optimistic_seats
+
+    assert cl.optimisticSeats(q, k) == oracle_optimistic_seats(q, k) == optimistic_seats(q, k)
+    if (q, k) in ((1000, 10), (10_000, 10)):
+        assert cl.optimisticSeats(q, k) >= 1000  # the N = 1000 at Q = 1,000 and Q >= 10,000
 
 
 def test_publish_stores_the_consensus_in_query_order(cl, round_id, proposer, revealed, outsider):
