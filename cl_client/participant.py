@@ -121,6 +121,7 @@ class Participant:
     settle : "finalize" (default): rounds that finalize() can take are finalized on chain; "post": every round
         without an audit is settled by a post (cheaper; claims wait for the challenge window). Optimistic-only
         rounds are always posted. Either way, live posts of the participant's rounds are checked and refuted.
+    checked : the Watcher's memory of posts found honest, which in-process participants may share (cl_client.watcher).
     progress : callable receiving a ProgressEvent after each action.
     rng : numpy Generator or seed for strategies that draw random labels.
     """
@@ -128,7 +129,7 @@ class Participant:
     def __init__(self, gateway: Gateway, learner: Any = None, strategy: Strategy | str | None = None,
                  journal_dir: str | os.PathLike | None = None, *, finalize: bool = True,
                  progress: Callable[[ProgressEvent], None] | None = None, rng=None, poll_seconds: int = 2,
-                 settle: str = "finalize"):
+                 settle: str = "finalize", checked: dict | None = None):
         self.gateway = gateway
         self.learner = learner
         self.strategy = make_strategy(strategy) if isinstance(strategy, str) else (strategy or Honest())
@@ -137,7 +138,7 @@ class Participant:
         if settle not in ("finalize", "post"):
             raise ValueError(f"settle must be 'finalize' or 'post', not {settle!r}")
         self.settle = settle
-        self.watcher = Watcher(gateway, propose=self.finalize)
+        self.watcher = Watcher(gateway, propose=self.finalize, checked=checked)
         self.progress = progress
         self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         self.poll_seconds = max(1, int(poll_seconds))

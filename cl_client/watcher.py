@@ -52,15 +52,19 @@ class Watcher:
 
     say : where one-line reports go (default: nowhere).
     max_proof_bytes : calldata budget of one challengeQuery transaction (geth's pool takes 128 KB).
+    checked : where the posts found honest are remembered, {(contract, round): (serial, proposer)}; watchers
+        that run in one process on one node (the simulation's participants) may share one dict, so that a post
+        is recomputed once rather than once per participant (the result is the same: a pure function of the
+        chain's events).
     """
 
     def __init__(self, gateway: Gateway, *, propose: bool = False, say: Callable[[str], None] | None = None,
-                 max_proof_bytes: int = 120_000):
+                 max_proof_bytes: int = 120_000, checked: dict | None = None):
         self.gateway = gateway
         self.propose = bool(propose)
         self.say = say or (lambda line: None)
         self.max_proof_bytes = int(max_proof_bytes)
-        self._honest: dict[int, tuple[int, str]] = {}  # round -> (serial, proposer) already checked honest
+        self._honest: dict = {} if checked is None else checked
 
     # ------------------------------------------------------------------ what the round's events say
 
@@ -98,11 +102,11 @@ class Watcher:
             post = gw.post(rid)
             if gw.latest_timestamp() > post.challenge_ends:
                 return Seen(Watch.CONFIRMABLE, post.challenge_ends)
-            if self._honest.get(rid) == (post.serial, post.proposer):
+            if self._honest.get((gw.address, rid)) == (post.serial, post.proposer):
                 return Seen(Watch.HONEST, post.challenge_ends)
             fraud = self.check(rid)
             if fraud is None:
-                self._honest[rid] = (post.serial, post.proposer)
+                self._honest[(gw.address, rid)] = (post.serial, post.proposer)
                 self.say(f"round {rid}: post {post.serial} by {post.proposer} checked: honest")
                 return Seen(Watch.HONEST, post.challenge_ends)
             return self.refute(rid, fraud, post.serial)
@@ -136,7 +140,7 @@ class Watcher:
             self.say(f"round {rid}: missed quorum; failed by {gw.sender}")
             return Seen(Watch.SETTLED, 0, (receipt,))
         post = gw.post(rid)
-        self._honest[rid] = (post.serial, post.proposer)
+        self._honest[(gw.address, rid)] = (post.serial, post.proposer)
         self.say(f"round {rid}: posted the consensus (post {post.serial}, bond {post.bond} wei, challengeable "
                  f"until {post.challenge_ends})")
         return Seen(Watch.PROPOSED, post.challenge_ends, (receipt,))
@@ -177,10 +181,11 @@ class Keeper:
     its window; a round is done for it once settled. It takes no part in the rounds themselves (it needs free
     stake for the bonds, not a seat)."""
 
-    def __init__(self, gateway: Gateway, *, say: Callable[[str], None] | None = None, poll_seconds: int = 2):
+    def __init__(self, gateway: Gateway, *, say: Callable[[str], None] | None = None, poll_seconds: int = 2,
+                 checked: dict | None = None):
         self.gateway = gateway
         self.address = gateway.sender
-        self.watcher = Watcher(gateway, propose=True, say=say)
+        self.watcher = Watcher(gateway, propose=True, say=say, checked=checked)
         self.poll_seconds = max(1, int(poll_seconds))
 
     def step(self, round_id: int, queries=None):

@@ -53,6 +53,9 @@ class ChainRun:
         self.w3 = self._web3()
         self.owner = Account.from_key(node.keys[0])
         self.gateways, self.participants, self.addresses = [], [], []
+        self.checked: dict = {}  # posts found honest: one recomputation per post for all in-process watchers
+        # a pass over N in-process participants takes about N x their RPC round trips
+        self.drive_timeout = 600.0 + 2.0 * config.participants
 
     def _web3(self):
         from ..chain import connect
@@ -109,13 +112,14 @@ class ChainRun:
             self.participants.append(Participant(gw, self.world.learners[role.index], strategy=strategy,
                                                  journal_dir=self.out_dir / "journals", finalize=True,
                                                  rng=np.random.default_rng([cfg.seed, role.index, 3]),
-                                                 settle="post" if cfg.posts else "finalize"))
+                                                 settle="post" if cfg.posts else "finalize", checked=self.checked))
         self.addresses = [gw.sender for gw in self.gateways]
         self.keeper = None
         if cfg.posts:  # a keeper posts the rounds' consensus (the participants' stake is all committed)
             from ..watcher import Keeper
 
-            self.keeper = Keeper(self._gateway(Account.from_key(self.node.keys[cfg.participants + 1])))
+            self.keeper = Keeper(self._gateway(Account.from_key(self.node.keys[cfg.participants + 1])),
+                                 checked=self.checked)
             self.keeper.gateway.deposit(BOND_FUNDS)
             if cfg.wrong_posts:
                 self.requester.deposit(BOND_FUNDS)  # the self-dealing requester's bonds
@@ -141,7 +145,7 @@ class ChainRun:
         # The keeper steps last: the participants' watchers meet a wrong post before anyone re-posts.
         drivers = self.participants + ([self.keeper] if self.keeper is not None and settle else [])
         history = drive_rounds(drivers, rounds, JumpClock(self.node, self.requester), done=dones, until=until,
-                               timeout=600.0, on_done=on_done, merge=not self.single_calls, claim_alone=claim_alone)
+                               timeout=self.drive_timeout, on_done=on_done, merge=not self.single_calls, claim_alone=claim_alone)
         if len(rounds) > 1:
             self.unclaimed = None
         return {i: history[round_id][p.address][-1] for i, p in enumerate(self.participants)}
@@ -153,7 +157,7 @@ class ChainRun:
 
         rid, self.unclaimed = self.unclaimed, None
         history = drive_rounds(self.participants, [rid], JumpClock(self.node, self.requester), done=TERMINAL_STATES,
-                               timeout=600.0)
+                               timeout=self.drive_timeout)
         return {i: history[rid][p.address][-1] for i, p in enumerate(self.participants)}
 
     def _advance_past(self, deadline: int) -> None:
