@@ -219,8 +219,16 @@ contract ConsensusLearningSettlement is ConsensusLearningBase {
         address proposer = post.proposer;
         uint256 bond = post.bond;
         _accounts[proposer].locked -= uint128(bond);
-        _accounts[proposer].free += uint128(bond); // it was free before the post: < 2^96 with the fee checked next
-        _payFinalizer(roundId, r, proposer);
+        _accounts[proposer].free += uint128(bond); // it was free before the post: < 2^96
+        // The fee goes to the proposer unless it would take its free stake past 96 bits (where _payFinalizer
+        // reverts): then it is burned, so that no proposer can make its round unconfirmable.
+        uint256 fee = r.finalizerFee;
+        if (uint256(_accounts[proposer].free) + fee > type(uint96).max) {
+            _rewardsOwed -= fee;
+            _burn(roundId, fee);
+        } else {
+            _payFinalizer(roundId, r, proposer);
+        }
         post.byPost = true;
         uint256 dust = post.dust;
         uint256 burnt = _book(roundId, r, r.reward, post.pooled, post.burnt, dust, r.agreedWeight);

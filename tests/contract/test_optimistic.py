@@ -596,3 +596,29 @@ def test_random_rounds_the_contract_and_the_client_agree(cl, requester, proposer
         tx = cl.challengeQuery(*query_proof(cl, rid, consensus, j, alt, ballots, k), {"from": accounts[11 + j % 5]})
         assert "Refuted" not in tx.events
     assert cl.phase(rid) == Phase.PROPOSED
+
+
+def test_a_proposer_at_the_stake_ceiling_cannot_make_its_round_unconfirmable(cl, requester, accounts, alice, bob,
+                                                                            carol):
+    """A fee that would take the proposer's free stake past 96 bits is burned, not a revert: confirm (and so
+    every claim) must always go through."""
+    from contract_helpers import set_balance
+
+    whale = accounts[12]
+    set_balance(whale.address, 2**97)
+    cl.deposit({"from": whale, "value": 2**96 - 4})
+    for v in (alice, bob, carol):
+        cl.deposit({"from": v, "value": ETHER})
+    rid = open_round_with(cl, requester, STD_Q, STD_K, ETHER, fee=7)
+    ballots = [commit(cl, rid, a, TRUTH) for a in (alice, bob, carol)]
+    to_reveal_phase(cl, rid)
+    reveal(cl, rid, ballots)
+    to_finalizable(cl, rid)
+    consensus, order, matches = honest(cl, rid, ballots)
+    propose(cl, rid, consensus, order, matches, whale)
+    past_window(cl, rid)
+    tx = cl.claim(rid, {"from": alice})
+    assert "FinalizerPaid" not in tx.events
+    assert 7 in [e["amount"] for e in tx.events["Burned"]]  # the fee (the other: the pool's dust, if any)
+    assert account(cl, whale)["free"] == 2**96 - 4 and cl.phase(rid) == Phase.FINALIZED
+    assert_books(cl)
