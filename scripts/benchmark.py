@@ -13,7 +13,16 @@ of one round on Ganache and on Anvil. Regenerates docs/benchmarks.md and docs/im
    worst-case round (scripts/_measure.worst_case_round) checked against EIP-7825's 2^24-gas cap; and at
    every grid point the merged path in its steady state (scripts/_measure.run_pipelined: one submit per
    participant per round).
-4. Wall time of one full round of ours at N=16, Q=256 (openRound .. last claim, WALL_REPEATS times) on a
+4. Optimistic settlement (scripts/_measure.OptimisticRounds, run_optimistic_pipelined) at OPTIMISTIC_SHAPES,
+   each on a fresh Anvil with --hardfork prague: one round on single calls (the keeper's honest post, the
+   window, the claims), three wrong posts and their fraud proofs, and the merged path in its steady state;
+   every transaction's gas and input size, each checked against EIP-7825's cap and 128 KB less the
+   transaction's envelope. Each N is within its round's seats (optimisticSeats(Q, K)). Alone (2.1 to 2.4
+   minutes on 2 cores, 2026-12-04), spliced into docs/benchmarks.md in place of its section:
+
+       python tools/brownie_net.py run --backend anvil -- brownie run scripts/benchmark.py optimistic
+
+5. Wall time of one full round of ours at N=16, Q=256 (openRound .. last claim, WALL_REPEATS times) on a
    fresh throw-away Ganache and a fresh throw-away Anvil (tools/brownie_net.temp_network).
 """
 from __future__ import annotations
@@ -29,9 +38,30 @@ from pathlib import Path
 
 from brownie import ConsensusLearning, NaiveConsensusLearning, network
 
-from scripts._measure import K, Naive, Ours, quiet, run_pipelined, run_round, worst_case_round
+from scripts._measure import (
+    K,
+    Naive,
+    OptimisticRounds,
+    Ours,
+    quiet,
+    run_optimistic_pipelined,
+    run_pipelined,
+    run_round,
+    worst_case_round,
+)
 from tools import brownie_net
-from tools.benchdoc import BLOCK_GAS_LIMIT, GAS_CAP, PLOT_NAME, benchmarks_page, naive_estimates, plot
+from tools.benchdoc import (
+    BLOCK_GAS_LIMIT,
+    GAS_CAP,
+    OPTIMISTIC_BEFORE,
+    PLOT_NAME,
+    OptimisticShape,
+    benchmarks_page,
+    naive_estimates,
+    optimistic_section,
+    plot,
+    splice_section,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,9 +70,11 @@ GRID_Q = (64, 256, 1024)
 BOUND_SHAPES = ((52, 1024), (13, 4096))  # N x Q = MAX_LABELS = 53,248 (maxParticipants(Q) = MAX_LABELS // Q)
 CAP_K = (10, 256)  # the worst-case rounds' K: the grid's, and the largest (the tally's worst)
 WALL_POINT = (16, 256)
+OPTIMISTIC_SHAPES = ((16, 1024), (100, 10_000), (1000, 1000))  # (N, Q), K = 10: the targets' shapes
 WALL_REPEATS = 3
-DEFAULT_BUDGET_MINUTES = 35  # the whole run, naive N=32 Q=1024 included, took 23.6 min on 2 cores (2026-11)
-RESERVE_SECONDS = 240  # kept for the bound and wall-time parts after the grid
+DEFAULT_BUDGET_MINUTES = 41  # the whole run, naive N=32 Q=1024 included, took 39.8 min on 2 cores (2026-12),
+# before the optimistic part (budgeted at 5.5 min; alone it took 2.1 to 2.4 min, 2026-12-04)
+RESERVE_SECONDS = 570  # kept for the bound, optimistic and wall-time parts after the grid
 NAIVE_SECONDS_PER_LABEL_GUESS = 0.01  # until the first naive point has been timed
 MARKDOWN = ROOT / "docs" / "benchmarks.md"
 PLOT = MARKDOWN.parent / PLOT_NAME
@@ -125,6 +157,54 @@ def measure_today() -> tuple[dict, dict, dict]:
     return prague, cap, merged
 
 
+def measure_optimistic() -> dict:
+    """{(n, q): OptimisticShape} at OPTIMISTIC_SHAPES, each on a fresh Anvil under prague rules: a round on single
+    calls and its fraud proofs (one deployment), the merged path (another). Leaves Brownie disconnected."""
+    if network.is_connected():
+        network.disconnect()
+    out = {}
+    for n, q in OPTIMISTIC_SHAPES:
+        t0 = time.time()
+        with brownie_net.temp_network("anvil", brownie_net.PRAGUE) as net_id:
+            with quiet():
+                network.connect(net_id)
+            try:
+                with quiet():
+                    rounds = OptimisticRounds(ConsensusLearning, n, q, K)
+                    single = rounds.settle()
+                    frauds = rounds.frauds()
+                    merged = run_optimistic_pipelined(ConsensusLearning, n, q, K)
+            finally:
+                with quiet():
+                    network.disconnect()
+        out[(n, q)] = OptimisticShape(single, merged, frauds, time.time() - t0, rounds.seats)
+        query = [f for f in frauds if f.kind.startswith("query")]
+        log(f"  N={n:>4} Q={q:>5}: {single.gas_per_label:6,.1f} gas/label on single calls, "
+            f"{merged.gas_per_label:6,.1f} merged; propose {single.propose.total:,} gas; query proof "
+            f"{min(f.records for f in query)} revealers in {min(f.planned for f in query)} tx, match proof "
+            f"{frauds[-1].gas:,} gas  [{time.time() - t0:.0f} s]")
+    return out
+
+
+def optimistic():
+    """`brownie run scripts/benchmark.py optimistic`: the optimistic part alone (measure_optimistic), its section
+    spliced into docs/benchmarks.md in the generator's format (the next full run regenerates the page)."""
+    warnings.filterwarnings("ignore", message=r"rpc\.\w+ should not be called directly")
+    started = time.time()
+    facts = machine_facts()
+    log(f"Optimistic settlement on {facts['cpu']} ({facts['cores']} cores), Anvil prague:")
+    shapes = measure_optimistic()
+    minutes = (time.time() - started) / 60
+    measured = (f"This section was measured on its own (`brownie run scripts/benchmark.py optimistic`, "
+                f"{facts['date']}, {facts['cpu']}, {facts['cores']} cores, {minutes:.1f} min); the rest of the page "
+                "is from the last full run.")
+    section = optimistic_section(shapes, measured)
+    page = MARKDOWN.read_text() if MARKDOWN.exists() else ""
+    MARKDOWN.write_text(splice_section(page, section, OPTIMISTIC_BEFORE))
+    log("\n" + "\n".join(section))
+    log(f"Wrote its section of {MARKDOWN.relative_to(ROOT)} in {minutes:.1f} min")
+
+
 def measure_wall_time() -> dict:
     """{backend: [RoundResult, ...]} for WALL_REPEATS rounds of ours at WALL_POINT on a fresh node of each
     backend. Leaves Brownie disconnected (the bench's own node is stopped first)."""
@@ -200,11 +280,13 @@ def main(budget_minutes=DEFAULT_BUDGET_MINUTES):
     bound = measure_bound()
     log("Today's fee rules (Anvil, prague): the grid, and worst-case rounds against EIP-7825's cap:")
     prague, cap, merged = measure_today()
+    log("Optimistic settlement (Anvil, prague):")
+    optimistic_shapes = measure_optimistic()
     log(f"Wall time of one round (ours, N={WALL_POINT[0]}, Q={WALL_POINT[1]}):")
     wall = measure_wall_time()
     plot(grid, PLOT, naive_estimates(grid)[0])
     text = benchmarks_page({**facts, "load_end": os.getloadavg()}, grid, bound, wall, time.time() - started,
-                           prague, cap, merged)
+                           prague, cap, merged, optimistic_shapes)
     MARKDOWN.parent.mkdir(parents=True, exist_ok=True)
     MARKDOWN.write_text(text)
     log("\n" + text)

@@ -52,6 +52,23 @@ class OpGas:
 
 
 @dataclass
+class TxRecord:
+    """One transaction: what it did, the gas it used and the size of its input (calldata bytes)."""
+
+    op: str
+    gas: int
+    calldata: int
+    floor: int = 0  # EIP-7623's calldata floor (21000 + 10 per zero, 40 per other byte): prague's gas is the larger
+    size: int = 0  # the signed transaction's encoded bytes (what geth's pool limits), where measured; else 0
+
+    @property
+    def prague_gas(self) -> int:
+        """Gas used under prague's rules (EIP-7623): the larger of the gas used and the calldata floor (the two
+        are equal for a transaction measured under prague; the EVM's opcode prices are the same since shanghai)."""
+        return max(self.gas, self.floor)
+
+
+@dataclass
 class RoundResult:
     """Everything measured for one contract in one round."""
 
@@ -64,19 +81,21 @@ class RoundResult:
     finalize: OpGas = field(default_factory=OpGas)  # one entry: the whole finalization, all batches
     claim: OpGas = field(default_factory=OpGas)
     submit: OpGas = field(default_factory=OpGas)  # the merged path (scripts/_measure.run_pipelined) only
+    propose: OpGas = field(default_factory=OpGas)  # optimistic settlement (scripts/_measure.run_optimistic) only
     consensus: bytes = b""
     truth: bytes = b""
     matches: list[int] = field(default_factory=list)  # per participant, in participant order
     statuses: list[int] = field(default_factory=list)
     contract_address: str = ""
     seconds: float = 0.0  # wall time spent in this contract's transactions (openRound .. last claim)
+    transactions: list[TxRecord] = field(default_factory=list)  # every transaction sent (optimistic runs only)
 
     @property
     def ops(self) -> tuple[tuple[str, OpGas], ...]:
         """The operations measured (a round on the merged path has submit and finalize, one on the single
-        calls commit, reveal, finalize and claim)."""
+        calls commit, reveal, finalize and claim; an optimistic round propose instead of finalize)."""
         ops = (("commit", self.commit), ("reveal", self.reveal), ("submit", self.submit), ("finalize", self.finalize),
-               ("claim", self.claim))
+               ("propose", self.propose), ("claim", self.claim))
         return tuple((name, op) for name, op in ops if op.per_participant)
 
     @property
@@ -104,6 +123,43 @@ class RoundResult:
     @property
     def accuracy(self) -> float:
         return sum(a == b for a, b in zip(self.consensus, self.truth)) / self.q
+
+
+@dataclass
+class FraudResult:
+    """One wrong optimistic post and its refutation (scripts/_measure.OptimisticRounds.frauds)."""
+
+    kind: str  # "query, fewest revealers", "query, every differing revealer" or "matches"
+    n: int
+    q: int
+    k: int
+    records: int = 0  # revealers proven (a query proof), 1 for a match-count proof
+    planned: int = 0  # transactions the proof was split into (sent until the post fell)
+    query: int = -1  # a query proof's query, posted label and alternative
+    posted: int = -1
+    alt: int = -1
+    fewest_worst: int = 0  # a query proof: the fewest revealers refuting a flip at the hardest query ...
+    fewest_median: int = 0  # ... and the median of that over all queries
+    propose: TxRecord | None = None  # the wrong post
+    txs: list[TxRecord] = field(default_factory=list)  # the proof's transactions, as sent
+    refuted: bool = False
+
+    @property
+    def gas(self) -> int:
+        return sum(t.gas for t in self.txs)
+
+
+@dataclass
+class OptimisticShape:
+    """Everything measured for optimistic settlement at one (N, Q, K): a round on single calls, the merged
+    path (None if not measured), the fraud proofs, the wall time of the three, and the round's seats
+    (optimisticSeats(Q, K) as the contract answered; 0 if not read)."""
+
+    single: RoundResult
+    merged: RoundResult | None = None
+    frauds: list[FraudResult] = field(default_factory=list)
+    seconds: float = 0.0
+    seats: int = 0
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -541,15 +597,216 @@ def _cap_section(cap: dict) -> list[str]:
     ]
 
 
+# ------------------------------------------------------------------------------- optimistic settlement
+
+CALLDATA_CAP = 131_072  # 128 KB: the largest transaction geth's pool accepts (txMaxSize, the encoded transaction)
+TX_ENVELOPE = 120  # bytes a type-2 transaction adds to its input (fields, signature, RLP headers): 110..125
+INPUT_CAP = CALLDATA_CAP - TX_ENVELOPE  # the largest input that fits 128 KB with its envelope
+OPTIMISTIC_TARGETS = {(16, 1024): 200, (100, 10_000): 45, (1000, 1000): 200}  # gas/label, cheapest client path
+FRAUD_TXS_TARGET = (1000, 2)  # a query fraud proof at N = 1000 fits in at most two transactions
+OPTIMISTIC_TITLE = "Optimistic settlement (Anvil, prague)"
+_PATHS = (("single", "single calls"), ("merged", "merged (submit)"))
+
+
+def _paths(shape) -> list[tuple[str, RoundResult]]:
+    return [(label, getattr(shape, attr)) for attr, label in _PATHS if getattr(shape, attr) is not None]
+
+
+def cheapest(shape) -> RoundResult:
+    """The cheaper client path of an OptimisticShape (the targets are for it)."""
+    return min((r for _, r in _paths(shape)), key=lambda r: r.gas_per_label)
+
+
+def _mean_or_dash(op: OpGas) -> str:
+    return fmt_gas(op.mean) if op.per_participant else "-"
+
+
+def _target_cell(n: int, q: int, r: RoundResult) -> str:
+    target = OPTIMISTIC_TARGETS.get((n, q))
+    if target is None:
+        return "-"
+    return f"<= {target}: " + ("met" if r.gas_per_label <= target else "**missed**")
+
+
+def optimistic_rows(optimistic: dict) -> list[list[str]]:
+    """Gas per label of every shape and path: per participant (means), the post, the amortised figure."""
+    rows = []
+    for (n, q), shape in optimistic.items():
+        for label, r in _paths(shape):
+            first = r.claim.per_participant[0] if r.claim.per_participant else None
+            rows.append([str(n), f"{q:,}", str(r.k), label, _mean_or_dash(r.commit), _mean_or_dash(r.reveal),
+                         _mean_or_dash(r.claim), fmt_gas(first) if first is not None else "-", _mean_or_dash(r.submit),
+                         fmt_gas(r.propose.total), f"{r.gas_per_label:,.1f}", _target_cell(n, q, r)])
+    return rows
+
+
+def _by_op(txs: list[TxRecord]) -> dict[str, list[TxRecord]]:
+    out: dict[str, list[TxRecord]] = {}
+    for t in txs:
+        out.setdefault(t.op, []).append(t)
+    return out
+
+
+def transaction_rows(optimistic: dict) -> list[list[str]]:
+    """Every kind of transaction each measurement sent: how many, their gas (least, mean, most) and the
+    largest input."""
+    rows = []
+    for (n, q), shape in optimistic.items():
+        for label, r in _paths(shape):
+            for op, txs in _by_op(r.transactions).items():
+                gas = [t.gas for t in txs]
+                rows.append([str(n), f"{q:,}", label, op, str(len(txs)), fmt_gas(min(gas)),
+                             fmt_gas(sum(gas) / len(gas)), fmt_gas(max(gas)), fmt_gas(max(t.calldata for t in txs))])
+    return rows
+
+
+def fraud_rows(optimistic: dict) -> list[list[str]]:
+    rows = []
+    for (n, q), shape in optimistic.items():
+        for f in shape.frauds:
+            rows.append([str(n), f"{q:,}", f.kind, str(f.records), f"{len(f.txs)} of {f.planned}",
+                         ", ".join(fmt_gas(t.gas) for t in f.txs), fmt_gas(f.gas),
+                         ", ".join(fmt_gas(t.calldata) for t in f.txs),
+                         f"{100 * max(t.gas for t in f.txs) / GAS_CAP:.1f}%",
+                         fmt_gas(f.propose.gas) if f.propose else "-"])
+    return rows
+
+
+def _all_txs(optimistic: dict) -> list[TxRecord]:
+    return [t for shape in optimistic.values() for _, r in _paths(shape) for t in r.transactions] + \
+        [t for shape in optimistic.values() for f in shape.frauds for t in f.txs + ([f.propose] if f.propose else [])]
+
+
+def _fraud_target(optimistic: dict) -> list[str]:
+    n, most = FRAUD_TXS_TARGET
+    shape = next((s for (sn, _), s in optimistic.items() if sn == n), None)
+    if shape is None:
+        return []
+    query = [f for f in shape.frauds if f.kind.startswith("query")]
+    if not query:
+        return []
+    fewest = min(query, key=lambda f: f.records)
+    ok = fewest.planned <= most
+    return [f"Target: a query fraud proof at N = {n} fits in at most {most} transactions. Measured: the fewest "
+            f"revealers ({fewest.records}) take **{fewest.planned}** transaction(s); every differing revealer "
+            f"({max(f.records for f in query)}) is split into {max(f.planned for f in query)} -- the target is "
+            f"{_met(ok)}.", ""]
+
+
+def optimistic_section(optimistic: dict, measured: str = "") -> list[str]:
+    """The page's section on optimistic settlement: {(n, q): OptimisticShape}; `measured`, a sentence on when
+    and how long (for a run of this part alone)."""
+    txs = _all_txs(optimistic)
+    big_gas = max(txs, key=lambda t: t.gas)
+    big_data = max(txs, key=lambda t: t.calldata)
+    within = all(t.prague_gas <= GAS_CAP and t.calldata <= INPUT_CAP for t in txs)
+    lines = [
+        f"## {OPTIMISTIC_TITLE}",
+        "",
+        "Rounds opened with `openRoundWith(spec, uri)`, `spec.optimistic = true`, settle by a bonded post instead of",
+        "`finalize` (docs/protocol.md, \"Optimistic settlement\"): after the reveals a keeper deposits the bond",
+        "(`bondOf`) and calls `propose` with the consensus (in the reveals' wire form) and every committer's match",
+        "count; once the challenge window is over the first claim confirms the post. Participants run in-process and",
+        "send signed transactions (their own keys; the node's for its 19 accounts), many at a time, mined together",
+        "(scripts/_measure.py `OptimisticRounds`, `run_optimistic_pipelined`: per-transaction gas does not depend on",
+        "the block); the post is cl_client.optimistic's `honest_post`. Labels as above (K = 10), stakes",
+        "`stake_of(i mod 64)` (with `stake_of(i)` the random quarter would hold most of the weight at N = 1000); local",
+        "challenge terms: a one-hour window, the constructor's bonds (0.03 ETH + 0.001 ETH per revealer). Gas per",
+        "label = (commits + reveals + propose + claims) / (N x Q) on single calls, (submits + propose) / (N x Q) on",
+        "the merged path in its steady state (as above: SUBMISSION_SLOTS + 2 rounds back to back, each step's post",
+        "confirmed by its first submit). Deposits (the participants' and the keeper's bond) and openRoundWith are",
+        "not counted, as above. The targets are for the cheaper path.",
+        "",
+    ] + ([measured, ""] if measured else []) + [
+        markdown_table(["N", "Q", "K", "path", "commit", "reveal", "claim", "first claim (confirms)", "submit",
+                        "propose", "gas/label", "target"], optimistic_rows(optimistic)),
+        "",
+    ]
+    for (n, q), shape in optimistic.items():
+        target = OPTIMISTIC_TARGETS.get((n, q))
+        if target is None:
+            continue
+        best = cheapest(shape)
+        lines.append(f"- N={n}, Q={q:,}: **{best.gas_per_label:,.1f}** gas per label on the cheaper path "
+                     f"({'merged' if best is shape.merged else 'single calls'}) -- the <= {target} target is "
+                     f"{_met(best.gas_per_label <= target)}.")
+    seated = [(n, q, s.seats) for (n, q), s in optimistic.items() if s.seats]
+    if seated:
+        lines += ["", "Each round is within its seats, `optimisticSeats(Q, K)` as the contract answers (the most "
+                  "committers one `propose` takes under its gas budget): "
+                  + "; ".join(f"N={n}, Q={q:,}: {n:,} of {seats:,}" for n, q, seats in seated)
+                  + ". The worst cases at the seats (up to 1,677 committers; Q up to 65,535 packed, 64,000 at one "
+                  "byte a label) are measured by tests/contract/test_optimistic_limits.py (reports/"
+                  "optimistic_limits.txt)."]
+    lines += ["", "### Every transaction", "",
+              "Every transaction each measurement sent, by kind (the merged path: all its rounds), gas and input size "
+              "(bytes of calldata):", "",
+              markdown_table(["N", "Q", "path", "transaction", "count", "gas, least", "gas, mean", "gas, most",
+                              "input, most"], transaction_rows(optimistic)),
+              "",
+              f"Largest transaction: {fmt_gas(big_gas.gas)} gas ({big_gas.op}, {100 * big_gas.gas / GAS_CAP:.1f}% of "
+              f"EIP-7825's {GAS_CAP:,}); largest input: {fmt_gas(big_data.calldata)} bytes ({big_data.op}, "
+              f"{100 * big_data.calldata / CALLDATA_CAP:.1f}% of 128 KB). "
+              + (f"Every transaction, fraud proofs included, is within both caps ({GAS_CAP:,} gas; {INPUT_CAP:,} "
+                 f"bytes of input: 128 KB less a transaction's ~{TX_ENVELOPE}-byte envelope)." if within
+                 else "**Some transaction is over a cap.**"),
+              "", "### Fraud proofs", "",
+              "Per shape, one more round (everyone commits and reveals again) gets three wrong posts, each refuted by a",
+              "watcher with cl_client.optimistic's proofs: the consensus with one query flipped to its least-supported",
+              "label -- the query whose refutation needs the most revealers -- refuted by `challengeQuery` with",
+              "`find_fraud`'s fewest revealers, then by every revealer whose label there is not the posted one; and",
+              "the honest consensus with one match count off by one, refuted by `challengeMatches`. A query proof is",
+              "split into transactions of at most 120,000 bytes of input (find_fraud's default) and sent until the",
+              "post falls; \"txs\" is sent of planned.", "",
+              markdown_table(["N", "Q", "proof", "revealers proven", "txs", "gas per tx", "gas", "input per tx (bytes)",
+                              "largest / cap", "the wrong post"], fraud_rows(optimistic)),
+              ""]
+    for (n, q), shape in optimistic.items():
+        query = next((f for f in shape.frauds if f.kind.startswith("query")), None)
+        if query is not None:
+            lines.append(f"- N={n}, Q={q:,}: query {query.query} posted as {query.posted} (the plurality is "
+                         f"{query.alt}); the fewest revealers refuting a flip to the least-supported label: "
+                         f"{query.fewest_worst} at this query, {query.fewest_median} at the median query.")
+    lines.append("")
+    lines += _fraud_target(optimistic)
+    lines += ["Wall time (single calls and the fraud proofs, then the merged path, on a fresh Anvil each): "
+              + "; ".join(f"N={n}, Q={q:,}: {s.seconds:.0f} s" for (n, q), s in optimistic.items()) + ".", ""]
+    return lines
+
+
+def splice_section(page: str, section: list[str] | str, before: tuple[str, ...] = ()) -> str:
+    """`page` with its `## ` section of the same title as `section` replaced by it; if it has none, `section`
+    goes before the first of the `before` titles present (else at the end)."""
+    text = section if isinstance(section, str) else "\n".join(section)
+    title = text.split("\n", 1)[0]
+    lines = page.split("\n")
+    heads = [i for i, line in enumerate(lines) if line.startswith("## ")]
+    if title in lines:
+        start = lines.index(title)
+        end = next((i for i in heads if i > start), len(lines))
+        return "\n".join(lines[:start] + text.split("\n") + lines[end:])
+    for t in before:
+        if f"## {t}" in lines:
+            at = lines.index(f"## {t}")
+            return "\n".join(lines[:at] + text.split("\n") + lines[at:])
+    return page.rstrip("\n") + "\n\n" + text
+
+
+OPTIMISTIC_BEFORE = ("Wall time of one round: Ganache vs Anvil", "Where the gas goes", "Machine")
+"""Where benchmarks_page puts the optimistic section: after the cap section, before these."""
+
+
 def benchmarks_page(facts: dict, grid: dict, bound: list, wall: dict, bench_seconds: float,
-                    prague: dict | None = None, cap: dict | None = None, merged: dict | None = None) -> str:
+                    prague: dict | None = None, cap: dict | None = None, merged: dict | None = None,
+                    optimistic: dict | None = None) -> str:
     """The whole of docs/benchmarks.md for one benchmark run (`prague`: {(n, q): RoundResult} of ours under
     prague rules; `cap`: the worst-case rounds' gas per transaction, see _cap_section; `merged`: {(n, q):
-    RoundResult} of the merged path under prague)."""
+    RoundResult} of the merged path under prague; `optimistic`: {(n, q): OptimisticShape})."""
     k = grid[TARGET_POINT]["ours"].k
     return "\n".join(_intro(k) + _summary_section(grid) + _per_operation_section(grid) + _finalize_section(grid, bound)
                      + (_prague_section(grid, prague) if prague else [])
                      + (_merged_section(prague or {}, merged) if merged else []) + (_cap_section(cap) if cap else [])
+                     + (optimistic_section(optimistic) if optimistic else [])
                      + _wall_section(wall) + _breakdown_section(grid) + _machine_section(facts, bench_seconds))
 
 

@@ -77,7 +77,8 @@ step "contract tests that travel in time or set balances, on Anvil (Brownie's de
 # `brownie test` working for contract developers.
 python tools/brownie_net.py run --backend anvil -- brownie test tests/contract/test_commit.py \
   tests/contract/test_reveal.py tests/contract/test_stake.py tests/contract/test_open_round.py \
-  tests/contract/test_accounting.py tests/contract/test_gas_cap.py --junitxml="$OUT/contract-anvil.xml" -p no:cacheprovider
+  tests/contract/test_accounting.py tests/contract/test_gas_cap.py tests/contract/test_optimistic_limits.py \
+  --junitxml="$OUT/contract-anvil.xml" -p no:cacheprovider
 rc=$?; [ $rc -eq 0 ] || { echo "contract tests on anvil: exit $rc"; status=1; }
 
 for i in "${!live_pids[@]}"; do

@@ -255,3 +255,188 @@ def test_plot_writes_a_png(tmp_path):
     path = tmp_path / "img" / "plot.png"
     plot(g, path, naive_estimates(g)[0])
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ------------------------------------------------------------------------------------ optimistic settlement
+
+from tools.benchdoc import (  # noqa: E402
+    CALLDATA_CAP,
+    GAS_CAP,
+    INPUT_CAP,
+    OPTIMISTIC_BEFORE,
+    OPTIMISTIC_TARGETS,
+    OPTIMISTIC_TITLE,
+    FraudResult,
+    OptimisticShape,
+    TxRecord,
+    cheapest,
+    optimistic_section,
+    splice_section,
+)
+
+
+def _txs(op, gas, calldata) -> list[TxRecord]:
+    return [TxRecord(op, g, c) for g, c in zip(gas, calldata)]
+
+
+def optimistic_single(n, q, per_label_extra=0) -> RoundResult:
+    """A canned optimistic round on single calls: commits, reveals, a post, claims (the first confirms)."""
+    truth, consensus = _outcome(q)
+    commit = [94_000 + 17 * i + (17_000 if i == 0 else 0) for i in range(n)]
+    reveal = [21_000 + 20 * q + 40_000 + per_label_extra * q + 3 * i for i in range(n)]
+    claim = [54_000 + 11 * i + (60_000 if i == 0 else 0) for i in range(n)]
+    propose = 180_000 + 8_600 * n + 100 * q
+    r = RoundResult("ours (optimistic)", n, q, K,
+                    commit=_op(commit, n, n * 22_600), reveal=_op(reveal, n, n * (21_000 + 8 * q)),
+                    propose=_op([propose], 1, 21_000 + 34 * n), claim=_op(claim, n, n * 21_600),
+                    consensus=consensus, truth=truth)
+    r.transactions = (_txs("openRoundWith", [250_000], [600]) + _txs("deposit", [68_000] * n, [4] * n)
+                      + _txs("commit", commit, [68] * n) + _txs("reveal", reveal, [164 + q // 2] * n)
+                      + _txs("deposit (keeper)", [51_000], [4]) + _txs("propose", [propose], [420 + 34 * n])
+                      + _txs("claim", claim, [36] * n))
+    return r
+
+
+def optimistic_merged(n, q, per_label_extra=0) -> RoundResult:
+    truth, consensus = _outcome(q)
+    submit = [130_000 + (12 + per_label_extra) * q + 5 * i + (80_000 if i == 0 else 0) for i in range(n)]
+    propose = 180_000 + 8_600 * n + 100 * q
+    r = RoundResult("ours (optimistic, submit)", n, q, K, submit=_op(submit, n, n * (21_000 + 8 * q)),
+                    propose=_op([propose], 1, 21_000 + 34 * n), consensus=consensus, truth=truth)
+    r.transactions = _txs("submit", submit * 3, [300 + q // 2] * (3 * n)) + _txs("propose", [propose] * 3,
+                                                                              [420 + 34 * n] * 3)
+    return r
+
+
+def frauds(n, q, planned=1) -> list[FraudResult]:
+    post = TxRecord("propose (wrong)", 180_000 + 8_600 * n, 420 + 34 * n)
+    fewest = FraudResult("query, fewest revealers", n, q, K, records=n // 3, planned=planned, query=7, posted=3, alt=1,
+                         fewest_worst=n // 3, fewest_median=n // 4, propose=post,
+                         txs=_txs("challengeQuery", [100_000 + 9_000 * (n // 3)] * planned, [120_000] * planned),
+                         refuted=True)
+    every = FraudResult("query, every differing revealer", n, q, K, records=n - 2, planned=planned + 1, query=7,
+                        posted=3, alt=1, fewest_worst=n // 3, fewest_median=n // 4, propose=post,
+                        txs=_txs("challengeQuery", [100_000 + 9_000 * (n - 2)], [100_000]), refuted=True)
+    matches = FraudResult("matches", n, q, K, records=1, planned=1, propose=post,
+                          txs=_txs("challengeMatches", [90_000 + 40 * q], [260 + q]), refuted=True)
+    return [fewest, every, matches]
+
+
+def shapes(per_label_extra=0, planned=1, big=0) -> dict:
+    from cl_client.protocol import optimistic_seats
+
+    out = {}
+    for n, q in OPTIMISTIC_TARGETS:
+        single = optimistic_single(n, q, per_label_extra)
+        if big and (n, q) == (1000, 1000):
+            single.transactions.append(TxRecord("propose", big, 40_000))
+        out[(n, q)] = OptimisticShape(single, optimistic_merged(n, q, per_label_extra), frauds(n, q, planned),
+                                      seconds=12.0 + n / 10, seats=optimistic_seats(q, K))
+    return out
+
+
+def test_optimistic_section_lists_every_shape_and_path_with_its_gas_per_label():
+    o = shapes()
+    text = "\n".join(optimistic_section(o))
+    assert text.startswith(f"## {OPTIMISTIC_TITLE}\n")
+    for (n, q), s in o.items():
+        r, m = s.single, s.merged
+        assert (f"| {n} | {q:,} | {K} | single calls | {fmt_gas(r.commit.mean)} | {fmt_gas(r.reveal.mean)} | "
+                f"{fmt_gas(r.claim.mean)} | {fmt_gas(r.claim.per_participant[0])} | - | {fmt_gas(r.propose.total)} | "
+                f"{r.gas_per_label:,.1f} |") in text
+        assert (f"| {n} | {q:,} | {K} | merged (submit) | - | - | - | - | {fmt_gas(m.submit.mean)} | "
+                f"{fmt_gas(m.propose.total)} | {m.gas_per_label:,.1f} |") in text
+        assert r.gas_per_label == (r.commit.total + r.reveal.total + r.propose.total + r.claim.total) / (n * q)
+
+
+def test_optimistic_section_gives_each_round_its_seats_when_read():
+    text = "\n".join(optimistic_section(shapes()))
+    assert ("Each round is within its seats, `optimisticSeats(Q, K)` as the contract answers (the most committers "
+            "one `propose` takes under its gas budget): N=16, Q=1,024: 16 of 1,669; N=100, Q=10,000: 100 of 1,600; "
+            "N=1000, Q=1,000: 1,000 of 1,670.") in text
+    unread = shapes()
+    for s in unread.values():
+        s.seats = 0
+    assert "Each round is within its seats" not in "\n".join(optimistic_section(unread))
+
+
+def test_optimistic_targets_are_judged_on_the_cheaper_path_both_ways():
+    o = shapes()
+    text = "\n".join(optimistic_section(o))
+    s = o[(16, 1024)]
+    best = cheapest(s)
+    assert best is s.merged and best.gas_per_label < s.single.gas_per_label
+    verdict = "met" if best.gas_per_label <= 200 else "**missed**"
+    assert (f"- N=16, Q=1,024: **{best.gas_per_label:,.1f}** gas per label on the cheaper path (merged) -- the "
+            f"<= 200 target is {verdict}.") in text
+    worse = "\n".join(optimistic_section(shapes(per_label_extra=400)))
+    assert "gas per label on the cheaper path (merged) -- the <= 45 target is **missed**." in worse
+    # a row's own verdict: the single calls at N=16 Q=1024 (about 230) miss, each figure judged on its own
+    assert f"| {s.single.gas_per_label:,.1f} | <= 200: **missed** |" in text
+
+
+def test_every_transaction_kind_is_tabulated_with_its_gas_range_and_largest_input():
+    o = shapes()
+    text = "\n".join(optimistic_section(o))
+    r = o[(100, 10_000)].single
+    reveals = [t for t in r.transactions if t.op == "reveal"]
+    gas = [t.gas for t in reveals]
+    assert (f"| 100 | 10,000 | single calls | reveal | 100 | {fmt_gas(min(gas))} | {fmt_gas(sum(gas) / 100)} | "
+            f"{fmt_gas(max(gas))} | {fmt_gas(max(t.calldata for t in reveals))} |") in text
+    assert "| 1000 | 1,000 | merged (submit) | submit | 3000 |" in text
+    big = max((t for s in o.values() for t in s.single.transactions + s.merged.transactions
+               + [x for f in s.frauds for x in f.txs + [f.propose]]), key=lambda t: t.gas)
+    assert big.op == "challengeQuery"  # a fraud proof's transactions count too
+    assert f"Largest transaction: {fmt_gas(big.gas)} gas ({big.op}, {100 * big.gas / GAS_CAP:.1f}% of" in text
+    assert ("Every transaction, fraud proofs included, is within both caps (16,777,216 gas; 130,952 bytes of "
+            "input: 128 KB less a transaction's ~120-byte envelope).") in text
+    over = "\n".join(optimistic_section(shapes(big=GAS_CAP + 1)))
+    assert "**Some transaction is over a cap.**" in over
+    wide = shapes()
+    wide[(16, 1024)].single.transactions.append(TxRecord("challengeMatches", 5_000_000, INPUT_CAP + 1))
+    assert "**Some transaction is over a cap.**" in "\n".join(optimistic_section(wide))  # its envelope: over 128 KB
+    floored = shapes()  # gas used under shanghai's rules, over the cap by prague's calldata floor
+    floored[(16, 1024)].single.transactions.append(TxRecord("reveal", 3_000_000, 60_000, floor=GAS_CAP + 1))
+    assert "**Some transaction is over a cap.**" in "\n".join(optimistic_section(floored))
+    assert f"Largest transaction: {fmt_gas(GAS_CAP + 1)} gas (propose, 100.0% of" in over
+    assert f"largest input: 120,000 bytes (challengeQuery, {100 * 120_000 / CALLDATA_CAP:.1f}% of 128 KB)" in text
+
+
+def test_fraud_proofs_are_tabulated_and_the_two_transaction_target_is_judged_both_ways():
+    o = shapes()
+    text = "\n".join(optimistic_section(o))
+    f = o[(1000, 1000)].frauds[0]
+    assert (f"| 1000 | 1,000 | query, fewest revealers | {f.records} | 1 of 1 | {fmt_gas(f.txs[0].gas)} | "
+            f"{fmt_gas(f.gas)} | 120,000 | {100 * f.txs[0].gas / GAS_CAP:.1f}% | {fmt_gas(f.propose.gas)} |") in text
+    assert "| 1000 | 1,000 | query, every differing revealer | 998 | 1 of 2 |" in text
+    assert "- N=1000, Q=1,000: query 7 posted as 3 (the plurality is 1); the fewest revealers refuting a flip to the " \
+           "least-supported label: 333 at this query, 250 at the median query." in text
+    assert ("Target: a query fraud proof at N = 1000 fits in at most 2 transactions. Measured: the fewest revealers "
+            "(333) take **1** transaction(s); every differing revealer (998) is split into 2 -- the target is met.") in text
+    missed = "\n".join(optimistic_section(shapes(planned=3)))
+    assert "take **3** transaction(s); every differing revealer (998) is split into 4 -- the target is **missed**." in missed
+
+
+def test_optimistic_section_sits_after_the_cap_section_and_only_when_measured():
+    cap = {(4, 64, 10): {"finalize": 500_000, "reveal": 68_000}}
+    without = benchmarks_page(FACTS, grid(), bound(), wall(), BENCH_SECONDS, cap=cap)
+    assert OPTIMISTIC_TITLE not in without
+    text = benchmarks_page(FACTS, grid(), bound(), wall(), BENCH_SECONDS, cap=cap, optimistic=shapes())
+    at = text.index(f"## {OPTIMISTIC_TITLE}")
+    assert text.index("## Every transaction under EIP-7825's cap") < at < text.index(f"## {OPTIMISTIC_BEFORE[0]}")
+    assert "Wall time (single calls and the fraud proofs, then the merged path, on a fresh Anvil each): N=16, " \
+           "Q=1,024: 14 s; N=100, Q=10,000: 22 s; N=1000, Q=1,000: 112 s." in text
+
+
+def test_splice_replaces_the_section_or_puts_it_where_the_full_page_would():
+    section = optimistic_section(shapes(), "This section was measured on its own (test).")
+    assert "This section was measured on its own (test)." in section
+    full = benchmarks_page(FACTS, grid(), bound(), wall(), BENCH_SECONDS)
+    inserted = splice_section(full, section, OPTIMISTIC_BEFORE)
+    assert inserted.index(f"## {OPTIMISTIC_TITLE}") < inserted.index(f"## {OPTIMISTIC_BEFORE[0]}")
+    assert inserted.replace("\n".join(section) + "\n", "") == full  # nothing else changed
+    again = splice_section(inserted, optimistic_section(shapes(per_label_extra=1)), OPTIMISTIC_BEFORE)
+    assert again.count(f"## {OPTIMISTIC_TITLE}") == 1
+    assert "This section was measured on its own (test)." not in again  # the old section is gone, whole
+    assert again.index(f"## {OPTIMISTIC_TITLE}") == inserted.index(f"## {OPTIMISTIC_TITLE}")
+    assert splice_section("# Benchmarks\n", section).endswith("\n".join(section))
