@@ -64,9 +64,12 @@ class LocalNode:
 
     def __init__(self, backend: str = "ganache", accounts: int = 10, *, port: int | None = None,
                  block_time: float = 1.0, balance_eth: int = DEFAULT_BALANCE_ETH, seed: str = "cl-test",
-                 gas_limit: int = 30_000_000, log_path: str | Path | None = None):
+                 gas_limit: int = 30_000_000, log_path: str | Path | None = None, hardfork: str = HARDFORK):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
+        if hardfork != HARDFORK and backend != "anvil":
+            raise ValueError(f"only anvil runs another hardfork than {HARDFORK} (e.g. prague, today's fee rules)")
+        self.hardfork = hardfork
         self.backend = backend
         self.keys = [test_key(i, seed) for i in range(int(accounts))]
         self.addresses = [Account.from_key(k).address for k in self.keys]
@@ -105,7 +108,7 @@ class LocalNode:
         if exe is None:
             raise NodeError("anvil not found; run `make setup` (npm ci installs @foundry-rs/anvil-linux-amd64)")
         cmd = [exe, "--host", "127.0.0.1", "--port", str(self.port), "--chain-id", str(CHAIN_ID),
-               "--hardfork", HARDFORK, "--gas-limit", str(self.gas_limit), "--accounts", "0",
+               "--hardfork", self.hardfork, "--gas-limit", str(self.gas_limit), "--accounts", "0",
                "--balance", str(self.balance_eth), "--silent"]
         if self.block_time:
             cmd += ["--block-time", str(max(1, int(self.block_time)))]

@@ -72,6 +72,9 @@ def build_parser(prog: str = "python -m cl_client.sim") -> argparse.ArgumentPars
     p.add_argument("--wrong-posts", action="store_true",
                    help="the requester posts a wrong consensus first each round (with --settle post or "
                         "--optimistic); the participants' watchers must refute it")
+    p.add_argument("--hardfork", choices=("shanghai", "cancun", "prague"), default=d.hardfork,
+                   help="the local chain's rules (default %(default)s; others need --backend anvil; prague has "
+                        "today's mainnet calldata pricing, EIP-7623)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--quiet", action="store_true", help="no progress bars or tables")
     return p
@@ -112,7 +115,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m cl_client.sim
             strategies=_csv(args.strategies), models=_csv(args.models), alpha=args.alpha, dataset=args.dataset,
             seed=args.seed, backend=args.backend, equal_weights=args.equal_weights,
             agreement_bps=args.agreement_bps, stake_eth=args.stake, reward_eth=args.reward, settle=args.settle,
-            optimistic=args.optimistic, wrong_posts=args.wrong_posts).validate()
+            optimistic=args.optimistic, wrong_posts=args.wrong_posts, hardfork=args.hardfork).validate()
         if not args.no_plots:
             rep.require_plots()
         out_dir = Path(args.out) if args.out else default_out_dir()

@@ -64,11 +64,14 @@ class SimConfig:
     settle: str = "finalize"  # "post": rounds without an audit are settled by a keeper's post (optimistic)
     optimistic: bool = False  # optimistic-only rounds (no audit; up to MAX_OPTIMISTIC_* participants and queries)
     wrong_posts: bool = False  # the requester posts a wrong consensus first each round; the participants refute it
+    hardfork: str = "shanghai"  # the chain's rules (anvil also runs prague: EIP-7623's calldata floor)
 
     def validate(self) -> "SimConfig":
         if self.dataset not in DATASETS and self.dataset != THEORY:
             raise SimulationError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)} "
                                   f"(or {THEORY} for the off-chain theory check)")
+        if self.hardfork != "shanghai" and self.backend != "anvil":
+            raise SimulationError(f"--hardfork {self.hardfork} needs --backend anvil")
         if self.settle not in ("finalize", "post"):
             raise SimulationError(f"--settle must be finalize or post, got {self.settle!r}")
         if self.optimistic and self.audit:

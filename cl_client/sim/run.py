@@ -440,7 +440,8 @@ def simulate(config: SimConfig, out_dir: Path, *, sweep: tuple[str, list[float]]
         else:
             points = sweep_points(config, sweep)
             worlds: dict[float, World] = {}
-            with LocalNode(backend=config.backend, accounts=config.participants + 2, block_time=0) as node:
+            with LocalNode(backend=config.backend, accounts=config.participants + 2, block_time=0,
+                           hardfork=config.hardfork) as node:
                 for value, cfg, role in points:
                     if cfg.alpha not in worlds:
                         task = progress.add_task(f"training (alpha={cfg.alpha:g})", total=training_steps(cfg))
