@@ -1170,11 +1170,11 @@ class Gateway(_Sender):
             if exc.name != "ConsensusNotPublished":
                 raise
         post, info = self.post(round_id), self.round(round_id)
-        for made in self.proposals(round_id):
-            if made["serial"] == post.serial and labels_root(made["consensus"]) == post.consensus_root:
-                return unpack_labels(made["consensus"], info.num_classes, info.num_queries)
-        raise ChainError(f"round {round_id}: no Proposed event of its confirmed post {post.serial} matches the "
-                         "stored root (is --from-block past the post?)")
+        made = self.proposal(round_id, post.serial)
+        if made is None or labels_root(made["consensus"]) != post.consensus_root:
+            raise ChainError(f"round {round_id}: no Proposed event of its confirmed post {post.serial} matches the "
+                             "stored root (is --from-block past the post?)")
+        return unpack_labels(made["consensus"], info.num_classes, info.num_queries)
 
     def post(self, round_id: int) -> PostInfo:
         """getPost, decoded by field name."""
@@ -1191,6 +1191,12 @@ class Gateway(_Sender):
                  "consensus": bytes(e["args"]["consensus"]), "matches": bytes(e["args"]["matches"]),
                  "root": bytes(e["args"]["consensusRoot"]), "challenge_ends": int(e["args"]["challengeEnds"])}
                 for e in self.events("Proposed", round_id)]
+
+    def proposal(self, round_id: int, serial: int) -> dict | None:
+        """The Proposed event of the round's post number `serial` (as `proposals` gives it), or None if the node
+        does not show it."""
+        made = [p for p in self.proposals(round_id) if p["serial"] == int(serial)]
+        return made[-1] if made else None
 
     def propose(self, round_id: int, consensus_wire: bytes, committers: list[str], matches_wire: bytes) -> dict:
         """Post the round's consensus (wire form), every committer (ascending) and their match counts (2 bytes

@@ -122,13 +122,6 @@ def label_in_chunk(chunk: bytes, j: int, num_classes: int) -> int:
     return b >> 4 if int(j) % 2 == 0 else b & 0x0F
 
 
-def _wire_labels(wire: bytes, num_queries: int, num_classes: int) -> np.ndarray:
-    """The Q labels a wire holds, read as the contract reads them (label_in_chunk; no check against K)."""
-    pieces = chunks(wire)
-    return np.array([label_in_chunk(pieces[query_chunk_index(j, num_classes)], j, num_classes)
-                     for j in range(int(num_queries))], dtype=np.int64)
-
-
 # ---------------------------------------------------------------------------------------------- the post
 
 
@@ -339,10 +332,10 @@ def find_fraud(post_consensus_wire: bytes, post_committers: Sequence[str], post_
     if len(wire) != label_bytes(q, k):
         raise ValueError(f"the posted consensus is {len(wire)} bytes, expected {label_bytes(q, k)} for Q={q}, K={k}")
     try:
-        unpack_labels(wire, k, q)  # propose checks the consensus as reveal checks labels
+        labels = unpack_labels(wire, k, q)  # propose checks the consensus as reveal checks labels
     except ValueError as e:
         raise ValueError(f"the posted consensus is not a valid reveal: {e}") from None
-    posted = _wire_labels(wire, q, k)
+    posted = np.frombuffer(labels, dtype=np.uint8).astype(np.int64)
     truth = protocol.plurality(rows, k, w)
     wrong = np.nonzero(posted != truth)[0].tolist()
     if wrong:

@@ -81,12 +81,12 @@ class Watcher:
         post = gw.post(round_id)
         if not post.live:
             return None
-        made = [p for p in gw.proposals(round_id) if p["serial"] == post.serial]
-        if not made:  # the node has not served the event yet
+        made = gw.proposal(round_id, post.serial)
+        if made is None:  # the node has not served the event yet
             raise ChainError(f"round {round_id}: post {post.serial} is live but its Proposed event is not visible "
                              "yet; try again")
         info, order = gw.round(round_id), gw.committers(round_id)
-        return optimistic.find_fraud(made[-1]["consensus"], order, optimistic.matches_from_bytes(made[-1]["matches"]),
+        return optimistic.find_fraud(made["consensus"], order, optimistic.matches_from_bytes(made["matches"]),
                                      gw.revealed(round_id), gw.tally_weights(round_id), info.num_queries,
                                      info.num_classes, max_proof_bytes=self.max_proof_bytes, committers=order)
 
@@ -151,14 +151,15 @@ class Watcher:
         receipts = []
         try:
             if isinstance(fraud, optimistic.MatchFraud):
-                made = [p for p in gw.proposals(rid) if p["serial"] == serial][-1]
+                made = gw.proposal(rid, serial)  # check() read it: the node shows it
                 receipts.append(gw.challenge_matches(rid, fraud.address, fraud.labels_wire, made["consensus"]))
                 what = f"{fraud.address}'s match count {fraud.posted_matches} (true {fraud.true_matches})"
             else:
                 for batch in fraud.batches:
                     receipts.append(gw.challenge_query(rid, fraud.query, fraud.alt, fraud.consensus_chunk,
                                                        fraud.consensus_proof, batch))
-                    if gw.post(rid).serial != serial or not gw.post(rid).live:
+                    now = gw.post(rid)
+                    if now.serial != serial or not now.live:  # refuted (by this batch, or by someone else)
                         break
                 what = (f"query {fraud.query}: posted label {fraud.posted}, {fraud.alt} outweighs it "
                         f"({len(fraud.records)} revealers in {len(receipts)} transaction(s))")

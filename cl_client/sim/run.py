@@ -284,6 +284,7 @@ class ChainRun:
         (and every match count recounted against it, so that only a query proof can refute it). Returns 1."""
         from ..commitment import pack_labels
         from ..optimistic import matches_bytes
+        from ..protocol import matches as count_matches
         from ..watcher import Watcher
 
         gw = self.requester
@@ -291,8 +292,9 @@ class ChainRun:
         revealed, weights, k = gw.revealed(round_id), gw.tally_weights(round_id), self.world.num_classes
         tally = [sum(weights[a] for a, row in revealed.items() if row[0] == label) for label in range(k)]
         consensus = bytes([min(range(k), key=lambda label: (tally[label], label))]) + honest.consensus[1:]
-        matches = [sum(x == y for x, y in zip(revealed[a], consensus)) if a in revealed else 0
-                   for a in honest.committers]
+        rows = [np.frombuffer(revealed[a], dtype=np.uint8) for a in honest.committers if a in revealed]
+        counted = iter(count_matches(rows, np.frombuffer(consensus, dtype=np.uint8)).tolist()) if rows else iter(())
+        matches = [next(counted) if a in revealed else 0 for a in honest.committers]
         gw.propose(round_id, pack_labels(consensus, k), list(honest.committers), matches_bytes(matches))
         return 1
 
