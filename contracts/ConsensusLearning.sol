@@ -367,8 +367,9 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         // Finalized or Failed: claim() accepts both, so not _checkPhase.
         if (r.outcome == uint8(Outcome.Open)) revert WrongPhase(roundId, Phase.Finalized, _phase(r));
         uint256 penalty;
-        (reward, penalty) = _settlement(roundId, r, s);
-        _scoreLazily(roundId, r, s, penalty);
+        Status status;
+        (reward, penalty, status) = _settlement(roundId, r, s);
+        _scoreLazily(roundId, r, s, penalty, status);
 
         // Effects only: the reward joins the free stake, so nothing here can be blocked by the recipient.
         s.claimed = true;
@@ -609,7 +610,7 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
         if (!held || s.claimed || r.outcome == uint8(Outcome.Open)) return (0, 0);
         // a post still challengeable settles nothing yet; past its window, claim would confirm it first
         if (r.outcome == uint8(Outcome.Proposed) && block.timestamp <= _posts[roundId].challengeEnds) return (0, 0);
-        return _settlement(roundId, r, s);
+        (reward, penalty,) = _settlement(roundId, r, s);
     }
 
     /// @inheritdoc IConsensusLearning
@@ -817,13 +818,15 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
                               PRIVATE: MONEY
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev What claim() credits and takes for a settled round (Finalized or Failed, or a post past its window).
+    /// @dev What claim() credits and takes for a settled round (Finalized or Failed, or a post past its window),
+    /// and the status it settles by (for a revealer of a round settled by a post: the posted count's, which
+    /// claim records).
     function _settlement(uint256 roundId, Round storage r, Submission storage s)
         private
         view
-        returns (uint256 reward, uint256 penalty)
+        returns (uint256 reward, uint256 penalty, Status status)
     {
-        Status status = s.status;
+        status = s.status;
         uint256 stake = s.stake;
         // Still Revealed in a round not Failed: the round was settled by a post, which scores at claim.
         if (status == Status.Revealed && r.outcome != uint8(Outcome.Failed)) status = _postedStatus(roundId, r, s);
@@ -850,10 +853,11 @@ contract ConsensusLearning is ConsensusLearningBase, IConsensusLearning {
     /// @dev What finalize records for everyone at once, a round settled by a post records at each claim: a
     /// revealer's status (Scored, and Slashed if it deviated); a non-revealer's Slashed event and its reputation
     /// step towards 0 (docs/protocol.md, "Optimistic settlement": propose cannot afford N reputation writes).
-    function _scoreLazily(uint256 roundId, Round storage r, Submission storage s, uint256 penalty) private {
-        Status status = s.status;
-        if (status == Status.Revealed && r.outcome == uint8(Outcome.Finalized)) {
-            status = _postedStatus(roundId, r, s);
+    /// `status` is _settlement's.
+    function _scoreLazily(uint256 roundId, Round storage r, Submission storage s, uint256 penalty, Status status)
+        private
+    {
+        if (s.status == Status.Revealed && r.outcome == uint8(Outcome.Finalized)) {
             s.status = status;
             emit Scored(roundId, msg.sender, s.matches, 0, status);
         } else if (status != Status.Committed || !_posts[roundId].byPost) {
